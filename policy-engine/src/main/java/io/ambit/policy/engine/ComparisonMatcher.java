@@ -1,0 +1,114 @@
+package io.ambit.policy.engine;
+
+import io.ambit.policy.match.Comparison;
+import io.ambit.policy.match.StringMatcher;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Header and JWT-claim conditions. Plain values follow Istio (repeated headers joined with {@code ,};
+ * a list claim matches when any string element does; numbers and booleans never match a string).
+ * Extended numeric values ({@code >N} ...) compare every value separately and fail closed on a value
+ * that is not a number (seed-extensions.md).
+ */
+final class ComparisonMatcher {
+    private ComparisonMatcher() {}
+
+    static boolean isComparison(String v) {
+        return Comparison.parseOrNull(v) != null;
+    }
+
+    static Matcher header(String key, String name, List<String> values, boolean ext, boolean negate) {
+        var split = split(values, ext);
+        var strings = split.strings.isEmpty() ? null : StringMatcher.of(split.strings, false, ext);
+        var comparisons = split.comparisons.toArray(Comparison[]::new);
+        return L7Compiler.negated(
+                c -> {
+                    if (strings != null && strings.matches(c.header(name))) {
+                        return true;
+                    }
+                    return comparisons.length > 0 && compareAll(key, c.headerValues(name), comparisons);
+                },
+                negate);
+    }
+
+    static Matcher claim(String key, List<String> path, List<String> values, boolean ext, boolean negate) {
+        var split = split(values, ext);
+        var strings = split.strings.isEmpty() ? null : StringMatcher.of(split.strings, false, ext);
+        var comparisons = split.comparisons.toArray(Comparison[]::new);
+        return L7Compiler.negated(
+                c -> {
+                    Object v = c.claim(path);
+                    if (v == null) {
+                        return false;
+                    }
+                    if (strings != null) {
+                        if (v instanceof String s && strings.matches(s)) {
+                            return true;
+                        }
+                        if (v instanceof List<?> l) {
+                            for (Object e : l) {
+                                if (e instanceof String s && strings.matches(s)) {
+                                    return true;
+                                }
+                            }
+                        }
+                    }
+                    if (comparisons.length == 0) {
+                        return false;
+                    }
+                    var texts = new ArrayList<String>();
+                    if (v instanceof List<?> l) {
+                        l.forEach(e -> texts.add(text(e)));
+                    } else {
+                        texts.add(text(v));
+                    }
+                    return compareAll(key, texts, comparisons);
+                },
+                negate);
+    }
+
+    /** Claims arrive as JSON numbers (any Number type) or strings; numbers print without exponent. */
+    private static String text(Object v) {
+        if (v instanceof Number n) {
+            try {
+                return new BigDecimal(n.toString()).toPlainString();
+            } catch (NumberFormatException e) {
+                return n.toString(); // NaN or infinity: not comparable
+            }
+        }
+        return String.valueOf(v);
+    }
+
+    /** True when any value satisfies any comparison; throws when a present value is not a number. */
+    private static boolean compareAll(String key, List<String> values, Comparison[] comparisons) {
+        boolean hit = false;
+        for (String raw : values) {
+            BigDecimal n = Comparison.number(raw.strip());
+            if (n == null) {
+                throw new UncomparableValueException(key, raw);
+            }
+            for (Comparison cmp : comparisons) {
+                hit |= cmp.test(n);
+            }
+        }
+        return hit;
+    }
+
+    private record Split(List<String> strings, List<Comparison> comparisons) {}
+
+    private static Split split(List<String> values, boolean ext) {
+        var strings = new ArrayList<String>();
+        var comparisons = new ArrayList<Comparison>();
+        for (String v : values) {
+            Comparison cmp = ext ? Comparison.parseOrNull(v) : null;
+            if (cmp != null) {
+                comparisons.add(cmp);
+            } else {
+                strings.add(v);
+            }
+        }
+        return new Split(strings, comparisons);
+    }
+}

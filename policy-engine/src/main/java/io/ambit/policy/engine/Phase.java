@@ -1,0 +1,70 @@
+package io.ambit.policy.engine;
+
+import java.util.Map;
+
+/**
+ * One step of a decision (CUSTOM, DENY, ALLOW, AUDIT or dry-run) over the buckets that apply: finds the
+ * matching policy with the lowest rank, so the answer does not depend on bucket order.
+ */
+final class Phase {
+    /** A matching policy and the index of its rule. */
+    record Hit(CompiledPolicy policy, int rule) {}
+
+    private Phase() {}
+
+    static CompiledPolicy[] of(Attached a, int phase) {
+        return switch (phase) {
+            case CUSTOM -> a.custom;
+            case DENY -> a.deny;
+            case ALLOW -> a.allow;
+            case AUDIT -> a.audit;
+            default -> a.dryRun;
+        };
+    }
+
+    static final int CUSTOM = 0;
+    static final int DENY = 1;
+    static final int ALLOW = 2;
+    static final int AUDIT = 3;
+    static final int DRY_RUN = 4;
+
+    /**
+     * The best match, or null. {@code labels} filters label-index candidates (null at L7).
+     *
+     * @throws UncomparableValueException when an extended condition met a non-number (fail closed)
+     */
+    static Hit best(Object[] buckets, int n, int phase, Map<String, String> labels, EvalContext c) {
+        CompiledPolicy best = null;
+        int bestRule = -1;
+        for (int b = 0; b < n; b++) {
+            for (CompiledPolicy p : of((Attached) buckets[b], phase)) {
+                if (best != null && p.rank >= best.rank) {
+                    continue;
+                }
+                if (labels != null && !p.selects(labels)) {
+                    continue;
+                }
+                int rule = p.firstMatch(c);
+                if (rule >= 0) {
+                    best = p;
+                    bestRule = rule;
+                }
+            }
+        }
+        return best == null ? null : new Hit(best, bestRule);
+    }
+
+    /** How many policies of a phase apply (distinct), for explanations. */
+    static int count(Object[] buckets, int n, int phase, Map<String, String> labels) {
+        int count = 0;
+        var seen = new java.util.HashSet<CompiledPolicy>();
+        for (int b = 0; b < n; b++) {
+            for (CompiledPolicy p : of((Attached) buckets[b], phase)) {
+                if ((labels == null || p.selects(labels)) && seen.add(p)) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+}
