@@ -143,6 +143,12 @@ public final class AuthzCheckCommand implements Callable<Integer> {
             err.println("error: " + where + ": " + e.getMessage());
             out.println(DecisionJson.error(where + ": " + e.getMessage()));
             return true;
+        } catch (RuntimeException e) {
+            // An engine bug must not take down a run of thousands of requests: report it in place.
+            String where = line > 0 ? source + ":" + line : source;
+            err.println("error: " + where + ": internal error deciding this request: " + e);
+            out.println(DecisionJson.error(where + ": internal error: " + e));
+            return true;
         }
     }
 

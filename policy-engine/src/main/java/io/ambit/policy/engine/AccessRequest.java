@@ -64,11 +64,30 @@ public record AccessRequest(
     }
 
     public AccessRequest {
-        headers = headers == null ? Map.of() : headers;
+        headers = headers == null ? Map.of() : lowerCaseNames(headers);
         token = token == null ? Token.NONE : token;
         if (remoteIp == null) {
             remoteIp = sourceIp;
         }
+    }
+
+    /** Header names are case-insensitive; matchers look them up lower-case. Copies only when needed. */
+    private static Map<String, List<String>> lowerCaseNames(Map<String, List<String>> headers) {
+        boolean lower = true;
+        for (String name : headers.keySet()) {
+            if (!name.equals(name.toLowerCase(java.util.Locale.ROOT))) {
+                lower = false;
+                break;
+            }
+        }
+        if (lower) {
+            return headers;
+        }
+        var out = new java.util.LinkedHashMap<String, List<String>>();
+        headers.forEach(
+                (k, v) -> out.computeIfAbsent(k.toLowerCase(java.util.Locale.ROOT), x -> new java.util.ArrayList<>())
+                        .addAll(v));
+        return out;
     }
 
     public static Builder builder() {

@@ -1,5 +1,6 @@
 package io.ambit.policy.engine;
 
+import java.time.Clock;
 import java.time.DayOfWeek;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -18,16 +19,16 @@ final class EvalContext {
     /** The token RequestAuthentication accepted, with space-delimited claims split; null otherwise. */
     Token.Verified auth;
 
-    private final Instant time;
+    private final Clock clock;
     private final ZoneId zone;
     private int minuteOfDay = -1;
     private DayOfWeek day;
 
-    EvalContext(AccessRequest request, String path, Instant time, ZoneId zone) {
+    EvalContext(AccessRequest request, String path, Clock clock, ZoneId zone) {
         this.request = request;
         this.peer = request.peer();
         this.path = path;
-        this.time = time;
+        this.clock = clock;
         this.zone = zone;
     }
 
@@ -60,7 +61,9 @@ final class EvalContext {
 
     int minuteOfDay() {
         if (minuteOfDay < 0) {
-            var t = time.atZone(zone);
+            // Read the clock only when a time condition asks: most decisions never do.
+            Instant now = request.time() != null ? request.time() : clock.instant();
+            var t = now.atZone(zone);
             minuteOfDay = t.getHour() * 60 + t.getMinute();
             day = t.getDayOfWeek();
         }

@@ -13,11 +13,7 @@ final class L4Decider {
     static Decision decide(PolicySnapshot s, AccessRequest r) {
         var dest = r.destination();
         var labels = dest.labels();
-        var c = new EvalContext(
-                r,
-                null,
-                r.time() != null ? r.time() : s.clock().instant(),
-                s.mesh().timeZone());
+        var c = new EvalContext(r, null, s.clock(), s.mesh().timeZone());
 
         // 1. PeerAuthentication: STRICT is enforced as a DENY of connections without a peer identity.
         var mtls = s.peerAuth().resolve(dest.namespace(), labels, r.destinationPort());

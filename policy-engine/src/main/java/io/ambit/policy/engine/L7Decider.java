@@ -34,11 +34,7 @@ final class L7Decider {
             }
         }
         var dest = r.destination();
-        var c = new EvalContext(
-                r,
-                path,
-                r.time() != null ? r.time() : s.clock().instant(),
-                s.mesh().timeZone());
+        var c = new EvalContext(r, path, s.clock(), s.mesh().timeZone());
         var t = s.targets();
         Object[] buckets = new Object[3];
         int n = 0;
