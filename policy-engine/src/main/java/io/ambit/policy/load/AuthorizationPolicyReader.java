@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Reads and validates one AuthorizationPolicy as istiod's validation does (authz-semantics §2.1), so
@@ -314,49 +315,31 @@ final class AuthorizationPolicyReader {
     }
 
     private List<String> ips(Map<String, YamlNode> f, String key) {
-        var values = list(f, key);
-        for (int i = 0; i < values.size(); i++) {
-            try {
-                Cidr.parse(values.get(i));
-            } catch (IllegalArgumentException e) {
-                p.at(f.get(key), "[" + i + "]", e.getMessage());
-            }
-        }
-        return values;
+        return checked(f, key, Cidr::parse);
     }
 
     private List<String> ports(Map<String, YamlNode> f, String key) {
-        var values = list(f, key);
-        for (int i = 0; i < values.size(); i++) {
-            try {
-                port(values.get(i));
-            } catch (IllegalArgumentException e) {
-                p.at(f.get(key), "[" + i + "]", e.getMessage());
-            }
-        }
-        return values;
+        return checked(f, key, AuthorizationPolicyReader::port);
     }
 
     private List<String> paths(Map<String, YamlNode> f, String key) {
-        var values = list(f, key);
-        for (int i = 0; i < values.size(); i++) {
-            try {
-                pathValue(values.get(i));
-            } catch (IllegalArgumentException e) {
-                p.at(f.get(key), "[" + i + "]", e.getMessage());
-            }
+        return checked(f, key, AuthorizationPolicyReader::pathValue);
+    }
+
+    private List<String> serviceAccounts(Map<String, YamlNode> f, String key) {
+        var values = checked(f, key, AuthorizationPolicyReader::serviceAccount);
+        if (values.size() > 16) {
+            p.at(f.get(key), "has " + values.size() + " entries (expected: at most 16)");
         }
         return values;
     }
 
-    private List<String> serviceAccounts(Map<String, YamlNode> f, String key) {
+    /** A value list whose every entry must pass {@code check}; each failure is reported at its index. */
+    private List<String> checked(Map<String, YamlNode> f, String key, Consumer<String> check) {
         var values = list(f, key);
-        if (values.size() > 16) {
-            p.at(f.get(key), "has " + values.size() + " entries (expected: at most 16)");
-        }
         for (int i = 0; i < values.size(); i++) {
             try {
-                serviceAccount(values.get(i));
+                check.accept(values.get(i));
             } catch (IllegalArgumentException e) {
                 p.at(f.get(key), "[" + i + "]", e.getMessage());
             }
