@@ -109,15 +109,15 @@ final class L7Compiler {
                 case SOURCE_PRINCIPAL -> principals(m, values, negate);
                 case SOURCE_SERVICE_ACCOUNT -> serviceAccounts(m, values, ns, negate);
                 case SOURCE_TRUST_DOMAIN ->
-                    strings(m, values, c -> c.peer == null ? null : c.peer.trustDomain(), negate);
+                    strings(m, values, c -> c.peer == null ? null : c.peer.trustDomain(), negate, ext);
                 case AUTH_PRINCIPAL -> requestPrincipals(m, values, negate);
                 case AUTH_AUDIENCES -> {
                     var sm = StringMatcher.of(values, false, ext);
                     m.add(negated(c -> c.auth != null && sm.matchesAny(c.auth.audiences()), negate));
                 }
-                case AUTH_PRESENTER -> strings(m, values, c -> c.auth == null ? null : c.auth.presenter(), negate);
+                case AUTH_PRESENTER -> strings(m, values, c -> c.auth == null ? null : c.auth.presenter(), negate, ext);
                 case DESTINATION_PORT -> ports(m, values, negate);
-                case CONNECTION_SNI -> strings(m, values, c -> c.request.sni(), negate);
+                case CONNECTION_SNI -> strings(m, values, c -> c.request.sni(), negate, ext);
                 case EXPERIMENTAL -> m.add(negate ? Matcher.ANY : Matcher.NEVER); // Envoy metadata we never have
                 case TIME_OF_DAY -> m.add(negated(TimeMatchers.timeOfDay(values), negate));
                 case DAY_OF_WEEK -> m.add(negated(TimeMatchers.dayOfWeek(values), negate));
@@ -205,10 +205,20 @@ final class L7Compiler {
 
     private static void strings(
             List<Matcher> out, List<String> values, Function<EvalContext, String> attr, boolean negate) {
+        strings(out, values, attr, negate, false);
+    }
+
+    /** @param containsGlobs extended conditions: {@code *x*} in a condition value means "contains x" */
+    private static void strings(
+            List<Matcher> out,
+            List<String> values,
+            Function<EvalContext, String> attr,
+            boolean negate,
+            boolean containsGlobs) {
         if (values.isEmpty()) {
             return;
         }
-        var sm = StringMatcher.of(values);
+        var sm = StringMatcher.of(values, false, containsGlobs);
         out.add(negated(c -> sm.matches(attr.apply(c)), negate));
     }
 

@@ -51,6 +51,17 @@ final class L7Decider {
                     hit != null;
                     hit = nextCustom(buckets, n, c, hit.policy().rank)) {
                 var p = hit.policy();
+                String other = otherProvider(buckets, n, p.provider);
+                if (other != null) {
+                    return Explain.deny(
+                            Reason.EXT_AUTHZ,
+                            p.ref,
+                            hit.rule(),
+                            403,
+                            "CUSTOM policies for " + dest.describe(true) + " name two providers (\"" + p.provider
+                                    + "\" and \"" + other + "\"); Istio allows one provider per workload "
+                                    + "(PILOT_ENABLE_MULTIPLE_CUSTOM_AUTHZ_PROVIDERS is off) and denies CUSTOM-matched requests");
+                }
                 if (!s.mesh().hasProvider(p.provider)) {
                     return Explain.deny(
                             Reason.EXT_AUTHZ,
@@ -119,6 +130,18 @@ final class L7Decider {
         } catch (UncomparableValueException e) {
             return Explain.uncomparable(e);
         }
+    }
+
+    /** A provider other than {@code provider} among the enforced CUSTOM policies of this target, or null. */
+    private static String otherProvider(Object[] buckets, int n, String provider) {
+        for (int b = 0; b < n; b++) {
+            for (CompiledPolicy p : ((Attached) buckets[b]).custom) {
+                if (!p.provider.equals(provider)) {
+                    return p.provider;
+                }
+            }
+        }
+        return null;
     }
 
     private static boolean isCorsPreflight(EvalContext c) {

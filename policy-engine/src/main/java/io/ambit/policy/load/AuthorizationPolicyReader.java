@@ -146,7 +146,11 @@ final class AuthorizationPolicyReader {
                     p.at(n, ".source", "is missing or empty (expected: a source with at least one field set)");
                     continue;
                 }
-                from.add(source(s));
+                var src = source(s);
+                if (isEmpty(src)) {
+                    p.at(s, "has no field set (expected: at least one non-empty field)");
+                }
+                from.add(src);
             }
         }
         List<Operation> to = null;
@@ -163,7 +167,18 @@ final class AuthorizationPolicyReader {
                     p.at(n, ".operation", "is missing or empty (expected: an operation with at least one field set)");
                     continue;
                 }
-                to.add(operation(o));
+                var op = operation(o);
+                if (op.hosts().isEmpty()
+                        && op.notHosts().isEmpty()
+                        && op.ports().isEmpty()
+                        && op.notPorts().isEmpty()
+                        && op.methods().isEmpty()
+                        && op.notMethods().isEmpty()
+                        && op.paths().isEmpty()
+                        && op.notPaths().isEmpty()) {
+                    p.at(o, "has no field set (expected: at least one non-empty field)");
+                }
+                to.add(op);
             }
         }
         var when = new ArrayList<Condition>();
@@ -178,6 +193,26 @@ final class AuthorizationPolicyReader {
         }
         return new Rule(
                 from == null ? null : List.copyOf(from), to == null ? null : List.copyOf(to), List.copyOf(when));
+    }
+
+    /** A source with only empty lists would match everything at L7 and nothing at L4: Istio rejects it. */
+    private static boolean isEmpty(Source s) {
+        return java.util.stream.Stream.of(
+                        s.principals(),
+                        s.notPrincipals(),
+                        s.requestPrincipals(),
+                        s.notRequestPrincipals(),
+                        s.namespaces(),
+                        s.notNamespaces(),
+                        s.serviceAccounts(),
+                        s.notServiceAccounts(),
+                        s.ipBlocks(),
+                        s.notIpBlocks(),
+                        s.remoteIpBlocks(),
+                        s.notRemoteIpBlocks(),
+                        s.trustDomains(),
+                        s.notTrustDomains())
+                .allMatch(List::isEmpty);
     }
 
     private Source source(YamlNode s) {
