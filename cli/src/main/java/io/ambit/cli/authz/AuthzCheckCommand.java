@@ -115,6 +115,14 @@ public final class AuthzCheckCommand implements Callable<Integer> {
         } catch (java.nio.file.NoSuchFileException e) {
             err.println("error: " + source + ": no such file (expected: a JSON request file, or - for stdin)");
             bad = true;
+        } catch (java.nio.charset.CharacterCodingException e) {
+            err.println("error: " + source + ": not valid UTF-8 (expected: JSON text in UTF-8)");
+            bad = true;
+        } catch (IOException e) {
+            String why = Files.isDirectory(Path.of(source)) ? "is a directory" : e.toString();
+            err.println(
+                    "error: " + source + ": cannot read: " + why + " (expected: a JSON request file, or - for stdin)");
+            bad = true;
         }
         if (!reader.unknownFields.isEmpty()) {
             err.println("warning: ignored unknown request fields: " + String.join(", ", reader.unknownFields));

@@ -44,7 +44,10 @@ final class RequestReader {
             Set.of("namespace", "labels", "serviceAccount", "ip", "port", "service", "waypoint");
     private static final Set<String> JWT = Set.of("issuer", "subject", "audiences", "presenter", "claims");
 
-    private final ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+    private final ObjectMapper json = new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            // one request per object: "{...} {...}" on a line is bad input, not a silently dropped request
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     final Set<String> unknownFields = new TreeSet<>();
 
     Parsed parse(String text) throws RequestParseException {
@@ -135,6 +138,7 @@ final class RequestReader {
                 method != null
                         || root.has("path")
                         || root.has("host")
+                        || root.has("sni")
                         || root.has("headers")
                         || jwt != null
                         || invalid

@@ -38,10 +38,19 @@ public record ConditionKey(Kind kind, String arg, List<String> path) {
         URL_PATH
     }
 
-    /** The only keys ztunnel enforces; any other key makes a rule HTTP-only at L4. */
+    /**
+     * The only keys ztunnel enforces (authz-semantics §2.7); any other key makes a rule HTTP-only at L4.
+     * Ambit's extended time conditions are not HTTP attributes, so ztunnel enforces them too.
+     */
     public boolean isL4() {
         return switch (kind) {
-            case SOURCE_IP, SOURCE_NAMESPACE, SOURCE_PRINCIPAL, DESTINATION_IP, DESTINATION_PORT -> true;
+            case SOURCE_IP,
+                    SOURCE_NAMESPACE,
+                    SOURCE_PRINCIPAL,
+                    DESTINATION_IP,
+                    DESTINATION_PORT,
+                    TIME_OF_DAY,
+                    DAY_OF_WEEK -> true;
             default -> false;
         };
     }

@@ -58,36 +58,45 @@ final class ComparisonMatcher {
                     if (comparisons.length == 0) {
                         return false;
                     }
-                    var texts = new ArrayList<String>();
+                    var items = new ArrayList<Object>();
                     if (v instanceof List<?> l) {
-                        l.forEach(e -> texts.add(text(e)));
+                        items.addAll(l);
                     } else {
-                        texts.add(text(v));
+                        items.add(v);
                     }
-                    return compareAll(key, texts, comparisons);
+                    return compareAll(key, items, comparisons);
                 },
                 negate);
     }
 
-    /** Claims arrive as JSON numbers (any Number type) or strings; numbers print without exponent. */
-    private static String text(Object v) {
-        if (v instanceof Number n) {
-            try {
-                return new BigDecimal(n.toString()).toPlainString();
-            } catch (NumberFormatException e) {
-                return n.toString(); // NaN or infinity: not comparable
-            }
+    /**
+     * A claim or header value as a number, or null. JSON numbers are used as they are (BigDecimal compares
+     * by magnitude without ever expanding {@code 1e100000000}); strings must be plain decimals.
+     */
+    private static BigDecimal number(Object v) {
+        if (v instanceof BigDecimal b) {
+            return b;
         }
-        return String.valueOf(v);
+        if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte) {
+            return BigDecimal.valueOf(((Number) v).longValue());
+        }
+        if (v instanceof java.math.BigInteger bi) {
+            return new BigDecimal(bi);
+        }
+        if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            return Double.isFinite(d) ? BigDecimal.valueOf(d) : null;
+        }
+        return v instanceof String s ? Comparison.number(s.strip()) : null;
     }
 
     /** True when any value satisfies any comparison; throws when a present value is not a number. */
-    private static boolean compareAll(String key, List<String> values, Comparison[] comparisons) {
+    private static boolean compareAll(String key, List<?> values, Comparison[] comparisons) {
         boolean hit = false;
-        for (String raw : values) {
-            BigDecimal n = Comparison.number(raw.strip());
+        for (Object raw : values) {
+            BigDecimal n = number(raw);
             if (n == null) {
-                throw new UncomparableValueException(key, raw);
+                throw new UncomparableValueException(key, String.valueOf(raw));
             }
             for (Comparison cmp : comparisons) {
                 hit |= cmp.test(n);

@@ -25,6 +25,11 @@ final class Explain {
                 dryRun);
     }
 
+    /** Request text quoted in explanations is cut short: explanations stay small whatever a client sends. */
+    static String clip(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "...";
+    }
+
     static Decision noAllowPolicies(String target, List<String> audit, String dryRun) {
         return new Decision(
                 Verdict.ALLOW,
@@ -50,12 +55,17 @@ final class Explain {
         for (int b = 0; b < n; b++) {
             for (CompiledPolicy p : ((Attached) buckets[b]).allow) {
                 if (p.note != null && (labels == null || p.selects(labels)) && seen.add(p)) {
-                    notes.add(p.ref + ": " + p.note);
+                    notes.add(notes.size() < 3 ? p.ref + ": " + p.note : "");
                 }
             }
         }
         if (!notes.isEmpty()) {
-            sb.append(" (").append(String.join("; ", notes)).append(')');
+            // A few notes explain; thousands would make every denied connection pay for a novel.
+            sb.append(" (").append(String.join("; ", notes.subList(0, Math.min(3, notes.size()))));
+            if (notes.size() > 3) {
+                sb.append("; and ").append(notes.size() - 3).append(" more with rules ztunnel ignores");
+            }
+            sb.append(')');
         }
         return new Decision(Verdict.DENY, null, Reason.AUTHZ, null, null, 403, sb.toString(), audit, dryRun);
     }
@@ -107,10 +117,17 @@ final class Explain {
         List<String> parts = null;
         boolean anyAllow = false;
         String allowHit = null;
+        java.util.Set<CompiledPolicy> seen = null;
         for (int b = 0; b < n; b++) {
             for (CompiledPolicy p : ((Attached) buckets[b]).dryRun) {
                 if (labels != null && !p.selects(labels)) {
                     continue;
+                }
+                if (seen == null) {
+                    seen = new java.util.HashSet<>();
+                }
+                if (!seen.add(p)) {
+                    continue; // attached through both the Service and its waypoint
                 }
                 if (parts == null) {
                     parts = new ArrayList<>();

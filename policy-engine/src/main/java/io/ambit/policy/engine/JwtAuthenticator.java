@@ -48,7 +48,7 @@ final class JwtAuthenticator {
                     false,
                     401,
                     rules.getFirst().policy(),
-                    "Jwt issuer is not configured: \"" + t.issuer()
+                    "Jwt issuer is not configured: \"" + Explain.clip(t.issuer())
                             + "\" is not among the issuers of the attached RequestAuthentications " + configured,
                     null);
         }

@@ -142,6 +142,16 @@ final class L4Compiler {
                 case DESTINATION_PORT -> L7Compiler.ports(m, values, negate);
                 case SOURCE_NAMESPACE -> namespaces(m, values, negate);
                 case SOURCE_PRINCIPAL -> principals(m, values, negate);
+                case TIME_OF_DAY -> {
+                    if (!values.isEmpty()) {
+                        m.add(L7Compiler.negated(TimeMatchers.timeOfDay(values), negate));
+                    }
+                }
+                case DAY_OF_WEEK -> {
+                    if (!values.isEmpty()) {
+                        m.add(L7Compiler.negated(TimeMatchers.dayOfWeek(values), negate));
+                    }
+                }
                 default -> throw new IllegalStateException("not an L4 key: " + cond.key());
             }
         }

@@ -23,7 +23,8 @@ final class L7Decider {
                     Reason.BAD_REQUEST,
                     null,
                     400,
-                    "method \"" + r.method() + "\" is not upper-case; rejected with 400 before authorization");
+                    "method \"" + Explain.clip(r.method())
+                            + "\" is not upper-case; rejected with 400 before authorization");
         }
         String path = null;
         if (r.path() != null) {
@@ -31,6 +32,15 @@ final class L7Decider {
                 path = PathNormalizer.normalize(r.path(), s.mesh().pathNormalization());
             } catch (InvalidPathException e) {
                 return Explain.deny(Reason.BAD_REQUEST, null, 400, e.getMessage());
+            }
+            if (!path.startsWith("/") && !path.equals("*")) {
+                // Envoy serves only origin-form paths; anything else never reaches authorization.
+                return Explain.deny(
+                        Reason.BAD_REQUEST,
+                        null,
+                        400,
+                        "path \"" + Explain.clip(r.path())
+                                + "\" is not an absolute path (expected: it starts with /); rejected with 400");
             }
         }
         var dest = r.destination();
@@ -156,11 +166,11 @@ final class L7Decider {
         int bestRule = -1;
         for (int b = 0; b < n; b++) {
             for (CompiledPolicy p : ((Attached) buckets[b]).custom) {
-                if (p.rank <= after || (best != null && p.rank >= best.rank)) {
+                if (p.rank <= after) {
                     continue;
                 }
                 int rule = p.firstMatch(c);
-                if (rule >= 0) {
+                if (rule >= 0 && (best == null || p.rank < best.rank)) {
                     best = p;
                     bestRule = rule;
                 }

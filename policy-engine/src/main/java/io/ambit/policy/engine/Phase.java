@@ -36,22 +36,45 @@ final class Phase {
     static Hit best(Object[] buckets, int n, int phase, Map<String, String> labels, EvalContext c) {
         CompiledPolicy best = null;
         int bestRule = -1;
+        UncomparableValueException failed = null;
         for (int b = 0; b < n; b++) {
             for (CompiledPolicy p : of((Attached) buckets[b], phase)) {
-                if (best != null && p.rank >= best.rank) {
-                    continue;
-                }
                 if (labels != null && !p.selects(labels)) {
                     continue;
                 }
-                int rule = p.firstMatch(c);
-                if (rule >= 0) {
+                // Every applicable policy is evaluated (no skipping past the best match) so that an
+                // extended condition meeting a non-number fails the request closed whatever the
+                // policies are called.
+                int rule;
+                try {
+                    rule = p.firstMatch(c);
+                } catch (UncomparableValueException e) {
+                    if (failed == null || p.rank < rankOf(failed, buckets, n, phase)) {
+                        failed = e;
+                    }
+                    continue;
+                }
+                if (rule >= 0 && (best == null || p.rank < best.rank)) {
                     best = p;
                     bestRule = rule;
                 }
             }
         }
+        if (failed != null) {
+            throw failed;
+        }
         return best == null ? null : new Hit(best, bestRule);
+    }
+
+    private static int rankOf(UncomparableValueException e, Object[] buckets, int n, int phase) {
+        for (int b = 0; b < n; b++) {
+            for (CompiledPolicy p : of((Attached) buckets[b], phase)) {
+                if (p.ref.equals(e.policy)) {
+                    return p.rank;
+                }
+            }
+        }
+        return Integer.MAX_VALUE;
     }
 
     /** How many policies of a phase apply (distinct), for explanations. */

@@ -9,6 +9,10 @@ final class UncomparableValueException extends RuntimeException {
     String policy;
 
     UncomparableValueException(String key, String value) {
-        super("uncomparable value for " + key + ": \"" + value + "\" is not a number", null, false, false);
+        super(
+                "uncomparable value for " + key + ": \"" + Explain.clip(value) + "\" is not a number",
+                null,
+                false,
+                false);
     }
 }

@@ -9,16 +9,11 @@ import java.util.Set;
 
 /** The {@code selector} / {@code targetRef(s)} part shared by AuthorizationPolicy and RequestAuthentication. */
 record Attachment(Selector selector, List<TargetRef> targetRefs) {
-    private static final Set<String> SELECTOR = Set.of("matchLabels");
     private static final Set<String> TARGET_REF = Set.of("group", "kind", "name", "namespace");
 
     static Attachment read(YamlNode spec, Map<String, YamlNode> f, Problems p) {
-        var selector = Selector.NONE;
         var selNode = f.get("selector");
-        if (selNode != null && !selNode.isNull()) {
-            var sf = Fields.map(selNode, p, SELECTOR);
-            selector = new Selector(Fields.stringMap(sf.get("matchLabels"), p));
-        }
+        Selector selector = SelectorReader.read(selNode, p);
         var refs = new ArrayList<TargetRef>();
         var single = f.get("targetRef");
         if (single != null && !single.isNull()) {

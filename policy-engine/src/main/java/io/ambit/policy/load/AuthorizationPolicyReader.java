@@ -384,7 +384,9 @@ final class AuthorizationPolicyReader {
 
     /** Ports are decimal strings 0..65535 in the CRD. */
     static int port(String v) {
-        if (v.isEmpty() || v.length() > 5 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+        // istiod parses with strconv.Atoi, so leading zeros ("000080") are fine; the length cap keeps
+        // parseInt in range.
+        if (v.isEmpty() || v.length() > 9 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
             throw new IllegalArgumentException("\"" + v + "\" is not a port (expected: a decimal integer 0..65535)");
         }
         int port = Integer.parseInt(v);

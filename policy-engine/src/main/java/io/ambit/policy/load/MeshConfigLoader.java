@@ -63,6 +63,16 @@ public final class MeshConfigLoader {
 
     public static MeshConfig parse(String text, String name) throws InvalidMeshConfigException {
         var p = new Problems(name);
+        int deep = YamlDepth.tooDeep(text);
+        if (deep > 0) {
+            throw new InvalidMeshConfigException(List.of(new LoadError(
+                    name,
+                    deep,
+                    null,
+                    null,
+                    "invalid YAML: nested more than " + YamlDepth.MAX_FLOW_DEPTH
+                            + " levels (expected: mesh settings)")));
+        }
         YamlNode root;
         try {
             var node = new Compose(LoadSettings.builder()
@@ -71,7 +81,7 @@ public final class MeshConfigLoader {
                             .build())
                     .composeAllFromReader(new StringReader(text))
                     .iterator();
-            root = node.hasNext() ? new YamlNode(node.next(), "") : null;
+            root = node.hasNext() ? new YamlNode(node.next(), "", new YamlNode.Budget()) : null;
         } catch (MarkedYamlEngineException e) {
             int line = e.getProblemMark().map(m -> m.getLine() + 1).orElse(0);
             throw new InvalidMeshConfigException(
@@ -79,15 +89,21 @@ public final class MeshConfigLoader {
         } catch (YamlEngineException e) {
             throw new InvalidMeshConfigException(
                     List.of(new LoadError(name, 0, null, null, "invalid YAML: " + e.getMessage())));
+        } catch (StackOverflowError e) {
+            throw new InvalidMeshConfigException(
+                    List.of(new LoadError(name, 0, null, null, "invalid YAML: nested too deeply to parse")));
         }
         if (root == null || root.isNull()) {
             return MeshConfig.DEFAULT;
         }
         var top = Fields.map(root, p, null);
-        if (top.size() == 1 && top.containsKey("meshConfig")) {
+        boolean istioWrapper = top.size() == 1 && top.containsKey("meshConfig");
+        if (istioWrapper) {
             root = top.get("meshConfig");
         }
-        var f = Fields.map(root, p, KEYS);
+        // Inside Istio's meshConfig wrapper the rest of Istio's settings (accessLogFile, defaultConfig...)
+        // are not ours to judge; in Ambit's own file an unknown key is a typo.
+        var f = Fields.map(root, p, istioWrapper ? null : KEYS);
         var d = MeshConfig.DEFAULT;
         String rootNs = orDefault(Fields.string(f.get("rootNamespace"), p), d.rootNamespace());
         String td = orDefault(Fields.string(f.get("trustDomain"), p), d.trustDomain());

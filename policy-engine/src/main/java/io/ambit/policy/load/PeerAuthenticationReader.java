@@ -3,26 +3,19 @@ package io.ambit.policy.load;
 import io.ambit.policy.crd.MtlsMode;
 import io.ambit.policy.crd.PeerAuthentication;
 import io.ambit.policy.crd.PolicyMeta;
-import io.ambit.policy.crd.Selector;
 import java.util.LinkedHashMap;
 import java.util.Set;
 
 /** Reads and validates one PeerAuthentication (authz-semantics §3). */
 final class PeerAuthenticationReader {
     private static final Set<String> SPEC = Set.of("selector", "mtls", "portLevelMtls");
-    private static final Set<String> SELECTOR = Set.of("matchLabels");
     private static final Set<String> MTLS = Set.of("mode");
 
     private PeerAuthenticationReader() {}
 
     static PeerAuthentication read(YamlNode spec, PolicyMeta meta, Problems p) {
         var f = Fields.map(spec, p, SPEC);
-        var selector = Selector.NONE;
-        var selNode = f.get("selector");
-        if (selNode != null && !selNode.isNull()) {
-            selector = new Selector(
-                    Fields.stringMap(Fields.map(selNode, p, SELECTOR).get("matchLabels"), p));
-        }
+        var selector = SelectorReader.read(f.get("selector"), p);
         var mode = mode(f.get("mtls"), p);
         var ports = new LinkedHashMap<Integer, MtlsMode>();
         var portsNode = f.get("portLevelMtls");

@@ -104,12 +104,30 @@ public final class PolicyLoader {
                 .setMaxAliasesForCollections(50)
                 .setAllowDuplicateKeys(false)
                 .build();
+        int deep = YamlDepth.tooDeep(text);
+        if (deep > 0) {
+            errors.add(new LoadError(
+                    name,
+                    deep,
+                    null,
+                    null,
+                    "invalid YAML: nested more than " + YamlDepth.MAX_FLOW_DEPTH
+                            + " levels (expected: a policy, which never nests that deep)"));
+            return this;
+        }
+        var budget = new YamlNode.Budget();
+        var seenDocuments = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<Object, Boolean>());
         try {
             for (var node : new Compose(settings).composeAllFromReader(new StringReader(text))) {
                 if (node != null) {
-                    document(new YamlNode(node, ""), name);
+                    document(new YamlNode(node, "", budget), name, seenDocuments);
                 }
             }
+        } catch (YamlNode.TooLargeException e) {
+            errors.add(new LoadError(name, 0, null, null, "invalid YAML: " + e.getMessage()));
+        } catch (StackOverflowError e) {
+            // Backstop for nesting the pre-scan cannot see; the parser's state is discarded with it.
+            errors.add(new LoadError(name, 0, null, null, "invalid YAML: nested too deeply to parse"));
         } catch (MarkedYamlEngineException e) {
             int line = e.getProblemMark().map(m -> m.getLine() + 1).orElse(0);
             errors.add(new LoadError(name, line, null, null, "invalid YAML: " + e.getProblem()));
@@ -123,8 +141,18 @@ public final class PolicyLoader {
         return new LoadResult(new PolicySet(authz, peer, request), errors, skipped);
     }
 
-    private void document(YamlNode doc, String file) {
+    private void document(YamlNode doc, String file, java.util.Set<Object> documents) {
         if (doc.isNull()) {
+            return;
+        }
+        if (!documents.add(doc.raw())) {
+            // A YAML alias reusing a document would load it twice, or exponentially often.
+            errors.add(new LoadError(
+                    file,
+                    doc.line(),
+                    null,
+                    doc.path(),
+                    "repeats an earlier document through a YAML alias (expected: each object written once)"));
             return;
         }
         var p = new Problems(file);
@@ -143,7 +171,7 @@ public final class PolicyLoader {
         if (kind.equals("List") && top.containsKey("items")) {
             var items = Fields.listOrNull(top.get("items"), p);
             if (items != null) {
-                items.forEach(i -> document(i, file));
+                items.forEach(i -> document(i, file, documents));
             }
             errors.addAll(p.errors());
             return;

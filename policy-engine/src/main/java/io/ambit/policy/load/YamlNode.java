@@ -15,12 +15,46 @@ import org.snakeyaml.engine.v2.nodes.Tag;
  * the node graph is built (no object construction), so hostile YAML cannot instantiate anything.
  */
 final class YamlNode {
+    /** Nodes one file may expand to: aliases can make a small file huge ("billion laughs"). */
+    static final int MAX_NODES = 4_000_000;
+
+    /** Thrown when a document expands past {@link #MAX_NODES}. */
+    static final class TooLargeException extends RuntimeException {
+        TooLargeException() {
+            super(
+                    "the YAML expands to more than " + MAX_NODES + " nodes (expected: a policy file without "
+                            + "exponential alias reuse)",
+                    null,
+                    false,
+                    false);
+        }
+    }
+
+    /** Shared by every node of one file. */
+    static final class Budget {
+        private int left = MAX_NODES;
+
+        void spend(int n) {
+            left -= n;
+            if (left < 0) {
+                throw new TooLargeException();
+            }
+        }
+    }
+
     private final Node node;
     private final String path;
+    private final Budget budget;
 
-    YamlNode(Node node, String path) {
+    YamlNode(Node node, String path, Budget budget) {
         this.node = node;
         this.path = path;
+        this.budget = budget;
+    }
+
+    /** The parsed node, for identity checks (an alias yields the same node twice). */
+    Node raw() {
+        return node;
     }
 
     String path() {
@@ -68,18 +102,20 @@ final class YamlNode {
     /** Entries of a mapping in file order; non-scalar keys are reported with a synthetic name. */
     Map<String, YamlNode> entries() {
         var out = new LinkedHashMap<String, YamlNode>();
+        budget.spend(((MappingNode) node).getValue().size());
         for (var t : ((MappingNode) node).getValue()) {
             String key = t.getKeyNode() instanceof ScalarNode k ? k.getValue() : "<non-scalar key>";
-            out.put(key, new YamlNode(t.getValueNode(), path.isEmpty() ? key : path + "." + key));
+            out.put(key, new YamlNode(t.getValueNode(), path.isEmpty() ? key : path + "." + key, budget));
         }
         return out;
     }
 
     List<YamlNode> items() {
         var seq = ((SequenceNode) node).getValue();
+        budget.spend(seq.size());
         var out = new ArrayList<YamlNode>(seq.size());
         for (int i = 0; i < seq.size(); i++) {
-            out.add(new YamlNode(seq.get(i), path + "[" + i + "]"));
+            out.add(new YamlNode(seq.get(i), path + "[" + i + "]", budget));
         }
         return out;
     }

@@ -48,7 +48,7 @@ public record Comparison(Op op, BigDecimal bound) {
 
     /** A strict decimal (optional sign, digits, optional fraction); null when the text is anything else. */
     public static BigDecimal number(String s) {
-        if (s.isEmpty() || s.length() > 64) {
+        if (s.isEmpty() || s.length() > 1024) {
             return null;
         }
         int i = (s.charAt(0) == '-' || s.charAt(0) == '+') ? 1 : 0;

@@ -39,10 +39,16 @@ public final class PathNormalizer {
         Objects.requireNonNull(mode, "mode");
         String path = stripQuery(rawPath);
         rejectNul(path);
-        if (mode == PathNormalization.NONE || path.isEmpty() || path.charAt(0) != '/') {
+        if (mode == PathNormalization.NONE || path.isEmpty()) {
             return path;
         }
-        path = decode(path, mode == PathNormalization.DECODE_AND_MERGE_SLASHES);
+        String decoded = decode(path, mode == PathNormalization.DECODE_AND_MERGE_SLASHES);
+        if (decoded.isEmpty() || decoded.charAt(0) != '/') {
+            // Not origin-form even after backslashes (and, when asked, %2F/%5C) became '/': the caller
+            // rejects it. Returning the raw text keeps "\admin" from posing as a normalized "/admin".
+            return path;
+        }
+        path = decoded;
         path = removeDotSegments(path);
         // Merging comes after dot-segment removal, as in Envoy: "/a//.." is "/a/" under MERGE_SLASHES,
         // not "/" (which merging first would give).

@@ -76,6 +76,40 @@ public final class PathTemplate {
             }
             start = end + 1;
         }
+        return pattern.contains(ONE_SEGMENT) || pattern.contains(ANY) ? invalidLiteral(pattern) : Optional.empty();
+    }
+
+    /**
+     * Istio also requires every literal segment of a template to be a non-empty run of RFC 3986 pchar
+     * characters other than {@code *} (what Envoy's URI template matcher accepts).
+     */
+    private static Optional<String> invalidLiteral(String pattern) {
+        int from = 0;
+        int to = pattern.length();
+        while (from < to && pattern.charAt(from) == '/') {
+            from++;
+        }
+        while (to > from && pattern.charAt(to - 1) == '/') {
+            to--;
+        }
+        for (String glob : pattern.substring(from, to).split("/", -1)) {
+            if (glob.equals(ONE_SEGMENT) || glob.equals(ANY)) {
+                continue;
+            }
+            boolean ok = !glob.isEmpty();
+            for (int i = 0; ok && i < glob.length(); i++) {
+                char c = glob.charAt(i);
+                ok = (c >= 'a' && c <= 'z')
+                        || (c >= 'A' && c <= 'Z')
+                        || (c >= '0' && c <= '9')
+                        || "-._~%!$&'()+,;:@=".indexOf(c) >= 0;
+            }
+            if (!ok) {
+                return Optional.of(
+                        "path template " + quote(pattern) + ": segment " + quote(glob)
+                                + " is not a valid literal (expected: a non-empty run of letters, digits and -._~%!$&'()+,;:@=)");
+            }
+        }
         return Optional.empty();
     }
 

@@ -159,18 +159,27 @@ class PathNormalizerTest {
                         DECODE_AND_MERGE_SLASHES,
                         "/a%3Bb%25"),
 
-                // Paths that do not start with '/': only the query and fragment are removed.
+                // Paths that do not start with '/' (even after backslashes and, when asked, %2F/%5C become
+                // '/'): only the query and fragment are removed; the decider rejects them with 400.
                 argumentSet("an empty path stays empty", "", BASE, ""),
                 argumentSet("an empty path stays empty with merging", "", DECODE_AND_MERGE_SLASHES, ""),
                 argumentSet("a path that is only a query becomes empty", "?a=b", BASE, ""),
                 argumentSet("the asterisk form is left alone", "*", BASE, "*"),
                 argumentSet("a relative path keeps its dot segments", "a/../b", BASE, "a/../b"),
                 argumentSet(
-                        "a path starting with a backslash is left alone", "\\..\\admin", MERGE_SLASHES, "\\..\\admin"),
+                        "a path starting with a backslash is normalized like one starting with a slash",
+                        "\\..\\admin",
+                        MERGE_SLASHES,
+                        "/admin"),
                 argumentSet(
-                        "a path starting with an escaped slash is left alone",
+                        "a path starting with an escaped slash is normalized when slashes are decoded",
                         "%2F..%2Fadmin",
                         DECODE_AND_MERGE_SLASHES,
+                        "/admin"),
+                argumentSet(
+                        "a path starting with an escaped slash is left alone when slashes stay encoded",
+                        "%2F..%2Fadmin",
+                        BASE,
                         "%2F..%2Fadmin"),
                 argumentSet(
                         "an absolute-form target only loses its query", "http://h/a/../b?x", BASE, "http://h/a/../b"));
