@@ -10,6 +10,12 @@ import java.util.List;
 /**
  * What one identity presents and trusts: its private key, its chain (leaf first, then intermediates),
  * and the roots its peers must chain to. Immutable; a rotation produces a new instance.
+ *
+ * @param identity the SPIFFE id the leaf carries as its URI SAN ({@code CertificateManager} checks the two agree)
+ * @param key the leaf's private key (ECDSA P-256 from Ambit's CAs)
+ * @param chain what the handshake presents: the leaf, then intermediates; in Istio's layout (a plugged CA's
+ *     {@code cert-chain.pem}) it also ends with the root, which peers ignore
+ * @param roots what peers' chains are verified against (ztunnel-reference §3.4); several during a root rotation
  */
 public record WorkloadCertificate(
         SpiffeId identity, PrivateKey key, List<X509Certificate> chain, List<X509Certificate> roots) {
