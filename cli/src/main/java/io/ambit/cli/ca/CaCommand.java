@@ -8,9 +8,9 @@ import picocli.CommandLine.Command;
         name = "ca",
         mixinStandardHelpOptions = true,
         description = {
-            "Create a CA directory in Istio's cacerts layout and mint workload certificates from it.",
-            "The directory plugs into ambit (and istiod) as is: root-cert.pem, cert-chain.pem, ca-cert.pem,",
-            "ca-key.pem."
+            "Create a CA and mint workload certificates.",
+            "The CA directory uses Istio's cacerts layout (root-cert.pem, cert-chain.pem, ca-cert.pem,",
+            "ca-key.pem), so it plugs into ambit and istiod as is."
         },
         subcommands = {CaInitCommand.class, CaIssueCommand.class})
 public final class CaCommand implements Runnable {

@@ -27,8 +27,8 @@ import picocli.CommandLine.Parameters;
         name = "init",
         mixinStandardHelpOptions = true,
         description = {
-            "Create a CA in DIR: a root and an intermediate that signs workload certificates, in Istio's",
-            "cacerts layout:",
+            "Create a CA (a root and a signing intermediate) in DIR.",
+            "Files, in Istio's cacerts layout:",
             "  root-cert.pem   the root workloads trust",
             "  ca-cert.pem     the intermediate",
             "  ca-key.pem      its private key (mode 0600)",

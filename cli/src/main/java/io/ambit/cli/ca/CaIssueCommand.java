@@ -27,8 +27,8 @@ import picocli.CommandLine.Parameters;
         name = "issue",
         mixinStandardHelpOptions = true,
         description = {
-            "Mint a workload certificate for SPIFFE-ID from the CA in --ca (as made by",
-            "'ambit ca init', or any Istio cacerts directory) and write into --out.",
+            "Mint a workload certificate for SPIFFE-ID.",
+            "The CA in --ca is one made by 'ambit ca init' or any Istio cacerts directory; the files go into --out.",
             "SPIFFE-ID is spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>.",
             "Files:",
             "  cert-chain.pem  the certificate, then the CA's chain",
