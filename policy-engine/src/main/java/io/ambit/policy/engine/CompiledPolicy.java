@@ -18,6 +18,9 @@ final class CompiledPolicy {
     private final int[] ruleIndex;
     /** Checked per decision for policies found through the label index; null when attachment is exact. */
     final Selector selector;
+
+    private final String[] selectorKeys;
+    private final String[] selectorValues;
     /** For L4: what ztunnel's conversion changed (dropped or stripped HTTP rules), or null. */
     final String note;
 
@@ -32,6 +35,14 @@ final class CompiledPolicy {
             String note,
             Selector selector) {
         this.selector = selector;
+        // Flat copies: selects() runs per decision, and iterating a Map allocates an iterator.
+        this.selectorKeys =
+                selector == null ? null : selector.matchLabels().keySet().toArray(String[]::new);
+        this.selectorValues = selector == null
+                ? null
+                : java.util.Arrays.stream(selectorKeys)
+                        .map(selector.matchLabels()::get)
+                        .toArray(String[]::new);
         this.ref = ref;
         this.action = action;
         this.provider = provider;
@@ -73,7 +84,15 @@ final class CompiledPolicy {
     }
 
     boolean selects(Map<String, String> labels) {
-        return selector == null || selector.matches(labels);
+        if (selectorKeys == null) {
+            return true;
+        }
+        for (int i = 0; i < selectorKeys.length; i++) {
+            if (!selectorValues[i].equals(labels.get(selectorKeys[i]))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The index (in the policy as written) of the first matching rule, or -1. */

@@ -7,7 +7,6 @@ import io.ambit.policy.crd.ConditionKey;
 import io.ambit.policy.crd.Operation;
 import io.ambit.policy.crd.Rule;
 import io.ambit.policy.crd.Source;
-import io.ambit.policy.match.StringMatcher;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -84,95 +83,88 @@ final class L4Compiler {
     }
 
     private static Matcher group(Rule r, String ns) {
-        var clauses = new ArrayList<Matcher>();
+        var clauses = new ArrayList<L4Match[]>();
         if (r.to() != null) {
-            clauses.add(
-                    clause(r.to().stream().map(L4Compiler::operation).collect(java.util.stream.Collectors.toList())));
+            clauses.add(clause(r.to().stream().map(L4Compiler::operation).toList()));
         }
         if (r.from() != null) {
-            clauses.add(
-                    clause(r.from().stream().map(s -> source(s, ns)).collect(java.util.stream.Collectors.toList())));
+            clauses.add(clause(r.from().stream().map(s -> source(s, ns)).toList()));
         }
         for (Condition c : r.when()) {
-            clauses.add(clause(java.util.Collections.singletonList(condition(c, ns))));
+            clauses.add(clause(List.of(condition(c))));
         }
-        return Matcher.all(clauses.toArray(Matcher[]::new));
+        return new L4Group(clauses.toArray(L4Match[][]::new));
     }
 
-    /** ztunnel: no matches = match; otherwise any non-empty match (null = empty, skipped). */
-    private static Matcher clause(List<Matcher> matches) {
-        if (matches.isEmpty()) {
-            return Matcher.ANY;
-        }
-        return Matcher.any(matches.stream().filter(m -> m != null).toArray(Matcher[]::new));
+    /** ztunnel: a clause keeps only its non-empty matches; with none left it can never match. */
+    private static L4Match[] clause(List<L4Match> matches) {
+        return matches.stream().filter(m -> !m.isEmpty()).toArray(L4Match[]::new);
     }
 
-    private static Matcher operation(Operation o) {
-        var m = new ArrayList<Matcher>();
-        L7Compiler.ports(m, o.ports(), false);
-        L7Compiler.ports(m, o.notPorts(), true);
-        return m.isEmpty() ? null : Matcher.all(m.toArray(Matcher[]::new));
+    private static L4Match operation(Operation o) {
+        var m = new L4Match();
+        m.ports = L4Match.ports(o.ports());
+        m.notPorts = L4Match.ports(o.notPorts());
+        return m.seal();
     }
 
-    private static Matcher source(Source s, String ns) {
-        var m = new ArrayList<Matcher>();
-        L7Compiler.ips(m, s.ipBlocks(), c -> c.request.sourceIp(), false);
-        L7Compiler.ips(m, s.notIpBlocks(), c -> c.request.sourceIp(), true);
-        namespaces(m, s.namespaces(), false);
-        namespaces(m, s.notNamespaces(), true);
-        L7Compiler.serviceAccounts(m, s.serviceAccounts(), ns, false);
-        L7Compiler.serviceAccounts(m, s.notServiceAccounts(), ns, true);
-        principals(m, s.principals(), false);
-        principals(m, s.notPrincipals(), true);
+    private static L4Match source(Source s, String ns) {
+        var m = new L4Match();
+        m.ips = L4Match.cidrs(s.ipBlocks());
+        m.notIps = L4Match.cidrs(s.notIpBlocks());
+        // ztunnel applies the generic string rule to the identity's namespace (an infix * is literal)
+        m.namespaces = L4Match.strings(s.namespaces());
+        m.notNamespaces = L4Match.strings(s.notNamespaces());
+        m.serviceAccounts = L4Match.serviceAccounts(s.serviceAccounts(), ns);
+        m.notServiceAccounts = L4Match.serviceAccounts(s.notServiceAccounts(), ns);
+        // ztunnel compares principals literally: no trust-domain aliasing at L4
+        m.principals = L4Match.strings(s.principals());
+        m.notPrincipals = L4Match.strings(s.notPrincipals());
         // trustDomains are not carried to ztunnel; requestPrincipals/remoteIpBlocks are HTTP-only
-        return m.isEmpty() ? null : Matcher.all(m.toArray(Matcher[]::new));
+        return m.seal();
     }
 
-    private static Matcher condition(Condition cond, String ns) {
+    /** One when condition; an HTTP-only key (in a DENY rule) leaves the match empty. */
+    private static L4Match condition(Condition cond) {
         var key = ConditionKey.parse(cond.key());
+        var m = new L4Match();
         if (!key.isL4()) {
-            return null;
+            return m.seal();
         }
-        var m = new ArrayList<Matcher>();
-        for (boolean negate : new boolean[] {false, true}) {
-            List<String> values = negate ? cond.notValues() : cond.values();
-            switch (key.kind()) {
-                case SOURCE_IP -> L7Compiler.ips(m, values, c -> c.request.sourceIp(), negate);
-                case DESTINATION_IP -> L7Compiler.ips(m, values, c -> c.request.destinationIp(), negate);
-                case DESTINATION_PORT -> L7Compiler.ports(m, values, negate);
-                case SOURCE_NAMESPACE -> namespaces(m, values, negate);
-                case SOURCE_PRINCIPAL -> principals(m, values, negate);
-                case TIME_OF_DAY -> {
-                    if (!values.isEmpty()) {
-                        m.add(L7Compiler.negated(TimeMatchers.timeOfDay(values), negate));
-                    }
-                }
-                case DAY_OF_WEEK -> {
-                    if (!values.isEmpty()) {
-                        m.add(L7Compiler.negated(TimeMatchers.dayOfWeek(values), negate));
-                    }
-                }
-                default -> throw new IllegalStateException("not an L4 key: " + cond.key());
+        var values = cond.values();
+        var notValues = cond.notValues();
+        switch (key.kind()) {
+            case SOURCE_IP -> {
+                m.ips = L4Match.cidrs(values);
+                m.notIps = L4Match.cidrs(notValues);
             }
+            case DESTINATION_IP -> {
+                m.destinationIps = L4Match.cidrs(values);
+                m.notDestinationIps = L4Match.cidrs(notValues);
+            }
+            case DESTINATION_PORT -> {
+                m.ports = L4Match.ports(values);
+                m.notPorts = L4Match.ports(notValues);
+            }
+            case SOURCE_NAMESPACE -> {
+                m.namespaces = L4Match.strings(values);
+                m.notNamespaces = L4Match.strings(notValues);
+            }
+            case SOURCE_PRINCIPAL -> {
+                m.principals = L4Match.strings(values);
+                m.notPrincipals = L4Match.strings(notValues);
+            }
+            case TIME_OF_DAY -> m.other = timeMatcher(TimeMatchers::timeOfDay, values, notValues);
+            case DAY_OF_WEEK -> m.other = timeMatcher(TimeMatchers::dayOfWeek, values, notValues);
+            default -> throw new IllegalStateException("not an L4 key: " + cond.key());
         }
-        return m.isEmpty() ? null : Matcher.all(m.toArray(Matcher[]::new));
+        return m.seal();
     }
 
-    /** ztunnel applies the generic string rule to the identity's namespace (an infix * is literal). */
-    private static void namespaces(List<Matcher> out, List<String> values, boolean negate) {
-        if (values.isEmpty()) {
-            return;
-        }
-        var sm = StringMatcher.of(values);
-        out.add(L7Compiler.negated(c -> c.peer != null && sm.matches(c.peer.namespace()), negate));
-    }
-
-    /** ztunnel compares principals literally: no trust-domain aliasing at L4. */
-    private static void principals(List<Matcher> out, List<String> values, boolean negate) {
-        if (values.isEmpty()) {
-            return;
-        }
-        var sm = StringMatcher.of(values);
-        out.add(L7Compiler.negated(c -> c.peer != null && sm.matches(c.peer.principal()), negate));
+    private static Matcher timeMatcher(
+            java.util.function.Function<List<String>, Matcher> f, List<String> values, List<String> notValues) {
+        Matcher pos = values.isEmpty() ? Matcher.ANY : f.apply(values);
+        Matcher neg = notValues.isEmpty() ? null : f.apply(notValues);
+        return neg == null ? pos : c -> pos.test(c) && !neg.test(c);
     }
 }

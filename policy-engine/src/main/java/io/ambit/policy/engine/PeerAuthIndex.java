@@ -12,7 +12,8 @@ import java.util.Map;
  * PeerAuthentication resolution (authz-semantics §3): workload (selector in the workload's namespace)
  * over namespace over mesh (root namespace, no selector); the oldest wins within a scope; UNSET inherits;
  * a port entry of the workload policy overrides for that port. Root-namespace policies with a selector
- * are ignored. Nothing set means PERMISSIVE.
+ * are ignored. Nothing set means PERMISSIVE. Every answer is built when the snapshot is, so resolving
+ * allocates nothing.
  */
 final class PeerAuthIndex {
     /** The mode for one connection and the policy that set it (null when nothing did). */
@@ -22,72 +23,88 @@ final class PeerAuthIndex {
         }
     }
 
+    /** A workload-scoped policy, flattened for matching. */
+    private record Workload(String[] keys, String[] values, Resolved mode, Map<Integer, Resolved> ports) {
+        boolean selects(Map<String, String> labels) {
+            for (int i = 0; i < keys.length; i++) {
+                if (!values[i].equals(labels.get(keys[i]))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     private static final Resolved DEFAULT = new Resolved(MtlsMode.PERMISSIVE, null, false);
     private static final Comparator<PeerAuthentication> OLDEST_FIRST = Comparator.comparing(
                     (PeerAuthentication p) -> p.meta().created(), Comparator.nullsLast(Comparator.naturalOrder()))
             .thenComparingLong(p -> p.meta().order());
 
-    private final PeerAuthentication mesh;
-    private final Map<String, PeerAuthentication> namespaces;
-    private final Map<String, List<PeerAuthentication>> workloads;
+    private final Resolved mesh;
+    private final Map<String, Resolved> namespaces;
+    private final Map<String, Workload[]> workloads;
 
     PeerAuthIndex(List<PeerAuthentication> all, String root) {
         var sorted = new ArrayList<>(all);
         sorted.sort(OLDEST_FIRST);
         PeerAuthentication m = null;
-        var ns = new HashMap<String, PeerAuthentication>();
-        var wl = new HashMap<String, List<PeerAuthentication>>();
+        var ns = new HashMap<String, Resolved>();
+        var seenNs = new java.util.HashSet<String>();
+        var wl = new HashMap<String, List<Workload>>();
         for (var p : sorted) {
             String n = p.meta().namespace();
             if (p.selector().isEmpty()) {
                 if (n.equals(root)) {
                     m = m == null ? p : m;
-                } else {
-                    ns.putIfAbsent(n, p);
+                } else if (seenNs.add(n) && p.mode() != MtlsMode.UNSET) {
+                    ns.put(n, new Resolved(p.mode(), p.meta().ref(), false));
                 }
             } else if (!n.equals(root)) {
-                wl.computeIfAbsent(n, k -> new ArrayList<>()).add(p);
+                var labels = p.selector().matchLabels();
+                var keys = labels.keySet().toArray(String[]::new);
+                var values = java.util.Arrays.stream(keys).map(labels::get).toArray(String[]::new);
+                var ports = new HashMap<Integer, Resolved>();
+                p.portLevelMtls().forEach((port, mode) -> {
+                    if (mode != MtlsMode.UNSET) {
+                        ports.put(port, new Resolved(mode, p.meta().ref(), true));
+                    }
+                });
+                var mode = p.mode() == MtlsMode.UNSET
+                        ? null
+                        : new Resolved(p.mode(), p.meta().ref(), false);
+                wl.computeIfAbsent(n, k -> new ArrayList<>()).add(new Workload(keys, values, mode, Map.copyOf(ports)));
             }
         }
-        this.mesh = m;
+        this.mesh = m == null || m.mode() == MtlsMode.UNSET
+                ? DEFAULT
+                : new Resolved(m.mode(), m.meta().ref(), false);
         this.namespaces = Map.copyOf(ns);
-        var frozen = new HashMap<String, List<PeerAuthentication>>();
-        wl.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
+        var frozen = new HashMap<String, Workload[]>();
+        wl.forEach((k, v) -> frozen.put(k, v.toArray(Workload[]::new)));
         this.workloads = Map.copyOf(frozen);
     }
 
-    boolean isEmpty() {
-        return mesh == null && namespaces.isEmpty() && workloads.isEmpty();
-    }
-
     Resolved resolve(String ns, Map<String, String> labels, int port) {
-        PeerAuthentication workload = null;
+        Workload workload = null;
         var candidates = ns == null ? null : workloads.get(ns);
         if (candidates != null) {
-            for (var p : candidates) {
-                if (p.selector().matches(labels)) {
-                    workload = p;
+            for (var w : candidates) {
+                if (w.selects(labels)) {
+                    workload = w; // sorted oldest first: the first match wins
                     break;
                 }
             }
         }
-        Resolved base = DEFAULT;
-        if (workload != null && workload.mode() != MtlsMode.UNSET) {
-            base = new Resolved(workload.mode(), workload.meta().ref(), false);
-        } else {
-            var n = ns == null ? null : namespaces.get(ns);
-            if (n != null && n.mode() != MtlsMode.UNSET) {
-                base = new Resolved(n.mode(), n.meta().ref(), false);
-            } else if (mesh != null && mesh.mode() != MtlsMode.UNSET) {
-                base = new Resolved(mesh.mode(), mesh.meta().ref(), false);
-            }
-        }
         if (workload != null && port >= 0) {
-            var portMode = workload.portLevelMtls().get(port);
-            if (portMode != null && portMode != MtlsMode.UNSET) {
-                return new Resolved(portMode, workload.meta().ref(), true);
+            var portMode = workload.ports().get(port);
+            if (portMode != null) {
+                return portMode;
             }
         }
-        return base;
+        if (workload != null && workload.mode() != null) {
+            return workload.mode();
+        }
+        var n = ns == null ? null : namespaces.get(ns);
+        return n != null ? n : mesh;
     }
 }
