@@ -1,0 +1,334 @@
+package io.ambit.hbone.pool;
+
+import io.ambit.hbone.cert.WorkloadCertificate;
+import io.ambit.hbone.relay.HboneStreamCodec;
+import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.tls.ClientTls;
+import io.ambit.hbone.transport.Channels;
+import io.ambit.hbone.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pooled HBONE client connections (ztunnel-reference.md §2.5). {@link #connect} checks out a connection
+ * for the key — one with a free stream slot, else the dial in flight for that key, else a new dial —
+ * opens a CONNECT stream on it and completes when the server answers 200.
+ *
+ * <ul>
+ *   <li>A connection carries up to {@code http2.maxConcurrentStreams} streams (100), fewer if the server's
+ *       SETTINGS say so; then another connection is dialed. One dial per key at a time.
+ *   <li>GOAWAY, an error, or {@code idleTimeout} without a checkout retires a connection: it takes no new
+ *       streams and closes when its last stream ends.
+ *   <li>A stream the server did not process (GOAWAY, REFUSED_STREAM) is retried once on another connection.
+ * </ul>
+ *
+ * The event-loop group belongs to the caller.
+ */
+public final class HbonePool implements AutoCloseable {
+    private static final int DIALS_PER_CHECKOUT = 3;
+    private static final Logger log = LoggerFactory.getLogger(HbonePool.class);
+
+    private final PoolConfig config;
+    private final ClientTls tls;
+    private final SourceCertificates certificates;
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
+    private final LongAdder dials = new LongAdder();
+    private final LongAdder dialFailures = new LongAdder();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Set<Channel> live = ConcurrentHashMap.newKeySet(); // pooled, retired or dialing
+
+    public HbonePool(
+            PoolConfig config,
+            ClientTls tls,
+            SourceCertificates certificates,
+            Transport transport,
+            EventLoopGroup group) {
+        this.config = config;
+        this.tls = tls;
+        this.certificates = certificates;
+        this.transport = transport;
+        this.group = group;
+    }
+
+    /**
+     * Opens a tunnel: a CONNECT stream to {@code request.authority()} over a pooled connection for
+     * {@code key}. Completes with the stream once the server answers 200; fails with
+     * {@link TunnelRejectedException} for another status, or with the connection or TLS error.
+     */
+    public CompletableFuture<HboneStream> connect(PoolKey key, TunnelRequest request) {
+        return attempt(key, request, 1);
+    }
+
+    /** Connections currently pooled for {@code key} (not counting retired ones still finishing streams). */
+    public int connectionCount(PoolKey key) {
+        KeyPool pool = pools.get(key);
+        if (pool == null) {
+            return 0;
+        }
+        synchronized (pool) {
+            return pool.connections.size();
+        }
+    }
+
+    /** Connection attempts so far, and how many of them failed. */
+    public PoolStats stats() {
+        int open = 0;
+        for (KeyPool pool : pools.values()) {
+            synchronized (pool) {
+                open += pool.connections.size();
+            }
+        }
+        return new PoolStats(dials.sum(), dialFailures.sum(), open);
+    }
+
+    private CompletableFuture<HboneStream> attempt(PoolKey key, TunnelRequest request, int retries) {
+        return checkout(key, DIALS_PER_CHECKOUT)
+                .thenCompose(connection -> open(connection, request))
+                .exceptionallyCompose(e -> {
+                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    return cause instanceof StreamRefusedException && retries > 0
+                            ? attempt(key, request, retries - 1)
+                            : CompletableFuture.failedFuture(cause);
+                });
+    }
+
+    // Checkout: a free slot on a ready connection, else wait for this key's dial (starting one if none).
+    private CompletableFuture<PooledConnection> checkout(PoolKey key, int dialsLeft) {
+        while (true) {
+            if (closed.get()) {
+                return CompletableFuture.failedFuture(new IOException("HBONE pool is closed"));
+            }
+            KeyPool pool = pools.computeIfAbsent(key, k -> new KeyPool(k, this));
+            CompletableFuture<PooledConnection> dial;
+            int left = dialsLeft;
+            synchronized (pool) {
+                if (pool.removed) {
+                    continue; // emptied and dropped meanwhile: take the fresh one
+                }
+                long now = System.nanoTime();
+                for (PooledConnection c : pool.connections) {
+                    if (c.tryReserve(now)) {
+                        return CompletableFuture.completedFuture(c);
+                    }
+                }
+                if (pool.dialing == null) {
+                    if (dialsLeft == 0) {
+                        return CompletableFuture.failedFuture(new IOException("no HBONE connection to " + key
+                                + " could take a stream after " + DIALS_PER_CHECKOUT + " dials"));
+                    }
+                    left--;
+                    pool.dialing = dial(pool);
+                }
+                dial = pool.dialing;
+            }
+            int remaining = left;
+            return dial.thenCompose(c -> checkout(key, remaining));
+        }
+    }
+
+    // Dial: certificate, TCP, TLS, HTTP/2, the server's SETTINGS. Published only after it joined the pool.
+    private CompletableFuture<PooledConnection> dial(KeyPool pool) {
+        CompletableFuture<PooledConnection> published = new CompletableFuture<>();
+        dials.increment();
+        certificates
+                .certificateFor(pool.key.source())
+                .toCompletableFuture()
+                .thenCompose(cert -> connectTls(pool, cert))
+                .whenComplete((connection, error) -> {
+                    boolean orphan = false;
+                    synchronized (pool) {
+                        if (pool.dialing == published) {
+                            pool.dialing = null;
+                        }
+                        if (connection != null) {
+                            if (pool.removed || closed.get()) {
+                                orphan = true;
+                            } else {
+                                pool.connections.add(connection);
+                            }
+                        }
+                    }
+                    if (orphan) {
+                        connection.channel.close();
+                    }
+                    if (error != null) {
+                        dialFailures.increment();
+                        log.debug("HBONE dial {} failed: {}", pool.key, error.toString());
+                        forgetIfEmpty(pool);
+                        published.completeExceptionally(
+                                error instanceof CompletionException && error.getCause() != null
+                                        ? error.getCause()
+                                        : error);
+                    } else if (orphan) {
+                        published.completeExceptionally(new IOException("HBONE pool is closed"));
+                    } else {
+                        published.complete(connection);
+                    }
+                });
+        return published;
+    }
+
+    private CompletableFuture<PooledConnection> connectTls(KeyPool pool, WorkloadCertificate cert) {
+        CompletableFuture<PooledConnection> dialed = new CompletableFuture<>();
+        long idleNanos = config.idleTimeout().toNanos();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(group)
+                .channel(transport.socketChannelClass())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
+                        Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()))
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        live.add(channel);
+                        channel.closeFuture().addListener(f -> live.remove(channel));
+                        try {
+                            channel.pipeline()
+                                    .addLast(
+                                            "tls",
+                                            tls.newHandler(channel.alloc(), cert, pool.key.destinationIdentities()))
+                                    .addLast(
+                                            "hbone-setup",
+                                            new ClientConnectionSetup(
+                                                    pool,
+                                                    tls,
+                                                    config.http2(),
+                                                    idleNanos,
+                                                    config.connectTimeout(),
+                                                    dialed));
+                        } catch (IOException | RuntimeException e) {
+                            dialed.completeExceptionally(e);
+                            channel.close();
+                        }
+                    }
+                });
+        ChannelFuture connected = pool.key.sourceIp() == null
+                ? bootstrap.connect(pool.key.destination())
+                : bootstrap.connect(pool.key.destination(), new InetSocketAddress(pool.key.sourceIp(), 0));
+        connected.addListener(f -> {
+            if (!f.isSuccess()) {
+                dialed.completeExceptionally(f.cause());
+            }
+        });
+        return dialed;
+    }
+
+    // Open: a new stream on a reserved slot, the CONNECT headers, then the answer.
+    private CompletableFuture<HboneStream> open(PooledConnection connection, TunnelRequest request) {
+        CompletableFuture<HboneStream> tunnel = new CompletableFuture<>();
+        String target = request.authority().toString();
+        int buffer = config.http2().maxSendBuffer();
+        Http2StreamChannelBootstrap bootstrap = new Http2StreamChannelBootstrap(connection.channel)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(buffer / 2, buffer))
+                .handler(new ChannelInitializer<Http2StreamChannel>() {
+                    @Override
+                    protected void initChannel(Http2StreamChannel stream) {
+                        stream.pipeline()
+                                .addLast("hbone-codec", new HboneStreamCodec())
+                                .addLast("hbone-response", new ConnectResponseHandler(target, tunnel))
+                                .addLast(InboundHold.NAME, new InboundHold(config.heldResponseBytes()));
+                    }
+                });
+        bootstrap.open().addListener(f -> {
+            if (!f.isSuccess()) {
+                connection.release();
+                tunnel.completeExceptionally(f.cause());
+                return;
+            }
+            Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+            stream.closeFuture().addListener(c -> connection.release());
+            stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers(request), false))
+                    .addListener(w -> {
+                        if (!w.isSuccess()) {
+                            tunnel.completeExceptionally(w.cause());
+                            stream.close();
+                        }
+                    });
+        });
+        return tunnel;
+    }
+
+    private static Http2Headers headers(TunnelRequest request) {
+        Http2Headers headers = new DefaultHttp2Headers()
+                .method("CONNECT")
+                .authority(request.authority().toString());
+        if (request.baggage() != null) {
+            headers.add("baggage", request.baggage());
+        }
+        if (request.forwarded() != null) {
+            headers.add("forwarded", request.forwarded());
+        }
+        headers.add("traceparent", request.traceParent().format());
+        request.extraHeaders().forEach(headers::add);
+        return headers;
+    }
+
+    /** Drops an emptied key from the map. Called without holding the key's lock (lock order: map, then key). */
+    void forgetIfEmpty(KeyPool pool) {
+        pools.computeIfPresent(pool.key, (k, current) -> {
+            if (current != pool) {
+                return current;
+            }
+            synchronized (pool) {
+                if (pool.isEmpty()) {
+                    pool.removed = true;
+                    return null;
+                }
+                return pool;
+            }
+        });
+    }
+
+    /** Closes every pooled connection now (open tunnels are reset). Completes when all are closed. */
+    public CompletableFuture<Void> closeAsync() {
+        closed.set(true);
+        List<CompletableFuture<Void>> closing = new ArrayList<>();
+        for (Channel channel : live) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            Channels.closeAbruptly(channel).addListener(f -> done.complete(null));
+            closing.add(done);
+        }
+        return CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new));
+    }
+
+    /** {@link #closeAsync()}, waiting up to 10 s. Not for event-loop threads. */
+    @Override
+    public void close() {
+        try {
+            closeAsync().get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("HBONE pool did not close within 10 s", e);
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package io.ambit.hbone.server;
+
+import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.Relay;
+import io.ambit.hbone.tls.TlsPeer;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One CONNECT stream on the server, read top to bottom: validate the request → ask the handler → answer
+ * → relay (or hand over). Bytes arriving meanwhile stay in the {@code InboundHold} behind this handler.
+ * All of it runs on the stream's event loop.
+ */
+final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ConnectStreamHandler.class);
+    private static final AsciiString PROTOCOL = AsciiString.cached(":protocol");
+    private static final Duration REJECT_LINGER = Duration.ofSeconds(5);
+
+    private final ConnectHandler handler;
+    private final HboneServerConfig config;
+    private final ServerCounters counters;
+    private final CompletableFuture<Void> streamClosed = new CompletableFuture<>();
+    private boolean requested;
+    private boolean decided;
+    private ScheduledFuture<?> timeout;
+
+    ConnectStreamHandler(ConnectHandler handler, HboneServerConfig config, ServerCounters counters) {
+        this.handler = handler;
+        this.config = config;
+        this.counters = counters;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (requested || !(msg instanceof Http2HeadersFrame frame)) {
+            ctx.fireChannelRead(msg); // tunnel bytes: to the hold
+            return;
+        }
+        requested = true;
+        try {
+            onRequest(ctx, frame.headers());
+        } finally {
+            ReferenceCountUtil.release(frame);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        streamClosed.complete(null);
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    // Phase 1: is this a well-formed HBONE CONNECT?
+    private void onRequest(ChannelHandlerContext ctx, Http2Headers headers) {
+        Http2StreamChannel stream = (Http2StreamChannel) ctx.channel();
+        CharSequence method = headers.method();
+        if (method == null || !AsciiString.contentEquals(method, "CONNECT")) {
+            answer(ctx, ConnectResponse.reject(ConnectStatus.BAD_REQUEST, "method " + method + " is not CONNECT"));
+            return;
+        }
+        if (headers.scheme() != null || headers.path() != null || headers.contains(PROTOCOL)) {
+            answer(
+                    ctx,
+                    ConnectResponse.reject(
+                            ConnectStatus.BAD_REQUEST,
+                            "CONNECT with :scheme, :path or :protocol (expected authority-form only)"));
+            return;
+        }
+        Authority authority;
+        try {
+            authority = Authority.parse(headers.authority());
+        } catch (IllegalArgumentException e) {
+            answer(ctx, ConnectResponse.reject(ConnectStatus.BAD_REQUEST, e.getMessage()));
+            return;
+        }
+        TlsPeer peer = TlsPeer.of(stream).orElse(null);
+        if (peer == null) {
+            answer(ctx, ConnectResponse.reject(ConnectStatus.SERVICE_UNAVAILABLE, "connection has no TLS peer"));
+            return;
+        }
+        Channel connection = stream.parent();
+        ConnectRequest request = new ConnectRequest(
+                peer,
+                authority,
+                Forwarded.parse(headers.get("forwarded")),
+                Baggage.parse(headers.get("baggage")),
+                TraceParent.parse(headers.get("traceparent")),
+                headers,
+                (InetSocketAddress) connection.localAddress(),
+                (InetSocketAddress) connection.remoteAddress(),
+                stream.stream().id(),
+                stream.eventLoop(),
+                streamClosed);
+        log.debug("{} CONNECT {} from {}", stream, authority, peer.identity());
+        decide(ctx, request);
+    }
+
+    // Phase 2: ask the handler, asynchronously and within the decision timeout.
+    private void decide(ChannelHandlerContext ctx, ConnectRequest request) {
+        timeout = ctx.executor()
+                .schedule(
+                        () -> answer(
+                                ctx,
+                                ConnectResponse.reject(
+                                        ConnectStatus.SERVICE_UNAVAILABLE,
+                                        "no decision within " + config.decisionTimeout())),
+                        config.decisionTimeout().toNanos(),
+                        TimeUnit.NANOSECONDS);
+        CompletionStage<ConnectResponse> decision;
+        try {
+            decision = handler.onConnect(request);
+        } catch (RuntimeException e) {
+            decision = CompletableFuture.failedFuture(e);
+        }
+        decision.whenComplete((response, error) -> {
+            ConnectResponse r = error != null || response == null
+                    ? ConnectResponse.reject(
+                            ConnectStatus.SERVICE_UNAVAILABLE,
+                            error != null ? "decision failed: " + error : "no decision")
+                    : response;
+            if (ctx.executor().inEventLoop()) {
+                answer(ctx, r);
+            } else {
+                ctx.executor().execute(() -> answer(ctx, r));
+            }
+        });
+    }
+
+    // Phase 3: answer, then relay or hand over. Late answers (after a timeout or a reset) are disposed of.
+    private void answer(ChannelHandlerContext ctx, ConnectResponse response) {
+        Channel stream = ctx.channel();
+        if (decided || !stream.isActive()) {
+            dispose(response);
+            return;
+        }
+        decided = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+        switch (response) {
+            case ConnectResponse.Reject reject -> {
+                counters.rejected.increment();
+                log.debug("{} CONNECT refused {}: {}", stream, reject.status().code(), reject.reason());
+                Http2Headers headers = new DefaultHttp2Headers()
+                        .status(Integer.toString(reject.status().code()));
+                stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, true))
+                        .addListener(f -> linger(stream));
+            }
+            case ConnectResponse.Tunnel tunnel -> {
+                counters.accepted.increment();
+                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ok(tunnel.headers()), false));
+                ctx.pipeline().remove(this);
+                Relay relay = Relay.start(stream, tunnel.upstream());
+                relay.result().thenAccept(tunnel.onComplete());
+            }
+            case ConnectResponse.Accept accept -> {
+                counters.accepted.increment();
+                stream.writeAndFlush(new DefaultHttp2HeadersFrame(ok(accept.headers()), false));
+                ctx.pipeline().remove(this);
+                accept.takeOver().accept((Http2StreamChannel) stream);
+            }
+        }
+    }
+
+    /**
+     * After a refusal (our END_STREAM is out), give the client a moment to end its side, so the stream
+     * closes without RST_STREAM on either side (resets count against both peers' rapid-reset budgets, and
+     * a burst of denied connections should not cost the pooled connection). What it still sends is
+     * dropped, never forwarded; a client that does not end its side is reset after {@link #REJECT_LINGER}.
+     */
+    private static void linger(Channel stream) {
+        if (!stream.isActive()) {
+            return;
+        }
+        ScheduledFuture<?> reset =
+                stream.eventLoop().schedule(() -> stream.close(), REJECT_LINGER.toNanos(), TimeUnit.NANOSECONDS);
+        stream.closeFuture().addListener(f -> reset.cancel(false));
+        stream.pipeline().addLast(Discard.INSTANCE);
+        InboundHold.release(stream.pipeline());
+        stream.config().setAutoRead(true);
+    }
+
+    /** Drops whatever a refused stream still carries. */
+    @ChannelHandler.Sharable
+    private static final class Discard extends ChannelInboundHandlerAdapter {
+        static final Discard INSTANCE = new Discard();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            ReferenceCountUtil.release(evt);
+        }
+    }
+
+    private static Http2Headers ok(Map<String, String> extra) {
+        Http2Headers headers = new DefaultHttp2Headers().status("200");
+        extra.forEach((k, v) -> headers.add(k.toLowerCase(Locale.ROOT), v));
+        return headers;
+    }
+
+    private static void dispose(ConnectResponse response) {
+        if (response instanceof ConnectResponse.Tunnel tunnel) {
+            tunnel.upstream().close();
+        }
+    }
+}

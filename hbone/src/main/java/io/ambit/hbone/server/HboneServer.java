@@ -1,0 +1,151 @@
+package io.ambit.hbone.server;
+
+import io.ambit.hbone.tls.ServerTls;
+import io.ambit.hbone.transport.Channels;
+import io.ambit.hbone.transport.Transport;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * An HBONE listener: mutual TLS → HTTP/2 → CONNECT streams, each decided by a {@link ConnectHandler} and
+ * then relayed. The event-loop group belongs to the caller; {@link #close()} and {@link #drain(Duration)}
+ * end this server's connections, not the group.
+ */
+public final class HboneServer implements AutoCloseable {
+    private final Channel listener;
+    private final ChannelGroup connections;
+    private final ServerCounters counters;
+
+    private HboneServer(Channel listener, ChannelGroup connections, ServerCounters counters) {
+        this.listener = listener;
+        this.connections = connections;
+        this.counters = counters;
+    }
+
+    /**
+     * Binds and starts serving. The returned future completes once the listener is bound (or failed).
+     *
+     * @param tls the identity presented to clients and the verification of theirs
+     */
+    public static CompletableFuture<HboneServer> start(
+            HboneServerConfig config,
+            ServerTls tls,
+            ConnectHandler handler,
+            Transport transport,
+            EventLoopGroup group) {
+        ServerCounters counters = new ServerCounters();
+        ChannelGroup connections = new DefaultChannelGroup("hbone-connections", GlobalEventExecutor.INSTANCE);
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel channel) throws Exception {
+                        connections.add(channel);
+                        counters.connectionsOpen.increment();
+                        channel.closeFuture().addListener(f -> counters.connectionsOpen.decrement());
+                        channel.pipeline()
+                                .addLast("tls", tls.newHandler(channel.alloc()))
+                                .addLast("hbone-setup", new ServerConnectionSetup(tls, config, handler, counters));
+                    }
+                });
+        CompletableFuture<HboneServer> started = new CompletableFuture<>();
+        ChannelFuture bound = bootstrap.bind(config.bind());
+        bound.addListener(f -> {
+            if (f.isSuccess()) {
+                started.complete(new HboneServer(bound.channel(), connections, counters));
+            } else {
+                started.completeExceptionally(f.cause());
+            }
+        });
+        return started;
+    }
+
+    /** The address actually bound (with the real port when 0 was asked for). */
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    public ServerStats stats() {
+        return counters.snapshot();
+    }
+
+    /**
+     * Stops accepting, then sends GOAWAY on every connection and lets its open streams finish; a connection
+     * still busy after {@code deadline} is closed anyway (its relays are reset). Completes when all are
+     * closed.
+     */
+    public CompletableFuture<Void> drain(Duration deadline) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        listener.close().addListener(l -> {
+            List<CompletableFuture<Void>> closing = new ArrayList<>();
+            for (Channel connection : connections) {
+                CompletableFuture<Void> closed = new CompletableFuture<>();
+                connection.closeFuture().addListener(f -> closed.complete(null));
+                closing.add(closed);
+                connection.eventLoop().execute(() -> {
+                    Http2FrameCodec codec = connection.pipeline().get(Http2FrameCodec.class);
+                    if (codec != null) {
+                        // The codec's close sends GOAWAY and waits for the streams, up to this timeout.
+                        codec.gracefulShutdownTimeoutMillis(deadline.toMillis());
+                        connection.close();
+                    } else {
+                        Channels.closeAbruptly(connection); // still in the handshake
+                    }
+                });
+            }
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
+                    .whenComplete((v, e) -> done.complete(null));
+        });
+        return done;
+    }
+
+    /** Stops accepting and closes every connection now, without GOAWAY. Completes when all are closed. */
+    public CompletableFuture<Void> closeAsync() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        listener.close().addListener(l -> {
+            List<CompletableFuture<Void>> closing = new ArrayList<>();
+            for (Channel connection : connections) {
+                CompletableFuture<Void> closed = new CompletableFuture<>();
+                Channels.closeAbruptly(connection).addListener(f -> closed.complete(null));
+                closing.add(closed);
+            }
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
+                    .whenComplete((v, e) -> done.complete(null));
+        });
+        return done;
+    }
+
+    /** {@link #closeAsync()}, waiting up to 10 s. Not for event-loop threads. */
+    @Override
+    public void close() {
+        try {
+            closeAsync().get(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("HBONE server did not close within 10 s", e);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.ambit.hbone.transport;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.function.Supplier;
+
+/**
+ * One Netty I/O transport (io_uring, epoll or NIO): how to make its event loops and which channel classes
+ * go with them. Obtain instances from {@link Transports}; the channel classes of one transport only run
+ * on that transport's event loops.
+ */
+public final class Transport {
+    private final Kind kind;
+    private final Supplier<IoHandlerFactory> ioHandlerFactory;
+    private final Class<? extends ServerSocketChannel> serverChannelClass;
+    private final Class<? extends SocketChannel> socketChannelClass;
+
+    /** The transports Ambit knows, best first. */
+    public enum Kind {
+        IO_URING("io_uring"),
+        EPOLL("epoll"),
+        NIO("nio");
+
+        private final String configName;
+
+        Kind(String configName) {
+            this.configName = configName;
+        }
+
+        /** The name used in configuration and in the {@value Transports#PROPERTY} system property. */
+        public String configName() {
+            return configName;
+        }
+
+        /**
+         * Parses a configured transport name (case-insensitive).
+         *
+         * @throws IllegalArgumentException naming the value and what was expected
+         */
+        public static Kind parse(String name) {
+            for (Kind kind : values()) {
+                if (kind.configName.equalsIgnoreCase(name.strip())) {
+                    return kind;
+                }
+            }
+            throw new IllegalArgumentException("transport: \"" + name + "\" (expected: io_uring, epoll or nio)");
+        }
+    }
+
+    Transport(
+            Kind kind,
+            Supplier<IoHandlerFactory> ioHandlerFactory,
+            Class<? extends ServerSocketChannel> serverChannelClass,
+            Class<? extends SocketChannel> socketChannelClass) {
+        this.kind = kind;
+        this.ioHandlerFactory = ioHandlerFactory;
+        this.serverChannelClass = serverChannelClass;
+        this.socketChannelClass = socketChannelClass;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /**
+     * A new event-loop group of this transport with daemon threads named {@code name-N}.
+     *
+     * @param threads the number of event loops; 0 means Netty's default (twice the cores)
+     */
+    public EventLoopGroup newEventLoopGroup(int threads, String name) {
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), ioHandlerFactory.get());
+    }
+
+    public Class<? extends ServerSocketChannel> serverChannelClass() {
+        return serverChannelClass;
+    }
+
+    public Class<? extends SocketChannel> socketChannelClass() {
+        return socketChannelClass;
+    }
+
+    @Override
+    public String toString() {
+        return kind.configName();
+    }
+}

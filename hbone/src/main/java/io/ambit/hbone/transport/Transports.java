@@ -1,0 +1,102 @@
+package io.ambit.hbone.transport;
+
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place that chooses the I/O transport: io_uring where the kernel allows it, else epoll, else NIO.
+ * An explicit choice (configuration first, then the {@value #PROPERTY} system property) overrides the
+ * automatic one and fails loudly when that transport cannot run here.
+ *
+ * <p>Known Netty 4.2.18 issues (see {@code RelayTest}): io_uring does not reliably report a peer's TCP
+ * reset (a few percent missed on kernel 6.18), which leaves such relays open until they next write; epoll
+ * drops a half-closed socket from its epoll set, so a later write that has to wait fails (a client that
+ * half-closes, then reads a large answer, loses its tail). NIO has neither; {@code -Dambit.transport=nio}.
+ */
+public final class Transports {
+    /** System property naming the transport: {@code io_uring}, {@code epoll} or {@code nio}. */
+    public static final String PROPERTY = "ambit.transport";
+
+    private static final Logger log = LoggerFactory.getLogger(Transports.class);
+
+    private Transports() {}
+
+    /** The transport named by {@value #PROPERTY}, or else the best one available. */
+    public static Transport select() {
+        return select(Optional.empty());
+    }
+
+    /**
+     * The configured transport if there is one, else the one named by {@value #PROPERTY}, else the best
+     * available.
+     *
+     * @throws IllegalStateException when the explicitly chosen transport is not available, with the cause
+     */
+    public static Transport select(Optional<Transport.Kind> configured) {
+        Optional<Transport.Kind> explicit = configured.or(() -> Optional.ofNullable(System.getProperty(PROPERTY))
+                .filter(s -> !s.isBlank())
+                .map(Transport.Kind::parse));
+        if (explicit.isPresent()) {
+            return of(explicit.get());
+        }
+        for (Transport.Kind kind : Transport.Kind.values()) {
+            if (unavailabilityCause(kind).isEmpty()) {
+                Transport transport = create(kind);
+                log.debug("transport {} chosen", transport);
+                return transport;
+            }
+        }
+        throw new AssertionError("NIO is always available");
+    }
+
+    /**
+     * The given transport.
+     *
+     * @throws IllegalStateException when it is not available here, with the reason as cause
+     */
+    public static Transport of(Transport.Kind kind) {
+        Optional<Throwable> cause = unavailabilityCause(kind);
+        if (cause.isPresent()) {
+            throw new IllegalStateException(
+                    "transport " + kind.configName() + " is not available here: " + cause.get(), cause.get());
+        }
+        return create(kind);
+    }
+
+    /** Why the transport cannot run here, or empty when it can. */
+    public static Optional<Throwable> unavailabilityCause(Transport.Kind kind) {
+        return switch (kind) {
+            case IO_URING -> IoUring.isAvailable() ? Optional.empty() : Optional.of(IoUring.unavailabilityCause());
+            case EPOLL -> Epoll.isAvailable() ? Optional.empty() : Optional.of(Epoll.unavailabilityCause());
+            case NIO -> Optional.empty();
+        };
+    }
+
+    private static Transport create(Transport.Kind kind) {
+        return switch (kind) {
+            case IO_URING ->
+                new Transport(
+                        kind,
+                        IoUringIoHandler::newFactory,
+                        IoUringServerSocketChannel.class,
+                        IoUringSocketChannel.class);
+            case EPOLL ->
+                new Transport(
+                        kind, EpollIoHandler::newFactory, EpollServerSocketChannel.class, EpollSocketChannel.class);
+            case NIO ->
+                new Transport(kind, NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class);
+        };
+    }
+}
