@@ -3,6 +3,7 @@ package io.ambit.hbone.cert;
 import io.ambit.hbone.identity.PeerIdentities;
 import io.ambit.hbone.identity.PeerIdentityException;
 import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.metrics.HboneMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -67,13 +68,13 @@ public final class CertificateManager implements AutoCloseable {
      * The expiry gauge. No upstream metric exists (ztunnel-reference §7.1, istio/ztunnel#1748); the name and
      * the {@code identity} label are those of the open proposal istio/ztunnel#1889.
      */
-    public static final String EXPIRY_METRIC = "istio_cert_expiry_timestamp";
+    public static final String EXPIRY_METRIC = HboneMetrics.CERT_EXPIRY;
     /** Counter of certificates replaced by a new one (the first certificate of an identity is not one). */
-    public static final String ROTATIONS_METRIC = "ambit_cert_rotations";
+    public static final String ROTATIONS_METRIC = HboneMetrics.CERT_ROTATIONS;
     /** Counter of failed fetches: the CA failed, or returned something unusable. */
-    public static final String FAILURES_METRIC = "ambit_cert_failures";
+    public static final String FAILURES_METRIC = HboneMetrics.CERT_FAILURES;
     /** The label holding the SPIFFE URI. */
-    public static final String IDENTITY_TAG = "identity";
+    public static final String IDENTITY_TAG = HboneMetrics.IDENTITY;
 
     private static final Logger LOG = LoggerFactory.getLogger(CertificateManager.class);
 

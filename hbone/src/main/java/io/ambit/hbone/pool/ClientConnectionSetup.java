@@ -1,6 +1,8 @@
 package io.ambit.hbone.pool;
 
+import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.tls.ClientTls;
+import io.ambit.hbone.tls.PeerRevokedException;
 import io.ambit.hbone.tls.TlsPeer;
 import io.ambit.hbone.transport.Http2Config;
 import io.ambit.hbone.transport.Http2KeepAlive;
@@ -29,6 +31,7 @@ import javax.net.ssl.SSLException;
 final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
     private final KeyPool pool;
     private final ClientTls tls;
+    private final HboneMetrics.Side meters;
     private final Http2Config http2;
     private final long idleNanos;
     private final Duration connectTimeout;
@@ -39,12 +42,14 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
     ClientConnectionSetup(
             KeyPool pool,
             ClientTls tls,
+            HboneMetrics.Side meters,
             Http2Config http2,
             long idleNanos,
             Duration connectTimeout,
             CompletableFuture<PooledConnection> dialed) {
         this.pool = pool;
         this.tls = tls;
+        this.meters = meters;
         this.http2 = http2;
         this.idleNanos = idleNanos;
         this.connectTimeout = connectTimeout;
@@ -78,18 +83,18 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
         }
         Channel channel = ctx.channel();
         if (!done.isSuccess()) {
-            dialed.completeExceptionally(done.cause());
-            ctx.close();
+            refused(ctx, done.cause());
             return;
         }
         TlsPeer peer;
         try {
             peer = tls.verifyPeer(ctx.pipeline().get(SslHandler.class), pool.key.destinationIdentities());
         } catch (SSLException e) {
-            dialed.completeExceptionally(e);
-            ctx.close();
+            refused(ctx, e);
             return;
         }
+        meters.handshake(peer.namedGroup(), true);
+        meters.connectionOpened(channel);
         channel.attr(TlsPeer.ATTRIBUTE).set(peer);
         PooledConnection connection =
                 new PooledConnection(pool, channel, peer, http2.maxConcurrentStreams(), idleNanos);
@@ -107,6 +112,15 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
         ctx.pipeline().addAfter("h2-keepalive", "hbone-pool", connection);
         ctx.pipeline().remove(this);
         http2.openConnectionWindow(channel);
+    }
+
+    private void refused(ChannelHandlerContext ctx, Throwable cause) {
+        meters.handshake(null, false);
+        if (PeerRevokedException.isCause(cause)) {
+            meters.crlRejection();
+        }
+        dialed.completeExceptionally(cause);
+        ctx.close();
     }
 
     @Override

@@ -1,9 +1,13 @@
 package io.ambit.hbone.pool;
 
+import io.ambit.hbone.cert.RevocationChecker;
+import io.ambit.hbone.cert.Subscription;
 import io.ambit.hbone.cert.WorkloadCertificate;
+import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.relay.HboneStreamCodec;
 import io.ambit.hbone.relay.InboundHold;
 import io.ambit.hbone.tls.ClientTls;
+import io.ambit.hbone.tls.RevokedPeers;
 import io.ambit.hbone.transport.Channels;
 import io.ambit.hbone.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
@@ -45,6 +49,8 @@ import org.slf4j.LoggerFactory;
  *   <li>GOAWAY, an error, or {@code idleTimeout} without a checkout retires a connection: it takes no new
  *       streams and closes when its last stream ends.
  *   <li>A stream the server did not process (GOAWAY, REFUSED_STREAM) is retried once on another connection.
+ *   <li>When {@code tls} has a {@link RevocationChecker}, revoked servers are refused in the handshake, and
+ *       each CRL update closes the connections (and their tunnels) to servers it revokes.
  * </ul>
  *
  * The event-loop group belongs to the caller.
@@ -63,18 +69,37 @@ public final class HbonePool implements AutoCloseable {
     private final LongAdder dialFailures = new LongAdder();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Set<Channel> live = ConcurrentHashMap.newKeySet(); // pooled, retired or dialing
+    private final HboneMetrics.Side meters;
+    private final Subscription revocations;
 
+    /** A pool without metrics. */
     public HbonePool(
             PoolConfig config,
             ClientTls tls,
             SourceCertificates certificates,
             Transport transport,
             EventLoopGroup group) {
+        this(config, tls, certificates, transport, group, HboneMetrics.none());
+    }
+
+    /**
+     * A pool presenting {@code certificates}, counting handshakes, open connections and streams in {@code
+     * metrics} ({@code reporter=source}).
+     */
+    public HbonePool(
+            PoolConfig config,
+            ClientTls tls,
+            SourceCertificates certificates,
+            Transport transport,
+            EventLoopGroup group,
+            HboneMetrics metrics) {
         this.config = config;
         this.tls = tls;
         this.certificates = certificates;
         this.transport = transport;
         this.group = group;
+        this.meters = metrics.source();
+        this.revocations = RevokedPeers.closeOnRevocation(tls.revocations(), live, meters);
     }
 
     /**
@@ -221,6 +246,7 @@ public final class HbonePool implements AutoCloseable {
                                             new ClientConnectionSetup(
                                                     pool,
                                                     tls,
+                                                    meters,
                                                     config.http2(),
                                                     idleNanos,
                                                     config.connectTimeout(),
@@ -266,6 +292,7 @@ public final class HbonePool implements AutoCloseable {
             }
             Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
             stream.closeFuture().addListener(c -> connection.release());
+            meters.streamOpened(stream);
             stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers(request), false))
                     .addListener(w -> {
                         if (!w.isSuccess()) {
@@ -311,6 +338,7 @@ public final class HbonePool implements AutoCloseable {
     /** Closes every pooled connection now (open tunnels are reset). Completes when all are closed. */
     public CompletableFuture<Void> closeAsync() {
         closed.set(true);
+        revocations.close();
         List<CompletableFuture<Void>> closing = new ArrayList<>();
         for (Channel channel : live) {
             CompletableFuture<Void> done = new CompletableFuture<>();

@@ -1,5 +1,6 @@
 package io.ambit.hbone.pool;
 
+import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.cert.WorkloadCertificate;
 import io.ambit.hbone.identity.SpiffeId;
 import java.util.concurrent.CompletableFuture;
@@ -14,6 +15,15 @@ import java.util.function.Supplier;
 @FunctionalInterface
 public interface SourceCertificates {
     CompletionStage<WorkloadCertificate> certificateFor(SpiffeId identity);
+
+    /**
+     * {@code manager}'s certificate for each source identity: the current one at once, else when the fetch
+     * it starts ends; a failed fetch fails the dial (ztunnel's {@code IDENTITY_ERROR}). A rotation reaches
+     * the next dial; pooled connections keep the certificate they were opened with.
+     */
+    static SourceCertificates from(CertificateManager manager) {
+        return manager::certificate;
+    }
 
     /** Always the supplier's current certificate, whatever identity is asked for (tests, single identity). */
     static SourceCertificates of(Supplier<WorkloadCertificate> current) {

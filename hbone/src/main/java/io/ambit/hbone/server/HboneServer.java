@@ -1,5 +1,9 @@
 package io.ambit.hbone.server;
 
+import io.ambit.hbone.cert.RevocationChecker;
+import io.ambit.hbone.cert.Subscription;
+import io.ambit.hbone.metrics.HboneMetrics;
+import io.ambit.hbone.tls.RevokedPeers;
 import io.ambit.hbone.tls.ServerTls;
 import io.ambit.hbone.transport.Channels;
 import io.ambit.hbone.transport.Transport;
@@ -13,6 +17,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -22,6 +27,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An HBONE listener: mutual TLS → HTTP/2 → CONNECT streams, each decided by a {@link ConnectHandler} and
@@ -29,20 +37,23 @@ import java.util.concurrent.TimeoutException;
  * end this server's connections, not the group.
  */
 public final class HboneServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HboneServer.class);
+
     private final Channel listener;
     private final ChannelGroup connections;
     private final ServerCounters counters;
+    private final Subscription revocations;
 
-    private HboneServer(Channel listener, ChannelGroup connections, ServerCounters counters) {
+    private HboneServer(Channel listener, ChannelGroup connections, ServerCounters counters, Subscription revocations) {
         this.listener = listener;
         this.connections = connections;
         this.counters = counters;
+        this.revocations = revocations;
     }
 
     /**
-     * Binds and starts serving. The returned future completes once the listener is bound (or failed).
-     *
-     * @param tls the identity presented to clients and the verification of theirs
+     * Binds and starts serving, without metrics: see
+     * {@link #start(HboneServerConfig, ServerTls, ConnectHandler, Transport, EventLoopGroup, HboneMetrics)}.
      */
     public static CompletableFuture<HboneServer> start(
             HboneServerConfig config,
@@ -50,6 +61,25 @@ public final class HboneServer implements AutoCloseable {
             ConnectHandler handler,
             Transport transport,
             EventLoopGroup group) {
+        return start(config, tls, handler, transport, group, HboneMetrics.none());
+    }
+
+    /**
+     * Binds and starts serving. The returned future completes once the listener is bound (or failed). When
+     * {@code tls} has a {@link RevocationChecker}, each CRL update closes the connections whose client it
+     * revokes.
+     *
+     * @param tls the identity presented to clients and the verification of theirs
+     * @param metrics where handshakes, open connections and streams are counted ({@code reporter=destination})
+     */
+    public static CompletableFuture<HboneServer> start(
+            HboneServerConfig config,
+            ServerTls tls,
+            ConnectHandler handler,
+            Transport transport,
+            EventLoopGroup group,
+            HboneMetrics metrics) {
+        HboneMetrics.Side meters = metrics.destination();
         ServerCounters counters = new ServerCounters();
         ChannelGroup connections = new DefaultChannelGroup("hbone-connections", GlobalEventExecutor.INSTANCE);
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -61,21 +91,35 @@ public final class HboneServer implements AutoCloseable {
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
                 .childHandler(new ChannelInitializer<>() {
                     @Override
-                    protected void initChannel(Channel channel) throws Exception {
+                    protected void initChannel(Channel channel) {
                         connections.add(channel);
                         counters.connectionsOpen.increment();
                         channel.closeFuture().addListener(f -> counters.connectionsOpen.decrement());
+                        SslHandler ssl;
+                        try {
+                            ssl = tls.newHandler(channel.alloc());
+                        } catch (SSLException e) {
+                            counters.handshakeFailures.increment();
+                            meters.handshake(null, false);
+                            log.debug("{} refused before the handshake: {}", channel, e.getMessage());
+                            channel.close();
+                            return;
+                        }
                         channel.pipeline()
-                                .addLast("tls", tls.newHandler(channel.alloc()))
-                                .addLast("hbone-setup", new ServerConnectionSetup(tls, config, handler, counters));
+                                .addLast("tls", ssl)
+                                .addLast(
+                                        "hbone-setup",
+                                        new ServerConnectionSetup(tls, config, handler, counters, meters));
                     }
                 });
+        Subscription revocations = RevokedPeers.closeOnRevocation(tls.revocations(), connections, meters);
         CompletableFuture<HboneServer> started = new CompletableFuture<>();
         ChannelFuture bound = bootstrap.bind(config.bind());
         bound.addListener(f -> {
             if (f.isSuccess()) {
-                started.complete(new HboneServer(bound.channel(), connections, counters));
+                started.complete(new HboneServer(bound.channel(), connections, counters, revocations));
             } else {
+                revocations.close();
                 started.completeExceptionally(f.cause());
             }
         });
@@ -97,6 +141,7 @@ public final class HboneServer implements AutoCloseable {
      * closed.
      */
     public CompletableFuture<Void> drain(Duration deadline) {
+        revocations.close();
         CompletableFuture<Void> done = new CompletableFuture<>();
         listener.close().addListener(l -> {
             List<CompletableFuture<Void>> closing = new ArrayList<>();
@@ -123,6 +168,7 @@ public final class HboneServer implements AutoCloseable {
 
     /** Stops accepting and closes every connection now, without GOAWAY. Completes when all are closed. */
     public CompletableFuture<Void> closeAsync() {
+        revocations.close();
         CompletableFuture<Void> done = new CompletableFuture<>();
         listener.close().addListener(l -> {
             List<CompletableFuture<Void>> closing = new ArrayList<>();

@@ -1,7 +1,9 @@
 package io.ambit.hbone.server;
 
+import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.relay.HboneStreamCodec;
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.tls.PeerRevokedException;
 import io.ambit.hbone.tls.ServerTls;
 import io.ambit.hbone.tls.TlsPeer;
 import io.ambit.hbone.transport.Http2KeepAlive;
@@ -24,7 +26,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns an accepted TLS connection into an HBONE one once the handshake is verified: the peer identity is
  * recorded on the channel, then HTTP/2 (frame codec, stream multiplexer, PING keep-alive) replaces this
- * handler. A refused handshake closes the connection.
+ * handler. A refused handshake closes the connection; either way it is counted.
  */
 final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ServerConnectionSetup.class);
@@ -33,13 +35,20 @@ final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
     private final HboneServerConfig config;
     private final ConnectHandler handler;
     private final ServerCounters counters;
+    private final HboneMetrics.Side meters;
     private final List<Object> early = new ArrayList<>(1);
 
-    ServerConnectionSetup(ServerTls tls, HboneServerConfig config, ConnectHandler handler, ServerCounters counters) {
+    ServerConnectionSetup(
+            ServerTls tls,
+            HboneServerConfig config,
+            ConnectHandler handler,
+            ServerCounters counters,
+            HboneMetrics.Side meters) {
         this.tls = tls;
         this.config = config;
         this.handler = handler;
         this.counters = counters;
+        this.meters = meters;
     }
 
     @Override
@@ -50,7 +59,7 @@ final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
         }
         Channel channel = ctx.channel();
         if (!done.isSuccess()) {
-            counters.handshakeFailures.increment();
+            refused(done.cause());
             log.debug("{} TLS handshake failed: {}", channel, done.cause().toString());
             ctx.close();
             return;
@@ -59,12 +68,14 @@ final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
         try {
             peer = tls.verifyPeer(ctx.pipeline().get(SslHandler.class));
         } catch (SSLException e) {
-            counters.handshakeFailures.increment();
+            refused(e);
             log.debug("{} TLS peer refused: {}", channel, e.getMessage());
             ctx.close();
             return;
         }
         counters.handshakes.increment();
+        meters.handshake(peer.namedGroup(), true);
+        meters.connectionOpened(channel);
         channel.attr(TlsPeer.ATTRIBUTE).set(peer);
         log.debug("{} HBONE connection from {}", channel, peer);
 
@@ -79,6 +90,14 @@ final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
         ctx.pipeline().addAfter("h2-keepalive", "h2-tail", ConnectionTail.INSTANCE);
         ctx.pipeline().remove(this);
         config.http2().openConnectionWindow(channel);
+    }
+
+    private void refused(Throwable cause) {
+        counters.handshakeFailures.increment();
+        meters.handshake(null, false);
+        if (PeerRevokedException.isCause(cause)) {
+            meters.crlRejection();
+        }
     }
 
     @Override
@@ -117,6 +136,7 @@ final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
             stream.config().setWriteBufferWaterMark(new WriteBufferWaterMark(buffer / 2, buffer));
             counters.streamsOpen.increment();
             stream.closeFuture().addListener(f -> counters.streamsOpen.decrement());
+            meters.streamOpened(stream);
             stream.pipeline()
                     .addLast("hbone-codec", new HboneStreamCodec())
                     .addLast("hbone-connect", new ConnectStreamHandler(handler, config, counters))

@@ -1,12 +1,15 @@
 package io.ambit.hbone.tls;
 
+import io.ambit.hbone.cert.RevocationChecker;
 import io.ambit.hbone.cert.WorkloadCertificate;
+import io.ambit.hbone.identity.PeerIdentities.Role;
 import io.ambit.hbone.identity.SpiffeId;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -15,18 +18,32 @@ import javax.net.ssl.SSLException;
  * The client side of HBONE TLS, for any number of source identities. Contexts are kept per source
  * identity and rebuilt when a different certificate instance for it comes in (rotation); handshakes
  * already under way keep the old one. Each connection states the server identities it expects, and a
- * server is accepted only if one of its URI SANs is among them. No SNI is sent.
+ * server is accepted only if its SPIFFE id is among them. No SNI is sent. With a {@link RevocationChecker},
+ * servers whose chain the CRL revokes are refused in the handshake.
  */
 public final class ClientTls implements AutoCloseable {
     private final TlsSettings settings;
+    private final RevocationChecker revocations; // null: no CRL
     private final Map<SpiffeId, TlsContextFactory.Built> contexts = new HashMap<>(); // guarded by this
 
+    /** Client TLS without a CRL. */
     public ClientTls(TlsSettings settings) {
+        this(settings, null);
+    }
+
+    /** Client TLS refusing servers revoked by {@code revocations} ({@code null}: no CRL). */
+    public ClientTls(TlsSettings settings, RevocationChecker revocations) {
         this.settings = settings;
+        this.revocations = revocations;
     }
 
     public TlsSettings settings() {
         return settings;
+    }
+
+    /** The CRL servers are checked against, if any. */
+    public Optional<RevocationChecker> revocations() {
+        return Optional.ofNullable(revocations);
     }
 
     /**
@@ -59,16 +76,17 @@ public final class ClientTls implements AutoCloseable {
     /**
      * Checks a completed handshake and returns the server it authenticated.
      *
-     * @throws SSLException when the negotiated parameters or the identity are not acceptable
+     * @throws SSLException when the negotiated parameters or the identity are not acceptable, or the server
+     *     is revoked by now
      */
     public TlsPeer verifyPeer(SslHandler handler, Set<SpiffeId> expectedServers) throws SSLException {
-        return HandshakeCheck.peer(handler, settings, expectedServers::contains);
+        return HandshakeCheck.peer(handler, settings, Role.SERVER, expectedServers::contains, revocations);
     }
 
     private synchronized TlsContextFactory.Built contextFor(WorkloadCertificate cert) throws SSLException {
         TlsContextFactory.Built built = contexts.get(cert.identity());
         if (built == null || built.certificate() != cert) {
-            TlsContextFactory.Built fresh = TlsContextFactory.client(cert, settings);
+            TlsContextFactory.Built fresh = TlsContextFactory.client(cert, settings, revocations);
             contexts.put(cert.identity(), fresh);
             if (built != null) {
                 ReferenceCountUtil.release(built.context());

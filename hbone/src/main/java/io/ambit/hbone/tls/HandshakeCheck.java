@@ -1,11 +1,15 @@
 package io.ambit.hbone.tls;
 
+import io.ambit.hbone.cert.RevocationChecker;
+import io.ambit.hbone.identity.PeerIdentities;
+import io.ambit.hbone.identity.PeerIdentities.Role;
 import io.ambit.hbone.identity.SpiffeId;
 import io.netty.handler.ssl.OpenSslSession;
 import io.netty.handler.ssl.SslHandler;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 import javax.net.ssl.SSLException;
@@ -14,13 +18,20 @@ import javax.net.ssl.SSLSession;
 
 /**
  * What is checked after a handshake completes, on both sides: the parameters the context could not pin
- * down (BoringSSL always keeps ChaCha20 in TLS 1.3; a peer may skip ALPN) and which verified identity the
- * peer is.
+ * down (BoringSSL always keeps ChaCha20 in TLS 1.3; a peer may skip ALPN), which verified identity the
+ * peer is (by the same strict rules as the trust manager), and, with a CRL, that its chain is not revoked
+ * now: a CRL that arrived between the trust manager's check and here is not missed.
  */
 final class HandshakeCheck {
     private HandshakeCheck() {}
 
-    static TlsPeer peer(SslHandler handler, TlsSettings settings, Predicate<SpiffeId> accepted) throws SSLException {
+    static TlsPeer peer(
+            SslHandler handler,
+            TlsSettings settings,
+            Role role,
+            Predicate<SpiffeId> accepted,
+            RevocationChecker revocations)
+            throws SSLException {
         SSLSession session = handler.engine().getSession();
         String protocol = session.getProtocol();
         if (!TlsContextFactory.protocols(settings).contains(protocol)) {
@@ -41,27 +52,34 @@ final class HandshakeCheck {
             throw new SSLException("negotiated key exchange " + group + " (expected one of "
                     + settings.compliancePolicy().groups() + ")");
         }
-        Certificate[] chain;
+        Certificate[] presented;
         try {
-            chain = session.getPeerCertificates();
+            presented = session.getPeerCertificates();
         } catch (SSLPeerUnverifiedException e) {
             throw new SSLException("peer presented no certificate", e);
         }
-        if (chain.length == 0 || !(chain[0] instanceof X509Certificate leaf)) {
+        List<X509Certificate> chain = new ArrayList<>(presented.length);
+        for (Certificate c : presented) {
+            if (!(c instanceof X509Certificate x509)) {
+                throw new SSLException("peer presented a " + c.getType() + " certificate (expected X.509)");
+            }
+            chain.add(x509);
+        }
+        if (chain.isEmpty()) {
             throw new SSLException("peer presented no X.509 certificate");
         }
-        List<SpiffeId> ids;
+        X509Certificate leaf = chain.getFirst();
+        SpiffeId id;
         try {
-            ids = SpiffeTrustManager.spiffeIds(leaf);
+            id = PeerIdentities.of(leaf, role);
+            if (!accepted.test(id)) {
+                // The trust manager already refused such a peer; reaching here means verification was bypassed.
+                throw new SSLException("peer identity " + id + " was not accepted");
+            }
+            SpiffeTrustManager.checkNotRevoked(revocations, chain, id);
         } catch (CertificateException e) {
             throw new SSLException(e.getMessage(), e);
         }
-        for (SpiffeId id : ids) {
-            if (accepted.test(id)) {
-                return new TlsPeer(id, leaf, protocol, cipher, group, alpn);
-            }
-        }
-        // The trust manager already refused such a peer; reaching here means verification was bypassed.
-        throw new SSLException("peer identity " + ids + " was not accepted");
+        return new TlsPeer(id, leaf, chain, protocol, cipher, group, alpn);
     }
 }

@@ -1,15 +1,16 @@
 package io.ambit.hbone.tls;
 
+import io.ambit.hbone.cert.RevocationChecker;
+import io.ambit.hbone.cert.Revocations;
+import io.ambit.hbone.identity.PeerIdentities;
+import io.ambit.hbone.identity.PeerIdentities.Role;
 import io.ambit.hbone.identity.SpiffeId;
 import java.io.IOException;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -21,29 +22,35 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Verifies HBONE peers: first a PKIX chain to the roots of our own workload certificate (validity, key
- * usage and extended key usage included, revocation not), then the SPIFFE rules. Host names are never
- * checked (java-stack.md P3/P4): a URI SAN is the only identity, and DNS SANs never count.
+ * Verifies HBONE peers inside the handshake, so a refused peer never gets a connection:
  *
- * <ul>
- *   <li>As a server, a client certificate must carry a SPIFFE id in our trust domain or an alias.
- *   <li>As a client, the server certificate must carry one of the SPIFFE ids expected for that
- *       connection. The expected set is registered per {@link SSLEngine} before the handshake
- *       ({@link #expect}); the engine tcnative hands us is the one we created.
- * </ul>
+ * <ol>
+ *   <li>a PKIX chain to the roots of our own workload certificate (validity included, revocation not);
+ *   <li>the peer's identity by {@link PeerIdentities#of(X509Certificate, Role)}: exactly one SPIFFE URI
+ *       SAN, DNS SANs never count, NUL and control bytes rejected, and the extended key usage of its role
+ *       ({@code clientAuth} for a client, {@code serverAuth} for a server) present;
+ *   <li>that identity is acceptable: as a server, a client in our trust domain or an alias; as a client, one
+ *       of the server identities expected for that connection, registered per {@link SSLEngine} before the
+ *       handshake ({@link #expect}; the engine tcnative hands us is the one we created);
+ *   <li>with a {@link RevocationChecker}, no certificate of the presented chain is revoked by the CRL in
+ *       force ({@link PeerRevokedException}).
+ * </ol>
+ *
+ * Host names are never checked (java-stack.md P3/P4).
  */
 final class SpiffeTrustManager extends X509ExtendedTrustManager {
-    private static final int URI_SAN = 6;
     private static final X509Certificate[] NO_ISSUERS = new X509Certificate[0];
 
     private final X509ExtendedTrustManager pkix;
     private final Set<String> acceptedTrustDomains;
+    private final RevocationChecker revocations; // null: no CRL
     // Weak keys: an engine whose handshake never ran (channel closed early) cannot pin its entry.
     private final Map<SSLEngine, Set<SpiffeId>> expected = Collections.synchronizedMap(new WeakHashMap<>());
 
-    SpiffeTrustManager(List<X509Certificate> roots, Set<String> acceptedTrustDomains) {
+    SpiffeTrustManager(List<X509Certificate> roots, Set<String> acceptedTrustDomains, RevocationChecker revocations) {
         this.pkix = pkix(roots);
         this.acceptedTrustDomains = Set.copyOf(acceptedTrustDomains);
+        this.revocations = revocations;
     }
 
     void expect(SSLEngine engine, Set<SpiffeId> identities) {
@@ -57,17 +64,12 @@ final class SpiffeTrustManager extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         pkix.checkClientTrusted(chain, authType);
-        List<SpiffeId> ids = spiffeIds(chain[0]);
-        for (SpiffeId id : ids) {
-            if (acceptedTrustDomains.contains(id.trustDomain())) {
-                return;
-            }
+        SpiffeId id = PeerIdentities.of(chain[0], Role.CLIENT);
+        if (!acceptedTrustDomains.contains(id.trustDomain())) {
+            throw new CertificateException("client identity " + id
+                    + " is not in an accepted trust domain (expected one of " + acceptedTrustDomains + ")");
         }
-        throw new CertificateException(
-                ids.isEmpty()
-                        ? "client certificate has no SPIFFE URI SAN (expected spiffe://<trust-domain>/ns/<ns>/sa/<sa>)"
-                        : "client identity " + ids + " is not in an accepted trust domain (expected one of "
-                                + acceptedTrustDomains + ")");
+        checkNotRevoked(revocations, List.of(chain), id);
     }
 
     @Override
@@ -103,46 +105,39 @@ final class SpiffeTrustManager extends X509ExtendedTrustManager {
         }
         // The two-argument form: PKIX without endpoint identification (there is no host name to match).
         pkix.checkServerTrusted(chain, authType);
-        List<SpiffeId> ids = spiffeIds(chain[0]);
-        for (SpiffeId id : ids) {
-            if (wanted.contains(id)) {
-                return;
+        SpiffeId id = PeerIdentities.of(chain[0], Role.SERVER);
+        if (!wanted.contains(id)) {
+            throw new CertificateException("server identity " + id + " is not one of the expected " + wanted);
+        }
+        checkNotRevoked(revocations, List.of(chain), id);
+    }
+
+    /**
+     * Refuses a chain with a revoked certificate (leaf or intermediate), by the CRL in force now.
+     *
+     * @throws PeerRevokedException naming the peer and the revoked certificate
+     */
+    static void checkNotRevoked(RevocationChecker revocations, List<X509Certificate> chain, SpiffeId peer)
+            throws PeerRevokedException {
+        if (revocations == null) {
+            return;
+        }
+        Revocations now = revocations.current();
+        for (X509Certificate cert : chain) {
+            if (now.isRevoked(cert)) {
+                String subject = cert.getSubjectX500Principal().getName();
+                throw new PeerRevokedException(peer + ": the chain holds certificate serial "
+                        + cert.getSerialNumber().toString(16) + (subject.isEmpty() ? "" : " \"" + subject + "\"")
+                        + " from \"" + cert.getIssuerX500Principal().getName() + "\", revoked by the CRL"
+                        + now.thisUpdate().map(t -> " of " + t).orElse(""));
             }
         }
-        throw new CertificateException("server identity " + ids + " is not one of the expected " + wanted);
     }
 
     @Override
     public X509Certificate[] getAcceptedIssuers() {
         // No CA names in the CertificateRequest: clients send their workload certificate regardless.
         return NO_ISSUERS;
-    }
-
-    /** The certificate's URI SANs that are well-formed workload SPIFFE ids, in order; others are skipped. */
-    static List<SpiffeId> spiffeIds(X509Certificate certificate) throws CertificateException {
-        Collection<List<?>> sans;
-        try {
-            sans = certificate.getSubjectAlternativeNames();
-        } catch (CertificateParsingException e) {
-            throw new CertificateException("unreadable subject alternative names: " + e.getMessage(), e);
-        }
-        if (sans == null) {
-            return List.of();
-        }
-        List<SpiffeId> ids = new ArrayList<>(1);
-        for (List<?> san : sans) {
-            if (san.size() == 2
-                    && san.get(0) instanceof Integer type
-                    && type == URI_SAN
-                    && san.get(1) instanceof String uri) {
-                try {
-                    ids.add(SpiffeId.parse(uri));
-                } catch (IllegalArgumentException e) {
-                    // not a workload identity (or malformed, e.g. with a NUL): it does not count
-                }
-            }
-        }
-        return ids;
     }
 
     private static X509ExtendedTrustManager pkix(List<X509Certificate> roots) {

@@ -1,5 +1,6 @@
 package io.ambit.hbone.tls;
 
+import io.ambit.hbone.cert.RevocationChecker;
 import io.ambit.hbone.cert.WorkloadCertificate;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
@@ -24,7 +25,8 @@ import javax.net.ssl.SSLException;
 /**
  * The one place HBONE {@link SslContext}s are built (tcnative BoringSSL, reference-counted): TLS 1.3 only
  * (1.2 opt-in), AES-GCM only, ALPN {@code h2}, the compliance policy's key-exchange groups, no session
- * resumption, client certificates required, and {@link SpiffeTrustManager} in place of host-name checks.
+ * resumption, client certificates required, and {@link SpiffeTrustManager} in place of host-name checks
+ * (with the CRL when a {@link RevocationChecker} is given, else {@code null}).
  */
 final class TlsContextFactory {
     static final String TLS13 = "TLSv1.3";
@@ -47,24 +49,31 @@ final class TlsContextFactory {
 
     private TlsContextFactory() {}
 
-    static Built server(WorkloadCertificate cert, TlsSettings settings) throws SSLException {
-        Set<String> trustDomains = new HashSet<>(settings.trustDomainAliases());
-        trustDomains.add(cert.identity().trustDomain());
-        SpiffeTrustManager trust = new SpiffeTrustManager(cert.roots(), trustDomains);
+    static Built server(WorkloadCertificate cert, TlsSettings settings, RevocationChecker revocations)
+            throws SSLException {
+        SpiffeTrustManager trust = new SpiffeTrustManager(cert.roots(), trustDomains(cert, settings), revocations);
         SslContextBuilder builder = SslContextBuilder.forServer(cert.key(), chain(cert))
                 .clientAuth(ClientAuth.REQUIRE)
                 .trustManager(trust);
         return new Built(configure(builder, settings), trust, cert);
     }
 
-    static Built client(WorkloadCertificate cert, TlsSettings settings) throws SSLException {
-        SpiffeTrustManager trust = new SpiffeTrustManager(cert.roots(), Set.of());
+    static Built client(WorkloadCertificate cert, TlsSettings settings, RevocationChecker revocations)
+            throws SSLException {
+        SpiffeTrustManager trust = new SpiffeTrustManager(cert.roots(), Set.of(), revocations);
         SslContextBuilder builder = SslContextBuilder.forClient()
                 .keyManager(cert.key(), chain(cert))
                 .trustManager(trust)
                 // Netty 4.2 defaults clients to HTTPS host-name checks, which SPIFFE certificates fail (P3).
                 .endpointIdentificationAlgorithm(null);
         return new Built(configure(builder, settings), trust, cert);
+    }
+
+    /** The trust domains a server presenting {@code cert} accepts clients from: its own and the aliases. */
+    static Set<String> trustDomains(WorkloadCertificate cert, TlsSettings settings) {
+        Set<String> trustDomains = new HashSet<>(settings.trustDomainAliases());
+        trustDomains.add(cert.identity().trustDomain());
+        return Set.copyOf(trustDomains);
     }
 
     /** Protocols this configuration negotiates. */

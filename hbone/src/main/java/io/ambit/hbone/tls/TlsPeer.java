@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.AttributeKey;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -14,6 +15,7 @@ import java.util.Optional;
  * @param identity the peer's SPIFFE id that passed verification (for a server: the expected identity it
  *     presented; for a client: its id in an accepted trust domain)
  * @param certificate the peer's leaf certificate
+ * @param chain the chain the peer presented, leaf first: what a CRL update is checked against
  * @param protocol {@code TLSv1.3} (or {@code TLSv1.2} when enabled)
  * @param cipherSuite e.g. {@code TLS_AES_128_GCM_SHA256}
  * @param namedGroup the key-exchange group, e.g. {@code X25519MLKEM768}
@@ -22,6 +24,7 @@ import java.util.Optional;
 public record TlsPeer(
         SpiffeId identity,
         X509Certificate certificate,
+        List<X509Certificate> chain,
         String protocol,
         String cipherSuite,
         String namedGroup,
@@ -29,6 +32,10 @@ public record TlsPeer(
 
     /** The channel attribute under which HBONE connections keep their peer once the handshake is done. */
     public static final AttributeKey<TlsPeer> ATTRIBUTE = AttributeKey.valueOf(TlsPeer.class, "peer");
+
+    public TlsPeer {
+        chain = List.copyOf(chain);
+    }
 
     /** The peer of a connection, or of the connection an HTTP/2 stream belongs to. */
     public static Optional<TlsPeer> of(Channel channel) {

@@ -41,7 +41,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 /**
  * A throw-away CA minting Istio-shaped workload certificates for tests: EC P-256 keys, an empty subject,
  * a critical SAN with the SPIFFE URI, client and server EKU, signed by an EC P-256 root ({@code O=<td>}).
- * Knobs for the refusal cases: validity, EKU, DNS SANs instead of URIs.
+ * Knobs for the refusal cases: validity, EKU, any URI and DNS SANs (raw characters, NUL included), and a
+ * non-critical SAN extension.
  */
 public final class TestPki {
     private static final AtomicLong SERIAL = new AtomicLong(System.currentTimeMillis());
@@ -92,15 +93,22 @@ public final class TestPki {
         return issue(Leaf.of(identity));
     }
 
-    /** What to put in a leaf; start from {@link #of(SpiffeId)}. */
+    /**
+     * What to put in a leaf; start from {@link #of(SpiffeId)}.
+     *
+     * @param extendedKeyUsage the EKU purposes, or {@code null} for no EKU extension
+     * @param sanCritical whether the SAN extension is critical (as Istio marks it, with an empty subject); a
+     *     hostile SAN the JDK cannot parse must be non-critical, with a subject, for the certificate to be
+     *     read at all
+     */
     public record Leaf(
             SpiffeId identity,
             List<String> uriSans,
             List<String> dnsSans,
             Instant notBefore,
             Instant notAfter,
-            boolean clientAuth,
-            boolean serverAuth) {
+            List<KeyPurposeId> extendedKeyUsage,
+            boolean sanCritical) {
         public static Leaf of(SpiffeId identity) {
             Instant now = Instant.now();
             return new Leaf(
@@ -109,20 +117,38 @@ public final class TestPki {
                     List.of(),
                     now.minus(Duration.ofMinutes(5)),
                     now.plus(Duration.ofDays(1)),
-                    true,
+                    List.of(KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth),
                     true);
         }
 
         public Leaf validity(Instant from, Instant to) {
-            return new Leaf(identity, uriSans, dnsSans, from, to, clientAuth, serverAuth);
+            return new Leaf(identity, uriSans, dnsSans, from, to, extendedKeyUsage, sanCritical);
         }
 
         public Leaf sans(List<String> uris, List<String> dns) {
-            return new Leaf(identity, uris, dns, notBefore, notAfter, clientAuth, serverAuth);
+            return new Leaf(identity, uris, dns, notBefore, notAfter, extendedKeyUsage, sanCritical);
         }
 
+        /** The SANs in a non-critical extension, so that the JDK reads a certificate whose SAN it cannot parse. */
+        public Leaf sanNotCritical() {
+            return new Leaf(identity, uriSans, dnsSans, notBefore, notAfter, extendedKeyUsage, false);
+        }
+
+        /** clientAuth and/or serverAuth. */
         public Leaf usage(boolean client, boolean server) {
-            return new Leaf(identity, uriSans, dnsSans, notBefore, notAfter, client, server);
+            List<KeyPurposeId> purposes = new ArrayList<>();
+            if (server) {
+                purposes.add(KeyPurposeId.id_kp_serverAuth);
+            }
+            if (client) {
+                purposes.add(KeyPurposeId.id_kp_clientAuth);
+            }
+            return extendedKeyUsage(purposes);
+        }
+
+        /** Exactly these purposes; {@code null} for no EKU extension at all. */
+        public Leaf extendedKeyUsage(List<KeyPurposeId> purposes) {
+            return new Leaf(identity, uriSans, dnsSans, notBefore, notAfter, purposes, sanCritical);
         }
     }
 
@@ -134,26 +160,27 @@ public final class TestPki {
                     BigInteger.valueOf(SERIAL.incrementAndGet()),
                     Date.from(leaf.notBefore()),
                     Date.from(leaf.notAfter()),
-                    new X500Name(new RDN[0]),
+                    // RFC 5280 4.1.2.6: an empty subject needs a critical SAN; with a non-critical one, a name.
+                    leaf.sanCritical() ? new X500Name(new RDN[0]) : new X500Name("CN=workload"),
                     keys.getPublic());
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             b.addExtension(
                     Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
-            List<KeyPurposeId> purposes = new ArrayList<>();
-            if (leaf.serverAuth()) {
-                purposes.add(KeyPurposeId.id_kp_serverAuth);
+            if (leaf.extendedKeyUsage() != null) {
+                b.addExtension(
+                        Extension.extendedKeyUsage,
+                        false,
+                        new ExtendedKeyUsage(leaf.extendedKeyUsage().toArray(KeyPurposeId[]::new)));
             }
-            if (leaf.clientAuth()) {
-                purposes.add(KeyPurposeId.id_kp_clientAuth);
-            }
-            b.addExtension(
-                    Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purposes.toArray(KeyPurposeId[]::new)));
             List<GeneralName> names = new ArrayList<>();
             leaf.uriSans().forEach(u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
             leaf.dnsSans().forEach(d -> names.add(new GeneralName(GeneralName.dNSName, d)));
             // An empty subject makes the SAN extension critical (RFC 5280 4.2.1.6), as Istio does.
-            b.addExtension(Extension.subjectAlternativeName, true, new GeneralNames(names.toArray(GeneralName[]::new)));
+            b.addExtension(
+                    Extension.subjectAlternativeName,
+                    leaf.sanCritical(),
+                    new GeneralNames(names.toArray(GeneralName[]::new)));
             b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(root));
             X509Certificate cert = sign(b, caKeys.getPrivate());
             return new WorkloadCertificate(leaf.identity(), keys.getPrivate(), List.of(cert), List.of(root));

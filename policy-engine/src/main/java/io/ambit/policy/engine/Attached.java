@@ -16,6 +16,10 @@ final class Attached {
     final CompiledPolicy[] allow;
     final CompiledPolicy[] audit;
     final CompiledPolicy[] dryRun;
+    /** Inverted rule indexes for large ztunnel buckets; null when scanning is cheaper. */
+    final RuleIndex denyIndex;
+
+    final RuleIndex allowIndex;
 
     Attached(List<CompiledPolicy> policies) {
         var c = new ArrayList<CompiledPolicy>();
@@ -40,6 +44,8 @@ final class Attached {
         allow = arr(a);
         audit = arr(au);
         dryRun = arr(dr);
+        denyIndex = RuleIndex.build(deny);
+        allowIndex = RuleIndex.build(allow);
     }
 
     private static CompiledPolicy[] arr(List<CompiledPolicy> l) {

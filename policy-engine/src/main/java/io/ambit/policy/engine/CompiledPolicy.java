@@ -19,6 +19,7 @@ final class CompiledPolicy {
     /** Checked per decision for policies found through the label index; null when attachment is exact. */
     final Selector selector;
 
+    private final L4Group[] groups;
     private final String[] selectorKeys;
     private final String[] selectorValues;
     /** For L4: what ztunnel's conversion changed (dropped or stripped HTTP rules), or null. */
@@ -35,6 +36,9 @@ final class CompiledPolicy {
             String note,
             Selector selector) {
         this.selector = selector;
+        this.groups = java.util.Arrays.stream(rules).allMatch(r -> r instanceof L4Group)
+                ? java.util.Arrays.stream(rules).map(r -> (L4Group) r).toArray(L4Group[]::new)
+                : null;
         // Flat copies: selects() runs per decision, and iterating a Map allocates an iterator.
         this.selectorKeys =
                 selector == null ? null : selector.matchLabels().keySet().toArray(String[]::new);
@@ -93,6 +97,16 @@ final class CompiledPolicy {
             }
         }
         return true;
+    }
+
+    /** The rules as ztunnel groups, or null for waypoint rules. */
+    L4Group[] groups() {
+        return groups;
+    }
+
+    /** The rule index (as written) of compiled rule {@code i}. */
+    int ruleIndexOf(int i) {
+        return ruleIndex == null ? i : ruleIndex[i];
     }
 
     /** The index (in the policy as written) of the first matching rule, or -1. */

@@ -84,16 +84,18 @@ final class L4Compiler {
 
     private static Matcher group(Rule r, String ns) {
         var clauses = new ArrayList<L4Match[]>();
+        L4Match[] from = null;
+        if (r.from() != null) {
+            from = clause(r.from().stream().map(s -> source(s, ns)).toList());
+            clauses.add(from);
+        }
         if (r.to() != null) {
             clauses.add(clause(r.to().stream().map(L4Compiler::operation).toList()));
-        }
-        if (r.from() != null) {
-            clauses.add(clause(r.from().stream().map(s -> source(s, ns)).toList()));
         }
         for (Condition c : r.when()) {
             clauses.add(clause(List.of(condition(c))));
         }
-        return new L4Group(clauses.toArray(L4Match[][]::new));
+        return new L4Group(clauses.toArray(L4Match[][]::new), from);
     }
 
     /** ztunnel: a clause keeps only its non-empty matches; with none left it can never match. */

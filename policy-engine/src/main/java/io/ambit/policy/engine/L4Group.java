@@ -7,9 +7,12 @@ package io.ambit.policy.engine;
  */
 final class L4Group implements Matcher {
     private final L4Match[][] clauses;
+    /** The {@code from} clause, or null: what {@link RuleIndex} keys the group by. */
+    final L4Match[] from;
 
-    L4Group(L4Match[][] clauses) {
+    L4Group(L4Match[][] clauses, L4Match[] from) {
         this.clauses = clauses;
+        this.from = from;
     }
 
     @Override

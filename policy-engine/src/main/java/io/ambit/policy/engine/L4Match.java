@@ -1,8 +1,8 @@
 package io.ambit.policy.engine;
 
 import io.ambit.policy.match.CidrSet;
+import io.ambit.policy.match.PortSet;
 import io.ambit.policy.match.StringMatcher;
-import java.util.BitSet;
 import java.util.List;
 import java.util.Set;
 
@@ -22,8 +22,8 @@ final class L4Match {
     Set<String> notServiceAccounts;
     StringMatcher principals;
     StringMatcher notPrincipals;
-    BitSet ports;
-    BitSet notPorts;
+    PortSet ports;
+    PortSet notPorts;
     /** Extended time conditions; null almost always. */
     Matcher other;
 
@@ -42,13 +42,8 @@ final class L4Match {
         return values.isEmpty() ? null : StringMatcher.of(values);
     }
 
-    static BitSet ports(List<String> values) {
-        if (values.isEmpty()) {
-            return null;
-        }
-        var set = new BitSet(65536);
-        values.forEach(v -> set.set(Integer.parseInt(v)));
-        return set;
+    static PortSet ports(List<String> values) {
+        return values.isEmpty() ? null : PortSet.of(values);
     }
 
     static Set<String> serviceAccounts(List<String> values, String policyNs) {
@@ -94,10 +89,10 @@ final class L4Match {
             return false;
         }
         int port = r.destinationPort();
-        if (ports != null && (port < 0 || !ports.get(port))) {
+        if (ports != null && (port < 0 || !ports.contains(port))) {
             return false;
         }
-        if (notPorts != null && port >= 0 && notPorts.get(port)) {
+        if (notPorts != null && port >= 0 && notPorts.contains(port)) {
             return false;
         }
         String ns = peer == null ? null : peer.namespace();

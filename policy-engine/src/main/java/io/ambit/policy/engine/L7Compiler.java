@@ -198,9 +198,8 @@ final class L7Compiler {
         if (values.isEmpty()) {
             return;
         }
-        var set = new java.util.BitSet(65536);
-        values.forEach(v -> set.set(Integer.parseInt(v)));
-        out.add(negated(c -> c.request.destinationPort() >= 0 && set.get(c.request.destinationPort()), negate));
+        var set = io.ambit.policy.match.PortSet.of(values);
+        out.add(negated(c -> c.request.destinationPort() >= 0 && set.contains(c.request.destinationPort()), negate));
     }
 
     private static void strings(

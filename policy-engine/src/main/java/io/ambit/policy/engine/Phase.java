@@ -38,7 +38,18 @@ final class Phase {
         int bestRule = -1;
         UncomparableValueException failed = null;
         for (int b = 0; b < n; b++) {
-            for (CompiledPolicy p : of((Attached) buckets[b], phase)) {
+            var bucket = (Attached) buckets[b];
+            RuleIndex index = phase == DENY ? bucket.denyIndex : phase == ALLOW ? bucket.allowIndex : null;
+            if (index != null) {
+                // ztunnel rules never throw (no numeric conditions at L4), so the index may skip
+                var hit = index.best(best == null ? null : new Hit(best, bestRule), labels, c);
+                if (hit != null) {
+                    best = hit.policy();
+                    bestRule = hit.rule();
+                }
+                continue;
+            }
+            for (CompiledPolicy p : of(bucket, phase)) {
                 if (labels != null && !p.selects(labels)) {
                     continue;
                 }

@@ -90,6 +90,22 @@ public final class StringMatcher {
         return new StringMatcher(ignoreCase, presence, Set.copyOf(exact), prefixes, suffixes, contains, values.size());
     }
 
+    /**
+     * The values when every one of them is an exact (case-sensitive) match, else null: such a matcher
+     * can serve as an index key, since a match implies the attribute equals one of them.
+     */
+    public Set<String> exactValues() {
+        boolean onlyExact = !presence
+                && !ignoreCase
+                && prefixes.length == 0
+                && prefixTrie == null
+                && suffixes.length == 0
+                && suffixTrie == null
+                && contains.length == 0
+                && !exact.isEmpty();
+        return onlyExact ? exact : null;
+    }
+
     /** True when no value was given: the field is unset. */
     public boolean isEmpty() {
         return size == 0;
