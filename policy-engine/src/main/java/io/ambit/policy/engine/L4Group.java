@@ -6,7 +6,7 @@ package io.ambit.policy.engine;
  * matches).
  */
 final class L4Group implements Matcher {
-    private final L4Match[][] clauses;
+    final L4Match[][] clauses;
     /** The {@code from} clause, or null: what {@link RuleIndex} keys the group by. */
     final L4Match[] from;
 

@@ -1,17 +1,19 @@
 package io.ambit.policy.engine;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * An inverted index over the ztunnel rule groups of one bucket and action, so that thousands of
  * policies applying to the same workloads (mesh-wide lists, a namespace full of policies) cost a few
- * hash probes instead of a scan. A group whose {@code from} matches each require an exact principal,
- * namespace or service account is filed under those values; a group without such a key is always a
- * candidate. Candidates are then evaluated in full, so the index only narrows, never decides.
+ * probes instead of a scan. Each group is filed under one attribute it requires — an exact principal,
+ * service account or namespace of the peer, or the destination port — taken from a clause whose every
+ * match demands it; a group that requires none of these is always a candidate. Candidates are then
+ * evaluated in full, so the index only narrows, never decides.
  */
 final class RuleIndex {
     /** Buckets smaller than this are scanned: an index would cost more than it saves. */
@@ -20,12 +22,21 @@ final class RuleIndex {
     /** Tests switch the index off to compare it with a plain scan. */
     static volatile boolean enabled = true;
 
+    private enum Key {
+        PRINCIPAL,
+        SERVICE_ACCOUNT,
+        NAMESPACE,
+        PORT
+    }
+
     private final CompiledPolicy[] policies;
     private final int[] entryPolicy;
     private final int[] entryGroup;
     private final Map<String, int[]> byPrincipal;
-    private final Map<String, int[]> byNamespace;
     private final Map<String, int[]> byServiceAccount;
+    private final Map<String, int[]> byNamespace;
+    private final int[] ports;
+    private final int[][] byPort;
     private final int[] always;
 
     private RuleIndex(
@@ -33,19 +44,23 @@ final class RuleIndex {
             int[] entryPolicy,
             int[] entryGroup,
             Map<String, int[]> byPrincipal,
-            Map<String, int[]> byNamespace,
             Map<String, int[]> byServiceAccount,
+            Map<String, int[]> byNamespace,
+            int[] ports,
+            int[][] byPort,
             int[] always) {
         this.policies = policies;
         this.entryPolicy = entryPolicy;
         this.entryGroup = entryGroup;
         this.byPrincipal = byPrincipal;
-        this.byNamespace = byNamespace;
         this.byServiceAccount = byServiceAccount;
+        this.byNamespace = byNamespace;
+        this.ports = ports;
+        this.byPort = byPort;
         this.always = always;
     }
 
-    /** Builds an index for L4 policies, or returns null when the bucket is small or not all L4. */
+    /** Builds an index for L4 policies, or returns null when the bucket is small or holds waypoint rules. */
     static RuleIndex build(CompiledPolicy[] policies) {
         if (!enabled || policies.length < MIN_POLICIES) {
             return null;
@@ -53,71 +68,93 @@ final class RuleIndex {
         var ep = new ArrayList<Integer>();
         var eg = new ArrayList<Integer>();
         var principal = new HashMap<String, List<Integer>>();
-        var namespace = new HashMap<String, List<Integer>>();
         var sa = new HashMap<String, List<Integer>>();
+        var namespace = new HashMap<String, List<Integer>>();
+        var port = new TreeMap<Integer, List<Integer>>();
         var always = new ArrayList<Integer>();
         for (int p = 0; p < policies.length; p++) {
             var groups = policies[p].groups();
             if (groups == null) {
-                return null; // L7 rules are not indexed
+                return null; // waypoint rules are not indexed
             }
             for (int g = 0; g < groups.length; g++) {
                 int entry = ep.size();
                 ep.add(p);
                 eg.add(g);
-                if (!file(groups[g].from, entry, principal, namespace, sa)) {
+                if (!file(groups[g], entry, principal, sa, namespace, port)) {
                     always.add(entry);
                 }
             }
         }
+        var portKeys = port.keySet().stream().mapToInt(Integer::intValue).toArray();
+        var portEntries = port.values().stream().map(RuleIndex::ints).toArray(int[][]::new);
         return new RuleIndex(
-                policies, ints(ep), ints(eg), freeze(principal), freeze(namespace), freeze(sa), ints(always));
+                policies,
+                ints(ep),
+                ints(eg),
+                freeze(principal),
+                freeze(sa),
+                freeze(namespace),
+                portKeys,
+                portEntries,
+                ints(always));
     }
 
-    /** Files an entry under the exact keys of its from-clause; false when some match has none. */
+    /** Files an entry under the best key some clause requires; false when no clause requires one. */
     private static boolean file(
-            L4Match[] from,
+            L4Group group,
             int entry,
             Map<String, List<Integer>> principal,
+            Map<String, List<Integer>> sa,
             Map<String, List<Integer>> namespace,
-            Map<String, List<Integer>> sa) {
-        if (from == null || from.length == 0) {
+            Map<Integer, List<Integer>> port) {
+        Key best = null;
+        L4Match[] bestClause = null;
+        for (L4Match[] clause : group.clauses) {
+            Key k = required(clause);
+            if (k != null && (best == null || k.ordinal() < best.ordinal())) {
+                best = k;
+                bestClause = clause;
+            }
+        }
+        if (best == null) {
             return false;
         }
-        // Decide first, so that an unkeyed match does not leave half the keys filed.
-        for (L4Match m : from) {
-            if (keyOf(m) == null) {
-                return false;
-            }
-        }
-        for (L4Match m : from) {
-            Set<String> keys;
-            Map<String, List<Integer>> target;
-            if (m.principals != null && m.principals.exactValues() != null) {
-                keys = m.principals.exactValues();
-                target = principal;
-            } else if (m.namespaces != null && m.namespaces.exactValues() != null) {
-                keys = m.namespaces.exactValues();
-                target = namespace;
-            } else {
-                keys = m.serviceAccounts;
-                target = sa;
-            }
-            for (String k : keys) {
-                target.computeIfAbsent(k, x -> new ArrayList<>()).add(entry);
+        for (L4Match m : bestClause) {
+            switch (best) {
+                case PRINCIPAL -> m.principals.exactValues().forEach(v -> add(principal, v, entry));
+                case SERVICE_ACCOUNT -> m.serviceAccounts.forEach(v -> add(sa, v, entry));
+                case NAMESPACE -> m.namespaces.exactValues().forEach(v -> add(namespace, v, entry));
+                case PORT -> Arrays.stream(m.ports.toArray()).forEach(v -> add(port, v, entry));
             }
         }
         return true;
     }
 
-    private static Object keyOf(L4Match m) {
-        if (m.principals != null && m.principals.exactValues() != null) {
-            return m.principals;
+    /** The key every match of a clause demands (the same kind for all), or null. */
+    private static Key required(L4Match[] clause) {
+        if (clause.length == 0) {
+            return null;
         }
-        if (m.namespaces != null && m.namespaces.exactValues() != null) {
-            return m.namespaces;
+        for (Key k : Key.values()) {
+            boolean all = true;
+            for (L4Match m : clause) {
+                all &= switch (k) {
+                    case PRINCIPAL -> m.principals != null && m.principals.exactValues() != null;
+                    case SERVICE_ACCOUNT -> m.serviceAccounts != null;
+                    case NAMESPACE -> m.namespaces != null && m.namespaces.exactValues() != null;
+                    case PORT -> m.ports != null;
+                };
+            }
+            if (all) {
+                return k;
+            }
         }
-        return m.serviceAccounts;
+        return null;
+    }
+
+    private static <K> void add(Map<K, List<Integer>> m, K key, int entry) {
+        m.computeIfAbsent(key, x -> new ArrayList<>()).add(entry);
     }
 
     /**
@@ -129,8 +166,15 @@ final class RuleIndex {
         if (peer != null) {
             best = scan(byPrincipal.get(peer.principal()), best, labels, c);
             if (peer.namespace() != null) {
-                best = scan(byNamespace.get(peer.namespace()), best, labels, c);
                 best = scan(byServiceAccount.get(peer.namespacedServiceAccount()), best, labels, c);
+                best = scan(byNamespace.get(peer.namespace()), best, labels, c);
+            }
+        }
+        int port = c.request.destinationPort();
+        if (port >= 0 && ports.length > 0) {
+            int i = Arrays.binarySearch(ports, port);
+            if (i >= 0) {
+                best = scan(byPort[i], best, labels, c);
             }
         }
         return scan(always, best, labels, c);

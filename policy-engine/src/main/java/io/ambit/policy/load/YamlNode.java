@@ -43,12 +43,23 @@ final class YamlNode {
     }
 
     private final Node node;
-    private final String path;
+    private final YamlNode parent;
+    /** The key under the parent mapping, or null for a list item (then {@link #index} applies). */
+    private final String key;
+
+    private final int index;
     private final Budget budget;
+    private String path;
 
     YamlNode(Node node, String path, Budget budget) {
+        this(node, null, path, -1, budget);
+    }
+
+    private YamlNode(Node node, YamlNode parent, String key, int index, Budget budget) {
         this.node = node;
-        this.path = path;
+        this.parent = parent;
+        this.key = key;
+        this.index = index;
         this.budget = budget;
     }
 
@@ -57,7 +68,16 @@ final class YamlNode {
         return node;
     }
 
+    /** The field path, built only when asked (for an error): most nodes never need one. */
     String path() {
+        if (path == null) {
+            if (parent == null) {
+                path = key == null ? "" : key;
+            } else {
+                String p = parent.path();
+                path = key != null ? (p.isEmpty() ? key : p + "." + key) : p + "[" + index + "]";
+            }
+        }
         return path;
     }
 
@@ -105,7 +125,7 @@ final class YamlNode {
         budget.spend(((MappingNode) node).getValue().size());
         for (var t : ((MappingNode) node).getValue()) {
             String key = t.getKeyNode() instanceof ScalarNode k ? k.getValue() : "<non-scalar key>";
-            out.put(key, new YamlNode(t.getValueNode(), path.isEmpty() ? key : path + "." + key, budget));
+            out.put(key, new YamlNode(t.getValueNode(), this, key, -1, budget));
         }
         return out;
     }
@@ -115,7 +135,7 @@ final class YamlNode {
         budget.spend(seq.size());
         var out = new ArrayList<YamlNode>(seq.size());
         for (int i = 0; i < seq.size(); i++) {
-            out.add(new YamlNode(seq.get(i), path + "[" + i + "]", budget));
+            out.add(new YamlNode(seq.get(i), this, null, i, budget));
         }
         return out;
     }

@@ -20,6 +20,11 @@ public final class PortSet {
                 ports.stream().mapToInt(Integer::parseInt).sorted().distinct().toArray());
     }
 
+    /** The ports, ascending. */
+    public int[] toArray() {
+        return ports.clone();
+    }
+
     public boolean contains(int port) {
         if (ports.length <= 8) {
             for (int p : ports) {
