@@ -53,6 +53,9 @@ final class Phase {
                 if (labels != null && !p.selects(labels)) {
                     continue;
                 }
+                if (best != null && p.rank >= best.rank && p.groups() != null) {
+                    continue; // ztunnel rules cannot throw, so one that cannot win need not run
+                }
                 // Every applicable policy is evaluated (no skipping past the best match) so that an
                 // extended condition meeting a non-number fails the request closed whatever the
                 // policies are called.

@@ -16,8 +16,8 @@ import java.util.TreeMap;
  * evaluated in full, so the index only narrows, never decides.
  */
 final class RuleIndex {
-    /** Buckets smaller than this are scanned: an index would cost more than it saves. */
-    static final int MIN_POLICIES = 8;
+    /** Buckets with fewer rule groups than this are scanned: an index would cost more than it saves. */
+    static final int MIN_GROUPS = 8;
 
     /** Tests switch the index off to compare it with a plain scan. */
     static volatile boolean enabled = true;
@@ -62,7 +62,17 @@ final class RuleIndex {
 
     /** Builds an index for L4 policies, or returns null when the bucket is small or holds waypoint rules. */
     static RuleIndex build(CompiledPolicy[] policies) {
-        if (!enabled || policies.length < MIN_POLICIES) {
+        if (!enabled) {
+            return null;
+        }
+        int groupCount = 0;
+        for (CompiledPolicy p : policies) {
+            if (p.groups() == null) {
+                return null; // waypoint rules are not indexed
+            }
+            groupCount += p.groups().length;
+        }
+        if (groupCount < MIN_GROUPS) {
             return null;
         }
         var ep = new ArrayList<Integer>();
@@ -74,9 +84,6 @@ final class RuleIndex {
         var always = new ArrayList<Integer>();
         for (int p = 0; p < policies.length; p++) {
             var groups = policies[p].groups();
-            if (groups == null) {
-                return null; // waypoint rules are not indexed
-            }
             for (int g = 0; g < groups.length; g++) {
                 int entry = ep.size();
                 ep.add(p);
