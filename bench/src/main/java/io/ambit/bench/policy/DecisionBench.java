@@ -4,6 +4,7 @@ import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
 import io.ambit.policy.engine.PolicyCompiler;
 import io.ambit.policy.engine.PolicySnapshot;
+import io.ambit.policy.engine.WorkloadPolicies;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -50,6 +51,8 @@ public class DecisionBench {
     private AccessRequest l4Deny;
     private AccessRequest l7Allow;
     private AccessRequest l7Deny;
+    /** What a ztunnel keeps per workload and snapshot: the attachment lookups done once. */
+    private WorkloadPolicies api;
 
     @Setup
     public void setUp() {
@@ -59,11 +62,26 @@ public class DecisionBench {
         l4Deny = Requests.l4Deny();
         l7Allow = Requests.l7Allow();
         l7Deny = Requests.l7Deny();
+        api = snapshot.attach(l4Allow.destination());
+        if (!snapshot.decideL4(api, l4Allow).equals(snapshot.decideL4(l4Allow))) {
+            throw new IllegalStateException("attached and direct L4 decisions differ");
+        }
     }
 
     @Benchmark
     public Decision l4Allow() {
         return snapshot.decideL4(l4Allow);
+    }
+
+    /** The same connection with the workload's policies attached beforehand, as a ztunnel does. */
+    @Benchmark
+    public Decision l4AllowAttached() {
+        return snapshot.decideL4(api, l4Allow);
+    }
+
+    @Benchmark
+    public Decision l4DenyAttached() {
+        return snapshot.decideL4(api, l4Deny);
     }
 
     @Benchmark

@@ -11,7 +11,13 @@ final class L4Decider {
     private L4Decider() {}
 
     static Decision decide(PolicySnapshot s, AccessRequest r) {
-        var dest = r.destination();
+        return decide(new WorkloadPolicies(s, r.destination()), r);
+    }
+
+    /** Decides with policies attached beforehand; {@code w.destination()} is the target. */
+    static Decision decide(WorkloadPolicies w, AccessRequest r) {
+        var s = w.snapshot;
+        var dest = w.destination;
         var labels = dest.labels();
         var c = new EvalContext(r, null, s.clock(), s.mesh().timeZone());
 
@@ -28,8 +34,8 @@ final class L4Decider {
                             + " requires mutual TLS and the connection is plaintext");
         }
 
-        Object[] buckets = new Object[WorkloadIndex.maxBuckets(labels.size())];
-        int n = s.workloads().collect(dest.namespace(), labels, buckets, 0);
+        Object[] buckets = w.buckets;
+        int n = w.n;
 
         // 2. DENY, 3. ALLOW
         var deny = Phase.best(buckets, n, Phase.DENY, labels, c);

@@ -49,6 +49,28 @@ public final class PolicySnapshot {
         return L4Decider.decide(this, request);
     }
 
+    /**
+     * Attaches this snapshot's L4 policies to one workload, for a proxy to keep with the workload until
+     * the next snapshot.
+     */
+    public WorkloadPolicies attach(AccessRequest.Destination destination) {
+        return new WorkloadPolicies(this, destination);
+    }
+
+    /**
+     * The destination ztunnel's decision with policies attached beforehand by {@link #attach}; the
+     * request's own destination is not looked at again.
+     *
+     * @throws IllegalArgumentException when {@code policies} came from another snapshot
+     */
+    public Decision decideL4(WorkloadPolicies policies, AccessRequest request) {
+        if (policies.snapshot != this) {
+            throw new IllegalArgumentException(
+                    "WorkloadPolicies belong to another snapshot (expected: attach() on this one)");
+        }
+        return L4Decider.decide(policies, request);
+    }
+
     /** The waypoint's decision for one HTTP request (authz-semantics §2.2, §4). */
     public Decision decideL7(AccessRequest request) {
         return L7Decider.decide(this, request);

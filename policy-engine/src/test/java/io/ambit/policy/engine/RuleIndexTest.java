@@ -77,6 +77,10 @@ class RuleIndexTest {
         for (var r : requests) {
             var a = indexed.decideL4(r);
             var b = scanned.decideL4(r);
+            var attached = indexed.decideL4(indexed.attach(r.destination()), r);
+            if (!attached.equals(a)) {
+                differences.add(r + "\n  attached: " + attached + "\n  direct: " + a);
+            }
             if (!a.equals(b)) {
                 differences.add(r + "\n  indexed: " + a + "\n  scanned: " + b);
             }
