@@ -26,6 +26,7 @@ final class RuleIndex {
         PRINCIPAL,
         SERVICE_ACCOUNT,
         NAMESPACE,
+        SOURCE_CIDR,
         PORT
     }
 
@@ -37,6 +38,11 @@ final class RuleIndex {
     private final Map<String, int[]> byNamespace;
     private final int[] ports;
     private final int[][] byPort;
+    /** IPv4 source blocks: the prefix lengths in use, and (length << 32 | network) keys, sorted. */
+    private final int[] cidrLengths;
+
+    private final long[] cidrKeys;
+    private final int[][] byCidr;
     private final int[] always;
 
     private RuleIndex(
@@ -48,6 +54,7 @@ final class RuleIndex {
             Map<String, int[]> byNamespace,
             int[] ports,
             int[][] byPort,
+            TreeMap<Long, List<Integer>> cidrs,
             int[] always) {
         this.policies = policies;
         this.entryPolicy = entryPolicy;
@@ -57,6 +64,13 @@ final class RuleIndex {
         this.byNamespace = byNamespace;
         this.ports = ports;
         this.byPort = byPort;
+        this.cidrKeys = cidrs.keySet().stream().mapToLong(Long::longValue).toArray();
+        this.byCidr = cidrs.values().stream().map(RuleIndex::ints).toArray(int[][]::new);
+        this.cidrLengths = cidrs.keySet().stream()
+                .mapToInt(k -> (int) (k >>> 32))
+                .distinct()
+                .sorted()
+                .toArray();
         this.always = always;
     }
 
@@ -81,6 +95,7 @@ final class RuleIndex {
         var sa = new HashMap<String, List<Integer>>();
         var namespace = new HashMap<String, List<Integer>>();
         var port = new TreeMap<Integer, List<Integer>>();
+        var cidr = new TreeMap<Long, List<Integer>>();
         var always = new ArrayList<Integer>();
         for (int p = 0; p < policies.length; p++) {
             var groups = policies[p].groups();
@@ -88,7 +103,7 @@ final class RuleIndex {
                 int entry = ep.size();
                 ep.add(p);
                 eg.add(g);
-                if (!file(groups[g], entry, principal, sa, namespace, port)) {
+                if (!file(groups[g], entry, principal, sa, namespace, port, cidr)) {
                     always.add(entry);
                 }
             }
@@ -104,6 +119,7 @@ final class RuleIndex {
                 freeze(namespace),
                 portKeys,
                 portEntries,
+                cidr,
                 ints(always));
     }
 
@@ -114,7 +130,8 @@ final class RuleIndex {
             Map<String, List<Integer>> principal,
             Map<String, List<Integer>> sa,
             Map<String, List<Integer>> namespace,
-            Map<Integer, List<Integer>> port) {
+            Map<Integer, List<Integer>> port,
+            Map<Long, List<Integer>> cidr) {
         Key best = null;
         L4Match[] bestClause = null;
         for (L4Match[] clause : group.clauses) {
@@ -133,6 +150,10 @@ final class RuleIndex {
                 case SERVICE_ACCOUNT -> m.serviceAccounts.forEach(v -> add(sa, v, entry));
                 case NAMESPACE -> m.namespaces.exactValues().forEach(v -> add(namespace, v, entry));
                 case PORT -> Arrays.stream(m.ports.toArray()).forEach(v -> add(port, v, entry));
+                case SOURCE_CIDR ->
+                    m.ips.cidrs()
+                            .forEach(c -> add(
+                                    cidr, cidrKey(c.prefixLength(), c.address().v4()), entry));
             }
         }
         return true;
@@ -151,6 +172,8 @@ final class RuleIndex {
                     case SERVICE_ACCOUNT -> m.serviceAccounts != null;
                     case NAMESPACE -> m.namespaces != null && m.namespaces.exactValues() != null;
                     case PORT -> m.ports != null;
+                    case SOURCE_CIDR ->
+                        m.ips != null && m.ips.cidrs().stream().allMatch(io.ambit.policy.match.Cidr::isV4);
                 };
             }
             if (all) {
@@ -158,6 +181,12 @@ final class RuleIndex {
             }
         }
         return null;
+    }
+
+    /** The block of {@code address} at {@code length} bits, with the length, as one sortable key. */
+    private static long cidrKey(int length, int address) {
+        int mask = length == 0 ? 0 : -1 << (32 - length);
+        return ((long) length << 32) | ((address & mask) & 0xffffffffL);
     }
 
     private static <K> void add(Map<K, List<Integer>> m, K key, int entry) {
@@ -175,6 +204,16 @@ final class RuleIndex {
             if (peer.namespace() != null) {
                 best = scan(byServiceAccount.get(peer.namespacedServiceAccount()), best, labels, c);
                 best = scan(byNamespace.get(peer.namespace()), best, labels, c);
+            }
+        }
+        var source = c.request.sourceIp();
+        if (source != null && source.isV4() && cidrKeys.length > 0) {
+            int address = source.v4();
+            for (int len : cidrLengths) {
+                int i = Arrays.binarySearch(cidrKeys, cidrKey(len, address));
+                if (i >= 0) {
+                    best = scan(byCidr[i], best, labels, c);
+                }
             }
         }
         int port = c.request.destinationPort();
