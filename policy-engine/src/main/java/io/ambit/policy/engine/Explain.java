@@ -45,6 +45,12 @@ final class Explain {
 
     static Decision noAllowMatched(
             Object[] buckets, int n, Map<String, String> labels, String target, List<String> audit, String dryRun) {
+        // The text walks every applicable ALLOW policy; build it only if someone reads it.
+        java.util.function.Supplier<String> text = () -> noAllowMatchedText(buckets, n, labels, target);
+        return new Decision(Verdict.DENY, null, Reason.AUTHZ, null, null, 403, text, audit, dryRun);
+    }
+
+    private static String noAllowMatchedText(Object[] buckets, int n, Map<String, String> labels, String target) {
         int count = Phase.count(buckets, n, Phase.ALLOW, labels);
         var sb = new StringBuilder("no ALLOW policy matched; ")
                 .append(count)
@@ -67,7 +73,7 @@ final class Explain {
             }
             sb.append(')');
         }
-        return new Decision(Verdict.DENY, null, Reason.AUTHZ, null, null, 403, sb.toString(), audit, dryRun);
+        return sb.toString();
     }
 
     static Decision deny(Reason reason, String policy, int status, String explanation) {
@@ -171,6 +177,7 @@ final class Explain {
         if (d.dryRun() == null) {
             return d;
         }
+        java.util.function.Supplier<String> text = () -> d.explanation() + " [" + d.dryRun() + "]";
         return new Decision(
                 d.verdict(),
                 d.provider(),
@@ -178,7 +185,7 @@ final class Explain {
                 d.policy(),
                 d.rule(),
                 d.httpStatus(),
-                d.explanation() + " [" + d.dryRun() + "]",
+                text,
                 d.audit(),
                 d.dryRun());
     }
