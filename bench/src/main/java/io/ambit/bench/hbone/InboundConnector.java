@@ -1,0 +1,52 @@
+package io.ambit.bench.hbone;
+
+import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.server.ConnectHandler;
+import io.ambit.hbone.server.ConnectRequest;
+import io.ambit.hbone.server.ConnectResponse;
+import io.ambit.hbone.server.ConnectStatus;
+import io.ambit.hbone.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import java.net.InetSocketAddress;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The harness's server side, as ztunnel's inbound: connects to the CONNECT authority on the stream's own
+ * event loop (so both halves of the relay share a thread) and tunnels to it; 503 when the connect fails.
+ * Only loopback targets are served (401 otherwise): the harness is a benchmark, not an open proxy.
+ */
+final class InboundConnector implements ConnectHandler {
+    private final Transport transport;
+
+    InboundConnector(Transport transport) {
+        this.transport = transport;
+    }
+
+    @Override
+    public CompletionStage<ConnectResponse> onConnect(ConnectRequest request) {
+        Optional<InetSocketAddress> target = request.authority().socketAddress();
+        if (target.isEmpty() || !target.get().getAddress().isLoopbackAddress()) {
+            return CompletableFuture.completedFuture(ConnectResponse.reject(
+                    ConnectStatus.UNAUTHORIZED, "target " + request.authority() + " (expected a loopback ip:port)"));
+        }
+        CompletableFuture<ConnectResponse> answer = new CompletableFuture<>();
+        ChannelFuture connected = new Bootstrap()
+                .group(request.eventLoop())
+                .channel(transport.socketChannelClass())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.AUTO_READ, false)
+                // held until the relay is in place (Netty reads a half-closed socket even with auto-read off)
+                .handler(new InboundHold(64 * 1024))
+                .connect(target.get());
+        connected.addListener(f -> answer.complete(
+                f.isSuccess()
+                        ? ConnectResponse.tunnel(connected.channel())
+                        : ConnectResponse.reject(ConnectStatus.SERVICE_UNAVAILABLE, "upstream: " + f.cause())));
+        return answer;
+    }
+}
