@@ -14,7 +14,12 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "ambit 0.1.0",
         description = "A pure-Java ambient-mesh data plane: ztunnel and waypoint.",
-        subcommands = {AuthzCommand.class, io.ambit.cli.ca.CaCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            AuthzCommand.class,
+            io.ambit.cli.ca.CaCommand.class,
+            io.ambit.cli.hbone.HboneCommand.class,
+            CommandLine.HelpCommand.class
+        })
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

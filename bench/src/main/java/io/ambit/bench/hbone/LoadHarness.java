@@ -11,6 +11,8 @@ import io.ambit.hbone.tls.ServerTls;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
+import io.ambit.hbone.tunnel.TargetDialer;
+import io.ambit.hbone.tunnel.TcpTunnelListener;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -23,8 +25,8 @@ import java.util.function.Supplier;
 
 /**
  * The end-to-end load harness: in one JVM, an Ambit client side (TCP listeners on 127.0.0.1, each tunnelling
- * to one target through HBONE, see {@link OutboundListener}) and an Ambit server side (an {@link HboneServer}
- * on 127.0.0.1 whose handler connects to the target and relays, see {@link InboundConnector}), with
+ * to one target through HBONE, see {@link TcpTunnelListener}) and an Ambit server side (an {@link HboneServer}
+ * on 127.0.0.1 whose handler connects to the target and relays, see {@link TargetDialer}), with
  * certificates from an in-memory CA. Point iperf3 or the latency and connection-rate clients at a listener:
  *
  * <pre>
@@ -45,7 +47,7 @@ public final class LoadHarness implements AutoCloseable {
     private final ClientTls clientTls;
     private final HboneServer server;
     private final HbonePool sharedPool;
-    private final List<OutboundListener> listeners;
+    private final List<TcpTunnelListener> listeners;
 
     /**
      * @param targets the loopback ports to tunnel to, one pooled listener each
@@ -82,7 +84,7 @@ public final class LoadHarness implements AutoCloseable {
             ClientTls clientTls,
             HboneServer server,
             HbonePool sharedPool,
-            List<OutboundListener> listeners) {
+            List<TcpTunnelListener> listeners) {
         this.transport = transport;
         this.clientLoops = clientLoops;
         this.serverLoops = serverLoops;
@@ -103,7 +105,7 @@ public final class LoadHarness implements AutoCloseable {
         HboneServer server = HboneServer.start(
                         HboneServerConfig.defaults(new InetSocketAddress("127.0.0.1", 0)),
                         serverTls,
-                        new InboundConnector(transport),
+                        new TargetDialer(transport),
                         transport,
                         serverLoops)
                 .get(10, TimeUnit.SECONDS);
@@ -112,24 +114,24 @@ public final class LoadHarness implements AutoCloseable {
         Supplier<HbonePool> newPool =
                 () -> new HbonePool(PoolConfig.defaults(), clientTls, certificates, transport, clientLoops);
         HbonePool shared = newPool.get();
-        List<OutboundListener> listeners = new ArrayList<>();
+        List<TcpTunnelListener> listeners = new ArrayList<>();
         for (int port : options.targets()) {
             InetSocketAddress target = new InetSocketAddress("127.0.0.1", port);
-            listeners.add(OutboundListener.start(transport, clientLoops, () -> shared, key, target, true));
+            listeners.add(TcpTunnelListener.start(transport, clientLoops, () -> shared, key, target, true));
             if (options.unpooled()) {
-                listeners.add(OutboundListener.start(transport, clientLoops, newPool, key, target, false));
+                listeners.add(TcpTunnelListener.start(transport, clientLoops, newPool, key, target, false));
             }
         }
         return new LoadHarness(
                 transport, clientLoops, serverLoops, serverTls, clientTls, server, shared, List.copyOf(listeners));
     }
 
-    List<OutboundListener> listeners() {
+    List<TcpTunnelListener> listeners() {
         return listeners;
     }
 
     /** The first listener tunnelling to {@code port} in the given mode. */
-    OutboundListener listener(int port, boolean pooled) {
+    TcpTunnelListener listener(int port, boolean pooled) {
         return listeners.stream()
                 .filter(l -> l.target().getPort() == port && l.pooled() == pooled)
                 .findFirst()
@@ -144,7 +146,7 @@ public final class LoadHarness implements AutoCloseable {
 
     @Override
     public void close() {
-        listeners.forEach(OutboundListener::close);
+        listeners.forEach(TcpTunnelListener::close);
         sharedPool.close();
         server.close();
         serverTls.close();
@@ -166,7 +168,7 @@ public final class LoadHarness implements AutoCloseable {
         }
         LoadHarness harness = start(options);
         System.out.println(harness.describe() + " threads=" + options.threads() + "+" + options.threads());
-        for (OutboundListener l : harness.listeners()) {
+        for (TcpTunnelListener l : harness.listeners()) {
             System.out.println("listener 127.0.0.1:" + l.address().getPort() + " target=127.0.0.1:"
                     + l.target().getPort() + " mode=" + (l.pooled() ? "pooled" : "unpooled"));
         }
@@ -186,7 +188,7 @@ public final class LoadHarness implements AutoCloseable {
     }
 
     private static void report(LoadHarness harness) {
-        for (OutboundListener l : harness.listeners()) {
+        for (TcpTunnelListener l : harness.listeners()) {
             System.out.println("stats 127.0.0.1:" + l.address().getPort() + " mode="
                     + (l.pooled() ? "pooled" : "unpooled") + " tunnels=" + l.tunnels.sum() + " failures="
                     + l.failures.sum() + " bytesUp=" + l.bytesUp.sum() + " bytesDown=" + l.bytesDown.sum()

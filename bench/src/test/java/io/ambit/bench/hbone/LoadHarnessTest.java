@@ -2,6 +2,7 @@ package io.ambit.bench.hbone;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ambit.hbone.tunnel.TcpTunnelListener;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -39,7 +40,7 @@ final class LoadHarnessTest {
     @ParameterizedTest(name = "pooled={0}")
     @ValueSource(booleans = {true, false})
     void aMegabyteComesBackAsSent(boolean pooled) throws Exception {
-        OutboundListener listener = harness.listener(echo.port(), pooled);
+        TcpTunnelListener listener = harness.listener(echo.port(), pooled);
         byte[] payload = new byte[1024 * 1024 + 7];
         new Random(42).nextBytes(payload);
         try (Socket socket =

@@ -1,4 +1,4 @@
-package io.ambit.bench.hbone;
+package io.ambit.hbone.tunnel;
 
 import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.pool.HboneStream;
@@ -21,25 +21,27 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
 /**
- * The harness's client side, as ztunnel's outbound in miniature: a TCP listener on 127.0.0.1 whose every
- * connection is tunnelled to one fixed target through HBONE and relayed. Pooled, all tunnels share the
+ * ztunnel's outbound in miniature: a TCP listener whose every connection is tunnelled to one fixed target
+ * through HBONE and relayed (used by {@code ambit hbone forward} and the load harness). Pooled, all tunnels share the
  * pool's connections (ztunnel's behaviour); unpooled, each tunnel dials its own HBONE connection (TCP, mTLS,
  * HTTP/2) through a pool of its own, closed when the relay ends: the cost of a new tunnel when nothing can
  * be reused, ztunnel's {@code hbone_connections} benchmark.
  */
-final class OutboundListener implements AutoCloseable {
+public final class TcpTunnelListener implements AutoCloseable {
     private final InetSocketAddress target;
     private final boolean pooled;
-    final LongAdder tunnels = new LongAdder();
-    final LongAdder failures = new LongAdder();
-    final LongAdder bytesUp = new LongAdder();
-    final LongAdder bytesDown = new LongAdder();
+    /** Tunnels opened, tunnels that failed to open, bytes relayed up (app to peer) and down. */
+    public final LongAdder tunnels = new LongAdder();
+
+    public final LongAdder failures = new LongAdder();
+    public final LongAdder bytesUp = new LongAdder();
+    public final LongAdder bytesDown = new LongAdder();
     /** The TLS parameters of the first tunnel, e.g. the negotiated key-exchange group. */
-    final AtomicReference<String> firstPeer = new AtomicReference<>();
+    public final AtomicReference<String> firstPeer = new AtomicReference<>();
 
     private Channel listener; // set once bound, before anyone else sees this object
 
-    private OutboundListener(InetSocketAddress target, boolean pooled) {
+    private TcpTunnelListener(InetSocketAddress target, boolean pooled) {
         this.target = target;
         this.pooled = pooled;
     }
@@ -49,7 +51,7 @@ final class OutboundListener implements AutoCloseable {
      * {@code pools}: the same one every time when {@code pooled}, a new one per connection otherwise (then
      * closed with its tunnel).
      */
-    static OutboundListener start(
+    public static TcpTunnelListener start(
             Transport transport,
             EventLoopGroup group,
             Supplier<HbonePool> pools,
@@ -57,9 +59,22 @@ final class OutboundListener implements AutoCloseable {
             InetSocketAddress target,
             boolean pooled)
             throws InterruptedException {
+        return start(transport, group, pools, key, target, pooled, new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    /** As above, listening on {@code listen}. */
+    public static TcpTunnelListener start(
+            Transport transport,
+            EventLoopGroup group,
+            Supplier<HbonePool> pools,
+            PoolKey key,
+            InetSocketAddress target,
+            boolean pooled,
+            InetSocketAddress listen)
+            throws InterruptedException {
         HbonePool shared = pooled ? pools.get() : null;
         TunnelRequest request = TunnelRequest.to(Authority.of(target));
-        OutboundListener self = new OutboundListener(target, pooled);
+        TcpTunnelListener self = new TcpTunnelListener(target, pooled);
         self.listener = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannelClass())
@@ -84,7 +99,7 @@ final class OutboundListener implements AutoCloseable {
                         });
                     }
                 })
-                .bind(new InetSocketAddress("127.0.0.1", 0))
+                .bind(listen)
                 .sync()
                 .channel();
         return self;
@@ -106,15 +121,15 @@ final class OutboundListener implements AutoCloseable {
         });
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return (InetSocketAddress) listener.localAddress();
     }
 
-    InetSocketAddress target() {
+    public InetSocketAddress target() {
         return target;
     }
 
-    boolean pooled() {
+    public boolean pooled() {
         return pooled;
     }
 

@@ -1,4 +1,4 @@
-package io.ambit.bench.hbone;
+package io.ambit.hbone.tunnel;
 
 import io.ambit.hbone.relay.InboundHold;
 import io.ambit.hbone.server.ConnectHandler;
@@ -13,25 +13,35 @@ import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Predicate;
 
 /**
- * The harness's server side, as ztunnel's inbound: connects to the CONNECT authority on the stream's own
- * event loop (so both halves of the relay share a thread) and tunnels to it; 503 when the connect fails.
- * Only loopback targets are served (401 otherwise): the harness is a benchmark, not an open proxy.
+ * ztunnel's inbound in miniature: connects to the CONNECT authority on the stream's own event loop (so
+ * both halves of the relay share a thread) and tunnels to it; 503 when the connect fails. Only targets
+ * the given predicate allows are served (401 otherwise): never an open proxy.
  */
-final class InboundConnector implements ConnectHandler {
+public final class TargetDialer implements ConnectHandler {
     private final Transport transport;
+    private final Predicate<InetSocketAddress> allowed;
 
-    InboundConnector(Transport transport) {
+    /** Serves loopback targets only. */
+    public TargetDialer(Transport transport) {
+        this(transport, a -> a.getAddress().isLoopbackAddress());
+    }
+
+    public TargetDialer(Transport transport, Predicate<InetSocketAddress> allowed) {
         this.transport = transport;
+        this.allowed = allowed;
     }
 
     @Override
     public CompletionStage<ConnectResponse> onConnect(ConnectRequest request) {
         Optional<InetSocketAddress> target = request.authority().socketAddress();
-        if (target.isEmpty() || !target.get().getAddress().isLoopbackAddress()) {
+        if (target.isEmpty() || !allowed.test(target.get())) {
             return CompletableFuture.completedFuture(ConnectResponse.reject(
-                    ConnectStatus.UNAUTHORIZED, "target " + request.authority() + " (expected a loopback ip:port)"));
+                    ConnectStatus.UNAUTHORIZED,
+                    "target " + request.authority() + " is not allowed (expected an ip:port "
+                            + "this server may dial)"));
         }
         CompletableFuture<ConnectResponse> answer = new CompletableFuture<>();
         ChannelFuture connected = new Bootstrap()
