@@ -68,11 +68,13 @@ public final class HboneForwardCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     /** A running forwarder, for the command and for tests. */
-    record Running(Endpoint endpoint, HbonePool pool, TcpTunnelListener listener) implements AutoCloseable {
+    record Running(Endpoint endpoint, ClientTls tls, HbonePool pool, TcpTunnelListener listener)
+            implements AutoCloseable {
         @Override
         public void close() {
             listener.close();
             pool.close();
+            tls.close();
             endpoint.close();
         }
     }
@@ -90,16 +92,17 @@ public final class HboneForwardCommand implements Callable<Integer> {
         var endpoint = Endpoint.open(Path.of(ca), identity, compliance);
         try {
             endpoint.certificates.certificate(endpoint.identity).get(30, TimeUnit.SECONDS);
+            var tls = new ClientTls(endpoint.tls);
             var pool = new HbonePool(
                     PoolConfig.defaults(),
-                    new ClientTls(endpoint.tls),
+                    tls,
                     SourceCertificates.from(endpoint.certificates),
                     endpoint.transport,
                     endpoint.loops);
             var key = new PoolKey(endpoint.identity, Set.of(expected), null, serverAddress);
             var listener = TcpTunnelListener.start(
                     endpoint.transport, endpoint.loops, () -> pool, key, targetAddress, true, bind);
-            return new Running(endpoint, pool, listener);
+            return new Running(endpoint, tls, pool, listener);
         } catch (Exception e) {
             endpoint.close();
             throw e;

@@ -58,7 +58,7 @@ public final class HboneServeCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     /** A running server, for the command and for tests. */
-    record Running(Endpoint endpoint, HboneServer server) implements AutoCloseable {
+    record Running(Endpoint endpoint, ServerTls tls, HboneServer server) implements AutoCloseable {
         @Override
         public void close() {
             server.drain(Duration.ofSeconds(5))
@@ -66,6 +66,7 @@ public final class HboneServeCommand implements Callable<Integer> {
                     .exceptionally(e -> null)
                     .join();
             server.close();
+            tls.close();
             endpoint.close();
         }
     }
@@ -89,7 +90,7 @@ public final class HboneServeCommand implements Callable<Integer> {
             var server = HboneServer.start(
                             HboneServerConfig.defaults(bind), tls, dialer, endpoint.transport, endpoint.loops)
                     .get(30, TimeUnit.SECONDS);
-            return new Running(endpoint, server);
+            return new Running(endpoint, tls, server);
         } catch (Exception e) {
             endpoint.close();
             throw e;
