@@ -112,6 +112,51 @@ final class Endpoint implements AutoCloseable {
         }
     }
 
+    /** Something that starts and then runs until closed. */
+    @FunctionalInterface
+    interface Starter<R extends AutoCloseable> {
+        R start() throws Exception;
+    }
+
+    /**
+     * Starts, prints a banner, and serves until the JVM is asked to stop (SIGTERM, Ctrl-C), then closes.
+     * Exit 2 for bad options or certificates, 1 when it cannot start otherwise.
+     */
+    static <R extends AutoCloseable> int run(
+            String command,
+            Starter<R> starter,
+            java.util.function.Function<R, String> banner,
+            java.io.PrintWriter out,
+            java.io.PrintWriter err) {
+        R running;
+        try {
+            running = starter.start();
+        } catch (IllegalArgumentException | CertificateSourceException e) {
+            err.println(command + ": " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println(command + ": cannot start: " + e);
+            return 1;
+        }
+        out.println(banner.apply(running));
+        out.flush();
+        var stopped = new java.util.concurrent.CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                running.close();
+            } catch (Exception e) {
+                err.println(command + ": while stopping: " + e);
+            }
+            stopped.countDown();
+        }));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
     private static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
         t.setDaemon(true);

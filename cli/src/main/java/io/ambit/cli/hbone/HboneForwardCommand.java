@@ -1,6 +1,5 @@
 package io.ambit.cli.hbone;
 
-import io.ambit.hbone.cert.CertificateSourceException;
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.pool.PoolConfig;
@@ -11,7 +10,6 @@ import io.ambit.hbone.tunnel.TcpTunnelListener;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -111,31 +109,12 @@ public final class HboneForwardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        var err = spec.commandLine().getErr();
-        Running running;
-        try {
-            running = start();
-        } catch (IllegalArgumentException | CertificateSourceException e) {
-            err.println("ambit hbone forward: " + e.getMessage());
-            return 2;
-        } catch (Exception e) {
-            err.println("ambit hbone forward: cannot start: " + e);
-            return 1;
-        }
-        var out = spec.commandLine().getOut();
-        out.println("hbone: forwarding " + running.listener().address() + " -> " + target + " via " + server + " ("
-                + serverIdentity + ")");
-        out.flush();
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return 0;
+        return Endpoint.run(
+                "ambit hbone forward",
+                this::start,
+                r -> "hbone: forwarding " + r.listener().address() + " -> " + target + " via " + server + " ("
+                        + serverIdentity + ")",
+                spec.commandLine().getOut(),
+                spec.commandLine().getErr());
     }
 }

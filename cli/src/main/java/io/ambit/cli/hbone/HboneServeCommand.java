@@ -1,6 +1,5 @@
 package io.ambit.cli.hbone;
 
-import io.ambit.hbone.cert.CertificateSourceException;
 import io.ambit.hbone.server.HboneServer;
 import io.ambit.hbone.server.HboneServerConfig;
 import io.ambit.hbone.tls.ServerTls;
@@ -12,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -99,31 +97,12 @@ public final class HboneServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        var err = spec.commandLine().getErr();
-        Running running;
-        try {
-            running = start();
-        } catch (IllegalArgumentException | CertificateSourceException e) {
-            err.println("ambit hbone serve: " + e.getMessage());
-            return 2;
-        } catch (Exception e) {
-            err.println("ambit hbone serve: cannot start: " + e);
-            return 1;
-        }
-        var out = spec.commandLine().getOut();
-        out.println("hbone: serving " + running.endpoint().identity + " on "
-                + running.server().localAddress() + " (transport " + running.endpoint().transport + ")");
-        out.flush();
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return 0;
+        return Endpoint.run(
+                "ambit hbone serve",
+                this::start,
+                r -> "hbone: serving " + r.endpoint().identity + " on "
+                        + r.server().localAddress() + " (transport " + r.endpoint().transport + ")",
+                spec.commandLine().getOut(),
+                spec.commandLine().getErr());
     }
 }
