@@ -19,18 +19,42 @@ final class ComparisonMatcher {
         return Comparison.parseOrNull(v) != null;
     }
 
-    static Matcher header(String key, String name, List<String> values, boolean ext, boolean negate) {
+    /**
+     * A header condition. Istio matches repeated headers joined with {@code ,} (authz-semantics §2.4);
+     * CVE-2026-26308 showed that a DENY can then be dodged by sending the header twice. So a policy that
+     * denies ({@code denying}) also tries every value on its own and takes whichever reading makes it
+     * fire (values: joined or any value; notValues: the joined value or some value fails to match), while
+     * an ALLOW keeps the joined reading only. With one value both readings agree.
+     */
+    static Matcher header(String key, String name, List<String> values, boolean ext, boolean negate, boolean denying) {
         var split = split(values, ext);
         var strings = split.strings.isEmpty() ? null : StringMatcher.of(split.strings, false, ext);
         var comparisons = split.comparisons.toArray(Comparison[]::new);
-        return L7Compiler.negated(
-                c -> {
-                    if (strings != null && strings.matches(c.header(name))) {
-                        return true;
-                    }
-                    return comparisons.length > 0 && compareAll(key, c.headerValues(name), comparisons);
-                },
-                negate);
+        Matcher joined = c -> {
+            if (strings != null && strings.matches(c.header(name))) {
+                return true;
+            }
+            return comparisons.length > 0 && compareAll(key, c.headerValues(name), comparisons);
+        };
+        if (!denying || strings == null) {
+            return L7Compiler.negated(joined, negate);
+        }
+        Matcher eachValue = c -> {
+            var all = c.headerValues(name);
+            if (all.size() < 2) {
+                return joined.test(c);
+            }
+            for (String v : all) {
+                if (strings.matches(v)) {
+                    return true;
+                }
+            }
+            return comparisons.length > 0 && compareAll(key, all, comparisons);
+        };
+        if (!negate) {
+            return c -> joined.test(c) || eachValue.test(c);
+        }
+        return c -> !joined.test(c) || !eachValue.test(c);
     }
 
     static Matcher claim(String key, List<String> path, List<String> values, boolean ext, boolean negate) {

@@ -30,14 +30,17 @@ final class L7Compiler {
     Matcher[] rules(AuthorizationPolicy p) {
         boolean ext = extendedMesh || "true".equalsIgnoreCase(p.meta().annotation("ambit.io/extended-conditions"));
         String ns = p.meta().namespace();
+        // A DENY (or CUSTOM) reads repeated headers both ways and matches if either does: fail closed.
+        boolean denying =
+                p.action() == io.ambit.policy.crd.Action.DENY || p.action() == io.ambit.policy.crd.Action.CUSTOM;
         var out = new Matcher[p.rules().size()];
         for (int i = 0; i < out.length; i++) {
-            out[i] = rule(p.rules().get(i), ns, ext);
+            out[i] = rule(p.rules().get(i), ns, ext, denying);
         }
         return out;
     }
 
-    private Matcher rule(Rule r, String ns, boolean ext) {
+    private Matcher rule(Rule r, String ns, boolean ext, boolean denying) {
         var parts = new ArrayList<Matcher>();
         if (r.from() != null) {
             parts.add(Matcher.any(r.from().stream().map(s -> source(s, ns)).toArray(Matcher[]::new)));
@@ -47,8 +50,8 @@ final class L7Compiler {
         }
         // Extended conditions last: an uncomparable value fails the request closed only when
         // everything else in the rule already matched.
-        r.when().stream().filter(c -> !isExtendedValue(c, ext)).forEach(c -> parts.add(condition(c, ns, ext)));
-        r.when().stream().filter(c -> isExtendedValue(c, ext)).forEach(c -> parts.add(condition(c, ns, ext)));
+        r.when().stream().filter(c -> !isExtendedValue(c, ext)).forEach(c -> parts.add(condition(c, ns, ext, denying)));
+        r.when().stream().filter(c -> isExtendedValue(c, ext)).forEach(c -> parts.add(condition(c, ns, ext, denying)));
         return Matcher.all(parts.toArray(Matcher[]::new));
     }
 
@@ -91,7 +94,7 @@ final class L7Compiler {
         return Matcher.all(m.toArray(Matcher[]::new));
     }
 
-    private Matcher condition(Condition cond, String ns, boolean ext) {
+    private Matcher condition(Condition cond, String ns, boolean ext, boolean denying) {
         var key = ConditionKey.parse(cond.key());
         var m = new ArrayList<Matcher>();
         for (boolean negate : new boolean[] {false, true}) {
@@ -100,7 +103,8 @@ final class L7Compiler {
                 continue;
             }
             switch (key.kind()) {
-                case REQUEST_HEADER -> m.add(ComparisonMatcher.header(cond.key(), key.arg(), values, ext, negate));
+                case REQUEST_HEADER ->
+                    m.add(ComparisonMatcher.header(cond.key(), key.arg(), values, ext, negate, denying));
                 case AUTH_CLAIM -> m.add(ComparisonMatcher.claim(cond.key(), key.path(), values, ext, negate));
                 case SOURCE_IP -> ips(m, values, c -> c.request.sourceIp(), negate);
                 case REMOTE_IP -> ips(m, values, c -> c.request.remoteIp(), negate);

@@ -6,8 +6,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Typed reads of YAML nodes that record a precise problem instead of throwing. */
-final class Fields {
+/**
+ * Typed reads of YAML nodes that record a precise problem instead of throwing. Public for other Ambit
+ * loaders, so that every file reports errors the same way.
+ */
+public final class Fields {
     private Fields() {}
 
     /**
@@ -15,7 +18,7 @@ final class Fields {
      * Unknown keys are errors: a misspelt field (matchLabel, notPrincipal) would otherwise silently widen
      * or narrow a policy.
      */
-    static Map<String, YamlNode> map(YamlNode n, Problems p, Set<String> allowed) {
+    public static Map<String, YamlNode> map(YamlNode n, Problems p, Set<String> allowed) {
         if (n == null || n.isNull()) {
             return Map.of();
         }
@@ -34,7 +37,8 @@ final class Fields {
         return entries;
     }
 
-    static String string(YamlNode n, Problems p) {
+    /** A scalar as text; null when absent or null. */
+    public static String string(YamlNode n, Problems p) {
         if (n == null || n.isNull()) {
             return null;
         }
@@ -46,7 +50,7 @@ final class Fields {
     }
 
     /** A required non-empty string. */
-    static String required(YamlNode parent, Map<String, YamlNode> fields, String key, Problems p) {
+    public static String required(YamlNode parent, Map<String, YamlNode> fields, String key, Problems p) {
         var n = fields.get(key);
         String s = string(n, p);
         if (n == null || n.isNull()) {
@@ -57,7 +61,8 @@ final class Fields {
         return s;
     }
 
-    static boolean bool(YamlNode n, Problems p) {
+    /** {@code true} or {@code false}; absent reads as false. */
+    public static boolean bool(YamlNode n, Problems p) {
         String s = string(n, p);
         if (s == null) {
             return false;
@@ -76,7 +81,7 @@ final class Fields {
      * A list of non-empty strings; null when absent. Istio rejects empty strings in every value list
      * (authz-semantics §2.1).
      */
-    static List<String> stringListOrNull(YamlNode n, Problems p) {
+    public static List<String> stringListOrNull(YamlNode n, Problems p) {
         if (n == null || n.isNull()) {
             return null;
         }
@@ -97,12 +102,14 @@ final class Fields {
         return List.copyOf(out);
     }
 
-    static List<String> stringList(YamlNode n, Problems p) {
+    /** A list of non-empty strings; empty when absent. */
+    public static List<String> stringList(YamlNode n, Problems p) {
         var l = stringListOrNull(n, p);
         return l == null ? List.of() : l;
     }
 
-    static List<YamlNode> listOrNull(YamlNode n, Problems p) {
+    /** The items of a list; null when absent. */
+    public static List<YamlNode> listOrNull(YamlNode n, Problems p) {
         if (n == null || n.isNull()) {
             return null;
         }
@@ -113,7 +120,8 @@ final class Fields {
         return n.items();
     }
 
-    static Map<String, String> stringMap(YamlNode n, Problems p) {
+    /** A map of scalar values, in file order; empty when absent. */
+    public static Map<String, String> stringMap(YamlNode n, Problems p) {
         var out = new LinkedHashMap<String, String>();
         for (var e : map(n, p, null).entrySet()) {
             String v = string(e.getValue(), p);

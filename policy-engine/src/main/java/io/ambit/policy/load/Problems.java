@@ -5,34 +5,41 @@ import java.util.List;
 
 /**
  * Errors found while reading one object. Readers keep going after an error so that one run reports
- * every problem of the object; the object is rejected when any was found.
+ * every problem of the object; the object is rejected when any was found. Public for other Ambit
+ * loaders, so that every file reports errors the same way.
  */
-final class Problems {
+public final class Problems {
     private final String file;
     private String object;
     private final List<LoadError> errors = new ArrayList<>();
 
-    Problems(String file) {
+    /** @param file the file name used in every error */
+    public Problems(String file) {
         this.file = file;
     }
 
-    void object(String object) {
+    /** Names the object ({@code Kind namespace/name}) that later errors are about. */
+    public void object(String object) {
         this.object = object;
     }
 
-    void at(YamlNode node, String message) {
+    /** Records an error at a node: its line and field path. */
+    public void at(YamlNode node, String message) {
         errors.add(new LoadError(file, node.line(), object, node.path(), message));
     }
 
-    void at(YamlNode node, String subPath, String message) {
+    /** Records an error at a field below a node, e.g. a missing {@code .name}. */
+    public void at(YamlNode node, String subPath, String message) {
         errors.add(new LoadError(file, node.line(), object, node.path() + subPath, message));
     }
 
-    boolean any() {
+    /** Whether any error was recorded. */
+    public boolean any() {
         return !errors.isEmpty();
     }
 
-    List<LoadError> errors() {
+    /** The errors recorded so far, in order. */
+    public List<LoadError> errors() {
         return errors;
     }
 }

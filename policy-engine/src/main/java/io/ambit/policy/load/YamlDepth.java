@@ -2,16 +2,19 @@ package io.ambit.policy.load;
 
 /**
  * Refuses YAML nested deeper than any policy needs, before the parser sees it: the parser recurses per
- * level and a few kilobytes of {@code [[[[...} would otherwise overflow the stack.
+ * level and a few kilobytes of {@code [[[[...} would otherwise overflow the stack. Public for other Ambit
+ * loaders.
  */
-final class YamlDepth {
-    static final int MAX_FLOW_DEPTH = 64;
-    static final int MAX_INDENT = 512;
+public final class YamlDepth {
+    /** Deepest flow nesting (opening brackets and braces) accepted. */
+    public static final int MAX_FLOW_DEPTH = 64;
+    /** Deepest block indentation accepted. */
+    public static final int MAX_INDENT = 512;
 
     private YamlDepth() {}
 
     /** Returns the 1-based line where the text nests too deeply, or 0 when it is fine. */
-    static int tooDeep(String text) {
+    public static int tooDeep(String text) {
         int depth = 0;
         int line = 1;
         int indent = 0;

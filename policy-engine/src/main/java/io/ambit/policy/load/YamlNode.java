@@ -13,13 +13,16 @@ import org.snakeyaml.engine.v2.nodes.Tag;
 /**
  * A composed YAML node that knows its field path and line, so every reader error can name both. Only
  * the node graph is built (no object construction), so hostile YAML cannot instantiate anything.
+ *
+ * <p>Public so that other Ambit loaders (the ztunnel's local mesh file) report errors exactly as the
+ * policy loader does; not a general YAML API.
  */
-final class YamlNode {
+public final class YamlNode {
     /** Nodes one file may expand to: aliases can make a small file huge ("billion laughs"). */
-    static final int MAX_NODES = 4_000_000;
+    public static final int MAX_NODES = 4_000_000;
 
     /** Thrown when a document expands past {@link #MAX_NODES}. */
-    static final class TooLargeException extends RuntimeException {
+    public static final class TooLargeException extends RuntimeException {
         TooLargeException() {
             super(
                     "the YAML expands to more than " + MAX_NODES + " nodes (expected: a policy file without "
@@ -31,7 +34,10 @@ final class YamlNode {
     }
 
     /** Shared by every node of one file. */
-    static final class Budget {
+    public static final class Budget {
+        /** A fresh budget of {@link #MAX_NODES} nodes. */
+        public Budget() {}
+
         private int left = MAX_NODES;
 
         void spend(int n) {
@@ -51,7 +57,13 @@ final class YamlNode {
     private final Budget budget;
     private String path;
 
-    YamlNode(Node node, String path, Budget budget) {
+    /**
+     * The root of one document.
+     *
+     * @param path the root's field path (usually empty)
+     * @param budget shared by every document of one file
+     */
+    public YamlNode(Node node, String path, Budget budget) {
         this(node, null, path, -1, budget);
     }
 
@@ -64,12 +76,12 @@ final class YamlNode {
     }
 
     /** The parsed node, for identity checks (an alias yields the same node twice). */
-    Node raw() {
+    public Node raw() {
         return node;
     }
 
     /** The field path, built only when asked (for an error): most nodes never need one. */
-    String path() {
+    public String path() {
         if (path == null) {
             if (parent == null) {
                 path = key == null ? "" : key;
@@ -81,32 +93,38 @@ final class YamlNode {
         return path;
     }
 
-    int line() {
+    /** The 1-based line where the node starts, or 0 when unknown. */
+    public int line() {
         return node.getStartMark().map(m -> m.getLine() + 1).orElse(0);
     }
 
-    boolean isNull() {
+    /** Whether the node is YAML null (absent value, {@code ~} or {@code null}). */
+    public boolean isNull() {
         return node instanceof ScalarNode s && s.getTag().equals(Tag.NULL);
     }
 
-    boolean isMap() {
+    /** Whether the node is a mapping. */
+    public boolean isMap() {
         return node instanceof MappingNode;
     }
 
-    boolean isList() {
+    /** Whether the node is a sequence. */
+    public boolean isList() {
         return node instanceof SequenceNode;
     }
 
-    boolean isScalar() {
+    /** Whether the node is a non-null scalar. */
+    public boolean isScalar() {
         return node instanceof ScalarNode && !isNull();
     }
 
     /** The scalar text as written (quotes removed); callers check {@link #isScalar()} first. */
-    String text() {
+    public String text() {
         return ((ScalarNode) node).getValue();
     }
 
-    String kindName() {
+    /** How the node reads in an error message: {@code a map}, {@code a list}, {@code null} or the quoted text. */
+    public String kindName() {
         if (isNull()) {
             return "null";
         }
@@ -120,7 +138,7 @@ final class YamlNode {
     }
 
     /** Entries of a mapping in file order; non-scalar keys are reported with a synthetic name. */
-    Map<String, YamlNode> entries() {
+    public Map<String, YamlNode> entries() {
         var out = new LinkedHashMap<String, YamlNode>();
         budget.spend(((MappingNode) node).getValue().size());
         for (var t : ((MappingNode) node).getValue()) {
@@ -130,7 +148,8 @@ final class YamlNode {
         return out;
     }
 
-    List<YamlNode> items() {
+    /** Items of a sequence, in file order. */
+    public List<YamlNode> items() {
         var seq = ((SequenceNode) node).getValue();
         budget.spend(seq.size());
         var out = new ArrayList<YamlNode>(seq.size());

@@ -35,19 +35,47 @@ class PinnedSemanticsReviewTest {
     }
 
     /**
-     * §2.4: repeated headers are joined with "," before matching. Note: security-cases.md B1 row 6
-     * (CVE-2026-26308) asks for per-value evaluation instead; the normative spec says join, and so does
-     * Ambit. Flagged as a judgment call in the review report, pinned to the spec here.
+     * §2.4 joins repeated headers with "," before matching; security-cases.md B1 row 6 (CVE-2026-26308)
+     * shows a DENY dodged that way. Ambit: a DENY matches if the joined value or any single value
+     * matches (fail closed); an ALLOW keeps the joined reading of §2.4.
      */
     @Test
-    void repeatedHeadersAreJoinedWithACommaAsTheSpecSays() {
+    void aDenyOnAHeaderCannotBeDodgedBySendingItTwice() {
         var s = snapshot(waypointPolicy(
                 "deny-admin", "action: DENY\nrules: [{when: [{key: \"request.headers[x-user]\", values: [admin]}]}]"));
-        var joined =
+        var twice =
                 s.decideL7(l7().headers(Map.of("x-user", List.of("a", "admin"))).build());
         var single = s.decideL7(l7().headers(Map.of("X-User", List.of("admin"))).build());
-        assertThat(verdict(joined)).isEqualTo("ALLOW authz");
+        var other = s.decideL7(l7().headers(Map.of("x-user", List.of("a", "b"))).build());
+        assertThat(verdict(twice)).isEqualTo("DENY authz");
         assertThat(verdict(single)).isEqualTo("DENY authz");
+        assertThat(verdict(other)).isEqualTo("ALLOW authz");
+    }
+
+    @Test
+    void aDenyOnNotValuesCannotBeDodgedBySendingTheAllowedValueTwice() {
+        var s = snapshot(waypointPolicy(
+                "only-admin",
+                "action: DENY\nrules: [{when: [{key: \"request.headers[x-user]\", notValues: [admin]}]}]"));
+        assertThat(verdict(s.decideL7(
+                        l7().headers(Map.of("x-user", List.of("admin"))).build())))
+                .isEqualTo("ALLOW authz");
+        assertThat(verdict(s.decideL7(
+                        l7().headers(Map.of("x-user", List.of("admin", "eve"))).build())))
+                .isEqualTo("DENY authz");
+    }
+
+    @Test
+    void anAllowOnAHeaderKeepsTheJoinedReading() {
+        var s = snapshot(waypointPolicy(
+                "allow-admin",
+                "action: ALLOW\nrules: [{when: [{key: \"request.headers[x-user]\", values: [admin]}]}]"));
+        assertThat(verdict(s.decideL7(
+                        l7().headers(Map.of("x-user", List.of("a", "admin"))).build())))
+                .isEqualTo("DENY authz");
+        assertThat(verdict(s.decideL7(
+                        l7().headers(Map.of("x-user", List.of("admin"))).build())))
+                .isEqualTo("ALLOW authz");
     }
 
     /** §2.10 ALLOW: a rule with any HTTP attribute is dropped whole at L4, its pure-L4 source too. */
