@@ -96,6 +96,11 @@ public final class MeshConfigLoader {
         if (root == null || root.isNull()) {
             return MeshConfig.DEFAULT;
         }
+        var duplicates = new ArrayList<LoadError>();
+        DuplicateKeys.check(root.raw(), name, duplicates);
+        if (!duplicates.isEmpty()) {
+            throw new InvalidMeshConfigException(duplicates);
+        }
         var top = Fields.map(root, p, null);
         boolean istioWrapper = top.size() == 1 && top.containsKey("meshConfig");
         if (istioWrapper) {

@@ -145,6 +145,13 @@ public final class PolicyLoader {
         if (doc.isNull()) {
             return;
         }
+        var duplicates = new ArrayList<LoadError>();
+        DuplicateKeys.check(doc.raw(), file, duplicates);
+        if (!duplicates.isEmpty()) {
+            // the second value would silently win: the object is ambiguous, so it is refused
+            errors.addAll(duplicates);
+            return;
+        }
         if (!documents.add(doc.raw())) {
             // A YAML alias reusing a document would load it twice, or exponentially often.
             errors.add(new LoadError(

@@ -1,0 +1,161 @@
+package io.ambit.ztunnel.mesh;
+
+import io.ambit.policy.engine.PolicySnapshot;
+import io.ambit.policy.match.IpAddress;
+import io.ambit.policy.mesh.MeshConfig;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Everything ztunnel knows about the mesh at one moment: workloads, services and the compiled policies,
+ * indexed for the data path (workload by IP, service by VIP or hostname, endpoints of a service).
+ * Immutable: a {@link MeshSource} publishes a new state whole; a connection reads one state and keeps it.
+ */
+public final class MeshState {
+    private final List<Workload> workloads;
+    private final List<Service> services;
+    private final PolicySnapshot policies;
+    private final String origin;
+    private final Map<NetworkAddress, Workload> byIp;
+    private final Map<String, Workload> byUid;
+    private final Map<NetworkAddress, Service> byVip;
+    private final Map<NamespacedHostname, Service> byHostname;
+    private final Map<NamespacedHostname, List<Workload>> endpoints;
+
+    private MeshState(List<Workload> workloads, List<Service> services, PolicySnapshot policies, String origin) {
+        this.workloads = List.copyOf(workloads);
+        this.services = List.copyOf(services);
+        this.policies = policies;
+        this.origin = origin;
+        var hosts = new LinkedHashMap<NamespacedHostname, Service>();
+        var vips = new HashMap<NetworkAddress, Service>();
+        for (var s : this.services) {
+            if (hosts.putIfAbsent(s.key(), s) != null) {
+                throw new IllegalArgumentException("service " + s.key() + " is defined twice");
+            }
+            for (var vip : s.vips()) {
+                if (vips.putIfAbsent(vip, s) != null) {
+                    throw new IllegalArgumentException("VIP " + vip + " belongs to two services");
+                }
+            }
+        }
+        var ips = new HashMap<NetworkAddress, Workload>();
+        var uids = new HashMap<String, Workload>();
+        var members = new HashMap<NamespacedHostname, List<Workload>>();
+        for (var w : this.workloads) {
+            if (uids.putIfAbsent(w.uid(), w) != null) {
+                throw new IllegalArgumentException("workload uid " + w.uid() + " is defined twice");
+            }
+            for (var ip : w.ips()) {
+                if (ips.putIfAbsent(ip, w) != null || vips.containsKey(ip)) {
+                    throw new IllegalArgumentException("IP " + ip + " belongs to two workloads or services");
+                }
+            }
+            for (var svc : w.services().keySet()) {
+                if (!hosts.containsKey(svc)) {
+                    throw new IllegalArgumentException("workload " + w.uid() + " names unknown service " + svc);
+                }
+                members.computeIfAbsent(svc, k -> new ArrayList<>()).add(w);
+            }
+        }
+        members.replaceAll((k, v) -> List.copyOf(v));
+        this.byIp = Map.copyOf(ips);
+        this.byUid = Map.copyOf(uids);
+        this.byVip = Map.copyOf(vips);
+        this.byHostname = Map.copyOf(hosts);
+        this.endpoints = Map.copyOf(members);
+    }
+
+    /**
+     * Indexes workloads and services with their compiled policies.
+     *
+     * @param origin where the state came from, for logs and the admin page (a file name, an xDS server)
+     * @throws IllegalArgumentException when the parts contradict each other (an IP or VIP used twice, a
+     *     workload naming an unknown service): sources validate first and report such errors precisely;
+     *     this is the backstop
+     */
+    public static MeshState of(
+            List<Workload> workloads, List<Service> services, PolicySnapshot policies, String origin) {
+        return new MeshState(workloads, services, policies, origin);
+    }
+
+    /** No workloads, no services, no policies. */
+    public static MeshState empty(MeshConfig mesh) {
+        return new MeshState(List.of(), List.of(), PolicySnapshot.empty(mesh), "empty");
+    }
+
+    /** The workload with this IP on the default network. */
+    public Optional<Workload> workload(IpAddress ip) {
+        return workload(NetworkAddress.of(ip));
+    }
+
+    public Optional<Workload> workload(NetworkAddress address) {
+        return Optional.ofNullable(byIp.get(address));
+    }
+
+    public Optional<Workload> workloadByUid(String uid) {
+        return Optional.ofNullable(byUid.get(uid));
+    }
+
+    /** The service with this VIP on the default network. */
+    public Optional<Service> serviceByVip(IpAddress vip) {
+        return serviceByVip(NetworkAddress.of(vip));
+    }
+
+    public Optional<Service> serviceByVip(NetworkAddress vip) {
+        return Optional.ofNullable(byVip.get(vip));
+    }
+
+    public Optional<Service> service(NamespacedHostname key) {
+        return Optional.ofNullable(byHostname.get(key));
+    }
+
+    /** The services a workload backs, in the order of its {@code services} map. */
+    public List<Service> servicesOf(Workload workload) {
+        var out = new ArrayList<Service>(workload.services().size());
+        for (var key : workload.services().keySet()) {
+            var s = byHostname.get(key);
+            if (s != null) {
+                out.add(s);
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** The workloads backing a service, healthy or not, in file order. */
+    public List<Workload> endpoints(Service service) {
+        return endpoints.getOrDefault(service.key(), List.of());
+    }
+
+    public List<Workload> workloads() {
+        return workloads;
+    }
+
+    public List<Service> services() {
+        return services;
+    }
+
+    /** The compiled AuthorizationPolicy, PeerAuthentication and RequestAuthentication objects. */
+    public PolicySnapshot policies() {
+        return policies;
+    }
+
+    public MeshConfig mesh() {
+        return policies.mesh();
+    }
+
+    /** Where this state came from: a file name, an xDS server. */
+    public String origin() {
+        return origin;
+    }
+
+    @Override
+    public String toString() {
+        return "MeshState[" + origin + ": " + workloads.size() + " workloads, " + services.size() + " services, "
+                + policies.policies().authorizationPolicies().size() + " authorization policies]";
+    }
+}

@@ -1,0 +1,90 @@
+package io.ambit.ztunnel.mesh;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.ambit.policy.engine.PolicySnapshot;
+import io.ambit.policy.match.IpAddress;
+import io.ambit.policy.mesh.MeshConfig;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class MeshStateTest {
+    private static final PolicySnapshot NO_POLICIES = PolicySnapshot.empty(MeshConfig.DEFAULT);
+
+    private static Workload workload(String uid, String ip, Map<NamespacedHostname, List<Port>> services) {
+        return new Workload(
+                uid,
+                "w",
+                "ns",
+                List.of(NetworkAddress.parse(ip)),
+                "sa",
+                "cluster.local",
+                "node",
+                "",
+                Map.of(),
+                "w",
+                "v1",
+                Workload.Protocol.HBONE,
+                null,
+                services,
+                Workload.Status.HEALTHY,
+                1);
+    }
+
+    private static Service service(String host, String vip) {
+        return new Service(
+                host,
+                "ns",
+                host,
+                List.of(NetworkAddress.parse(vip)),
+                List.of(new Port(80, 8080)),
+                List.of(),
+                null,
+                LoadBalancing.DEFAULT);
+    }
+
+    static Stream<Arguments> contradictions() {
+        var svc = new NamespacedHostname("ns", "a");
+        return Stream.of(
+                Arguments.of(
+                        "two workloads with one IP",
+                        List.of(workload("u1", "10.0.0.1", Map.of()), workload("u2", "10.0.0.1", Map.of())),
+                        List.of()),
+                Arguments.of(
+                        "a workload IP that is a VIP",
+                        List.of(workload("u1", "10.0.0.1", Map.of())),
+                        List.of(service("a", "10.0.0.1"))),
+                Arguments.of(
+                        "two services with one VIP",
+                        List.of(),
+                        List.of(service("a", "/1.1.1.1"), service("b", "/1.1.1.1"))),
+                Arguments.of(
+                        "a workload naming an unknown service",
+                        List.of(workload("u1", "10.0.0.1", Map.of(svc, List.of()))),
+                        List.of()),
+                Arguments.of(
+                        "two workloads with one uid",
+                        List.of(workload("u1", "10.0.0.1", Map.of()), workload("u1", "10.0.0.2", Map.of())),
+                        List.of()));
+    }
+
+    @ParameterizedTest(name = "{0} is refused by the backstop")
+    @MethodSource("contradictions")
+    void contradictionsAreRefused(String name, List<Workload> workloads, List<Service> services) {
+        assertThatThrownBy(() -> MeshState.of(workloads, services, NO_POLICIES, "test"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anIpv4MappedAddressFindsTheIpv4Workload() {
+        var w = workload("u1", "10.0.0.1", Map.of());
+        var state = MeshState.of(List.of(w), List.of(), NO_POLICIES, "test");
+        assertThat(state.workload(IpAddress.parse("::ffff:10.0.0.1"))).contains(w);
+        assertThat(MeshState.empty(MeshConfig.DEFAULT).workloads()).isEmpty();
+    }
+}
