@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             AuthzCommand.class,
             io.ambit.cli.ca.CaCommand.class,
             io.ambit.cli.hbone.HboneCommand.class,
+            io.ambit.cli.run.RunCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -1,0 +1,68 @@
+package io.ambit.cli.run;
+
+import io.ambit.hbone.cert.CertificateSourceException;
+import io.ambit.ztunnel.config.InvalidMeshFileException;
+import io.ambit.ztunnel.run.LocalMesh;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ambit run FILE}: a whole small mesh on this machine, in one JVM, until interrupted. */
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the mesh a local file describes: the embedded CA, one ztunnel per node, and a demo HTTP",
+            "echo server for every workload that backs a service, all on 127.0.0.0/8. Each workload gets",
+            "inbound HBONE on its ip:15008 and SOCKS5 on its ip:15080. Edits to FILE apply to new connections."
+        })
+public final class RunCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/quickstart-mesh.yaml.")
+    Path file;
+
+    @Option(
+            names = "--ca-dir",
+            defaultValue = ".ambit/ca",
+            paramLabel = "DIR",
+            description = "The embedded CA's state directory (created when missing). Default: ${DEFAULT-VALUE}.")
+    Path caDir;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        LocalMesh mesh;
+        try {
+            mesh = LocalMesh.start(LocalMesh.Config.of(file, caDir));
+        } catch (InvalidMeshFileException e) {
+            err.println("ambit run: " + e.getMessage());
+            return 2;
+        } catch (CertificateSourceException e) {
+            err.println("ambit run: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("ambit run: cannot start: " + e);
+            return 1;
+        }
+        out.println(mesh.banner());
+        out.flush();
+        var stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            mesh.close();
+            stopped.countDown();
+        }));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,152 @@
+package io.ambit.ztunnel.inbound;
+
+import io.ambit.hbone.server.ConnectHandler;
+import io.ambit.hbone.server.ConnectRequest;
+import io.ambit.hbone.server.ConnectResponse;
+import io.ambit.hbone.server.ConnectStatus;
+import io.ambit.hbone.transport.Transport;
+import io.ambit.hbone.tunnel.TargetDialer;
+import io.ambit.policy.engine.AccessRequest;
+import io.ambit.policy.engine.Decision;
+import io.ambit.policy.match.IpAddress;
+import io.ambit.ztunnel.mesh.MeshSource;
+import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.ztunnel.telemetry.AccessLog;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The inbound HBONE path of one ztunnel (ztunnel-reference.md §1.5, §2.4), in its phases: validate the
+ * destination → find the local workload → authorize (L4 policy, §6.2) → connect to the app → tunnel.
+ * The mesh state is read once per CONNECT, so a file edit applies to the next one.
+ *
+ * <p>Answers: {@code 400} when the authority is not an IP or not the address the client dialed (we are
+ * no waypoint yet); {@code 503} for an unknown workload, a self-call to a ztunnel port, or an app that
+ * does not accept; {@code 401} when policy denies, logged once with the deciding policy and rule.
+ */
+public final class InboundHandler implements ConnectHandler {
+    /** ztunnel's own ports: a tunnel to one of them would loop (ztunnel's {@code SelfCall}). */
+    static final Set<Integer> ILLEGAL_PORTS = Set.of(15001, 15006, 15008, 15080);
+
+    private final MeshSource mesh;
+    private final TargetDialer dialer;
+    private final AccessLog accessLog;
+
+    /**
+     * @param mesh      read once per CONNECT
+     * @param transport for the connection to the app (on the stream's event loop)
+     * @param accessLog told about every CONNECT once: at refusal, or when the tunnel ends
+     */
+    public InboundHandler(MeshSource mesh, Transport transport, AccessLog accessLog) {
+        this.mesh = mesh;
+        // Only ever asked after authorization, for the authority of a local workload.
+        this.dialer = new TargetDialer(transport, a -> true);
+        this.accessLog = accessLog;
+    }
+
+    @Override
+    public CompletionStage<ConnectResponse> onConnect(ConnectRequest request) {
+        long start = System.nanoTime();
+        var peer = request.peer().identity();
+        var conn = new Conn(request, peer == null ? null : peer.toString(), start);
+
+        // 1. Validate the destination: an ip:port, and the very address the client dialed.
+        var target = request.authority().socketAddress();
+        if (target.isEmpty()) {
+            return conn.reject(ConnectStatus.BAD_REQUEST, "authority " + request.authority() + " is not ip:port");
+        }
+        InetSocketAddress dst = target.get();
+        IpAddress dstIp = IpAddress.of(dst.getAddress()).unmap();
+        IpAddress localIp = IpAddress.of(request.localAddress().getAddress()).unmap();
+        if (!dstIp.equals(localIp)) {
+            return conn.reject(
+                    ConnectStatus.BAD_REQUEST,
+                    "authority " + request.authority() + " is not the address dialed (" + localIp + ")");
+        }
+
+        // 2. The local workload.
+        var state = mesh.current();
+        var found = state.workload(dstIp);
+        if (found.isEmpty()) {
+            return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "unknown workload " + dstIp);
+        }
+        Workload workload = found.get();
+        conn.workload = workload;
+        if (ILLEGAL_PORTS.contains(dst.getPort())) {
+            return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "self-call to ztunnel port " + dst.getPort());
+        }
+
+        // 3. Authorize.
+        var access = AccessRequest.builder()
+                .peer(conn.srcIdentity)
+                .sourceIp(request.remoteAddress().getAddress().getHostAddress())
+                .destination(new AccessRequest.Destination(
+                        workload.namespace(), workload.labels(), workload.serviceAccount(), null, null))
+                .destinationIp(dstIp.toString())
+                .port(dst.getPort())
+                .build();
+        Decision decision = state.policies().decideL4(access);
+        conn.decision = decision;
+        if (!decision.allowed()) {
+            return conn.reject(ConnectStatus.UNAUTHORIZED, "denied by policy");
+        }
+
+        // 4. Connect to the app, then tunnel.
+        return dialer.onConnect(request).thenApply(answer -> switch (answer) {
+            case ConnectResponse.Tunnel t ->
+                ConnectResponse.tunnel(
+                        t.upstream(),
+                        Map.of(),
+                        r -> conn.log(r.aToB(), r.bToA(), r.cause() == null ? null : "relay: " + r.outcome()));
+            case ConnectResponse.Reject r -> {
+                conn.log(0, 0, "app unreachable: " + r.reason());
+                yield r;
+            }
+            case ConnectResponse.Accept a -> a;
+        });
+    }
+
+    /** What one CONNECT has learned so far, for its access-log line. */
+    private final class Conn {
+        final ConnectRequest request;
+        final String srcIdentity;
+        final long start;
+        Workload workload;
+        Decision decision;
+
+        Conn(ConnectRequest request, String srcIdentity, long start) {
+            this.request = request;
+            this.srcIdentity = srcIdentity;
+            this.start = start;
+        }
+
+        CompletionStage<ConnectResponse> reject(ConnectStatus status, String reason) {
+            log(0, 0, status.code() + " " + reason);
+            return CompletableFuture.completedFuture(ConnectResponse.reject(status, reason));
+        }
+
+        void log(long sent, long received, String error) {
+            var remote = request.remoteAddress();
+            accessLog.log(new AccessLog.Entry(
+                    "inbound",
+                    remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+                    null,
+                    srcIdentity,
+                    request.authority().toString(),
+                    null,
+                    null,
+                    workload == null ? null : workload.name(),
+                    workload == null ? null : workload.identity().toString(),
+                    decision == null ? null : decision.policy(),
+                    decision == null ? null : decision.rule(),
+                    decision == null ? null : decision.explanation(),
+                    error,
+                    sent,
+                    received,
+                    (System.nanoTime() - start) / 1_000_000));
+        }
+    }
+}

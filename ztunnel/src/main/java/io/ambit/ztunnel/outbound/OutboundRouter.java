@@ -1,0 +1,147 @@
+package io.ambit.ztunnel.outbound;
+
+import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.policy.match.IpAddress;
+import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.ztunnel.mesh.Service;
+import io.ambit.ztunnel.mesh.Workload;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.IntUnaryOperator;
+
+/**
+ * ztunnel's outbound decision tree (ztunnel-reference.md §1.4) over one mesh state, without I/O:
+ * service VIP → a healthy endpoint weighted by capacity → HBONE to that endpoint's {@code ip:hbonePort}
+ * with authority {@code ip:targetPort}; a workload IP → the same, directly; an address outside the mesh
+ * → plain TCP passthrough; a known service with no healthy endpoint → refused.
+ *
+ * <p>Not yet: waypoints (the route ignores {@code waypoint}), other networks (double HBONE).
+ */
+public final class OutboundRouter {
+    private final int hbonePort;
+    private final IntUnaryOperator random;
+
+    /**
+     * @param hbonePort the port every node's inbound HBONE listens on (15008)
+     * @param random    {@code bound -> [0, bound)}, for the weighted pick; tests pass a fixed one
+     */
+    public OutboundRouter(int hbonePort, IntUnaryOperator random) {
+        this.hbonePort = hbonePort;
+        this.random = random;
+    }
+
+    /** The route to {@code ip:port} for a connection from {@code source} (null when not a workload). */
+    public Route route(MeshState state, Workload source, IpAddress ip, int port) {
+        if (isSelfCall(port) && socket(ip, port).getAddress().isLoopbackAddress()) {
+            return new Route.Refused("self-call to ztunnel port " + port);
+        }
+        var service = state.serviceByVip(ip);
+        if (service.isPresent()) {
+            return toService(state, service.get(), port);
+        }
+        var workload = state.workload(ip);
+        if (workload.isPresent()) {
+            return toWorkload(workload.get(), ip, port, null, Set.of());
+        }
+        return new Route.Direct(socket(ip, port), null, null);
+    }
+
+    /**
+     * A service by name, as SOCKS5 clients send it: its full hostname ({@code httpbin.default.svc.cluster.local}),
+     * or the short {@code name.namespace} and {@code name.namespace.svc} forms. Never DNS.
+     */
+    public static Optional<Service> serviceByName(MeshState state, String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        if (n.endsWith(".")) {
+            n = n.substring(0, n.length() - 1);
+        }
+        for (var s : state.services()) {
+            String host = s.hostname().toLowerCase(Locale.ROOT);
+            String shortName = s.name() + "." + s.namespace();
+            if (n.equals(host) || n.equals(shortName) || n.equals(shortName + ".svc")) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The route to a service port, whether it was named by VIP or by hostname. */
+    public Route toService(MeshState state, Service service, int port) {
+        if (service.targetPort(port) < 0) {
+            return new Route.Refused("service " + service.hostname() + " has no port " + port);
+        }
+        var healthy = new ArrayList<Workload>();
+        for (var w : state.endpoints(service)) {
+            if (w.status() == Workload.Status.HEALTHY && !w.ips().isEmpty()) {
+                healthy.add(w);
+            }
+        }
+        if (healthy.isEmpty()) {
+            return new Route.Refused("no healthy endpoint for service " + service.hostname());
+        }
+        Workload endpoint = pick(healthy);
+        int target = endpoint.targetPort(service.key(), port);
+        if (target < 0) {
+            target = service.targetPort(port);
+        }
+        var sans = new LinkedHashSet<SpiffeId>();
+        for (var san : service.subjectAltNames()) {
+            try {
+                sans.add(SpiffeId.parse(san));
+            } catch (IllegalArgumentException e) {
+                // not a SPIFFE id: no identity to accept
+            }
+        }
+        return toWorkload(endpoint, endpoint.ips().getFirst().ip(), target, service.hostname(), sans);
+    }
+
+    private Route toWorkload(Workload w, IpAddress ip, int port, String service, Set<SpiffeId> sans) {
+        if (w.protocol() == Workload.Protocol.TCP) {
+            return new Route.Direct(socket(ip, port), service, w.name());
+        }
+        var ids = new LinkedHashSet<SpiffeId>();
+        ids.add(w.identity());
+        ids.addAll(sans);
+        return new Route.Hbone(socket(ip, hbonePort), socket(ip, port), ids, service, w.name());
+    }
+
+    /** One endpoint, chosen with probability proportional to its capacity (capacity 0 counts as 1). */
+    private Workload pick(List<Workload> healthy) {
+        if (healthy.size() == 1) {
+            return healthy.getFirst();
+        }
+        int total = 0;
+        for (var w : healthy) {
+            total += Math.max(1, w.capacity());
+        }
+        int r = random.applyAsInt(total);
+        for (var w : healthy) {
+            r -= Math.max(1, w.capacity());
+            if (r < 0) {
+                return w;
+            }
+        }
+        return healthy.getLast();
+    }
+
+    /** An IP literal to a socket address: no name lookup happens for a literal. */
+    static InetSocketAddress socket(IpAddress ip, int port) {
+        try {
+            return new InetSocketAddress(InetAddress.getByName(ip.toString()), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException("not an IP literal: " + ip, e);
+        }
+    }
+
+    /** ztunnel's own ports (15001, 15006, 15008, 15080): a connection must not loop back into them. */
+    static boolean isSelfCall(int port) {
+        return port == 15001 || port == 15006 || port == 15008 || port == 15080;
+    }
+}

@@ -1,0 +1,236 @@
+package io.ambit.ztunnel.run;
+
+import io.ambit.hbone.ca.LocalCa;
+import io.ambit.hbone.cert.CertificateManager;
+import io.ambit.hbone.cert.Scheduler;
+import io.ambit.hbone.tls.TlsSettings;
+import io.ambit.hbone.transport.Transport;
+import io.ambit.hbone.transport.Transports;
+import io.ambit.ztunnel.config.LocalFileSource;
+import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.ztunnel.node.Node;
+import io.ambit.ztunnel.telemetry.AccessLog;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What {@code ambit run FILE} starts in one JVM: the mesh file (watched; edits apply to new connections),
+ * the embedded CA, one {@link Node} per {@code node:} value in the file (a workload without one goes to
+ * node {@code default}), and for every workload that backs a service, a demo HTTP echo server on each of
+ * its {@code ip:targetPort}.
+ */
+public final class LocalMesh implements AutoCloseable {
+
+    /**
+     * How to start.
+     *
+     * @param file      the mesh file
+     * @param caDir     the embedded CA's state directory (created with a new root when empty)
+     * @param ports     the listeners of every workload
+     * @param demos     whether to start the echo servers
+     * @param accessLog where connections are reported (besides nothing: pass {@link AccessLog#slf4j()})
+     */
+    public record Config(Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog) {
+        public static Config of(Path file, Path caDir) {
+            return new Config(file, caDir, Node.Ports.DEFAULT, true, AccessLog.slf4j());
+        }
+
+        public Config withPorts(Node.Ports value) {
+            return new Config(file, caDir, value, demos, accessLog);
+        }
+
+        public Config withAccessLog(AccessLog value) {
+            return new Config(file, caDir, ports, demos, value);
+        }
+    }
+
+    private final Config config;
+    private final List<AutoCloseable> opened = new ArrayList<>(); // closed in reverse
+    private final List<Node> nodes = new ArrayList<>();
+    private final List<InetSocketAddress> demoAddresses = new ArrayList<>();
+    private LocalFileSource source;
+
+    private LocalMesh(Config config) {
+        this.config = config;
+    }
+
+    /**
+     * Loads the file, opens the CA and starts everything.
+     *
+     * @throws io.ambit.ztunnel.config.InvalidMeshFileException naming the file's problems
+     * @throws Exception when the CA or a listener cannot start; nothing stays open
+     */
+    public static LocalMesh start(Config config) throws Exception {
+        var mesh = new LocalMesh(config);
+        try {
+            mesh.startAll();
+        } catch (Exception e) {
+            mesh.close();
+            throw e;
+        }
+        return mesh;
+    }
+
+    private void startAll() throws Exception {
+        source = LocalFileSource.open(config.file());
+        opened.add(source);
+        var ca = LocalCa.open(config.caDir(), Clock.systemUTC());
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ambit-cert-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        opened.add(timer::shutdownNow);
+        ExecutorService issuer = Executors.newVirtualThreadPerTaskExecutor();
+        opened.add(issuer::shutdownNow);
+        CertificateManager certificates =
+                CertificateManager.builder(ca, Scheduler.of(timer), issuer).build();
+        opened.add(certificates);
+        Transport transport = Transports.select();
+        EventLoopGroup loops = transport.newEventLoopGroup(0, "ambit-run-" + transport);
+        opened.add(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+
+        MeshState state = source.current();
+        var byNode = new LinkedHashMap<String, List<Workload>>();
+        for (var w : state.workloads()) {
+            String node = w.node() == null || w.node().isEmpty() ? "default" : w.node();
+            byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(w);
+        }
+        for (var e : byNode.entrySet()) {
+            var node = Node.start(
+                    e.getKey(),
+                    e.getValue(),
+                    config.ports(),
+                    source,
+                    certificates,
+                    TlsSettings.defaults(),
+                    transport,
+                    loops,
+                    config.accessLog());
+            nodes.add(node);
+            opened.add(node);
+        }
+        if (config.demos()) {
+            for (var w : state.workloads()) {
+                var ports = new LinkedHashSet<Integer>();
+                for (var svc : state.servicesOf(w)) {
+                    for (var p : svc.ports()) {
+                        int target = w.targetPort(svc.key(), p.servicePort());
+                        ports.add(target > 0 ? target : p.targetPort());
+                    }
+                }
+                for (var ip : w.ips()) {
+                    for (int port : ports) {
+                        var bind = new InetSocketAddress(
+                                InetAddress.getByName(ip.ip().toString()), port);
+                        var echo = EchoServer.start(
+                                transport,
+                                loops,
+                                bind,
+                                w.name() + " (namespace " + w.namespace() + ", " + w.identity() + ")");
+                        opened.add(echo);
+                        demoAddresses.add(echo.address());
+                    }
+                }
+            }
+        }
+    }
+
+    public List<Node> nodes() {
+        return List.copyOf(nodes);
+    }
+
+    public LocalFileSource source() {
+        return source;
+    }
+
+    /** The echo servers' addresses. */
+    public List<InetSocketAddress> demoAddresses() {
+        return List.copyOf(demoAddresses);
+    }
+
+    /** What {@code ambit run} prints: the nodes, their listeners, and curl commands to try. */
+    public String banner() {
+        var b = new StringBuilder();
+        var state = source.current();
+        b.append("ambit run: ").append(state).append('\n');
+        for (var node : nodes) {
+            b.append("node ").append(node.name()).append(":\n");
+            for (var w : node.workloads()) {
+                b.append("  ")
+                        .append(w.namespace())
+                        .append('/')
+                        .append(w.name())
+                        .append(" as ")
+                        .append(w.identity());
+                for (var ip : w.ips()) {
+                    b.append("\n    socks5 ")
+                            .append(ip.ip())
+                            .append(':')
+                            .append(config.ports().socks())
+                            .append("  hbone ")
+                            .append(ip.ip())
+                            .append(':')
+                            .append(config.ports().hbone());
+                }
+                b.append('\n');
+            }
+        }
+        b.append("Talk through the mesh as a workload by using its SOCKS5 address, e.g.:\n");
+        var workloads = state.workloads();
+        var services = state.services();
+        int shown = 0;
+        for (var w : workloads) {
+            if (!state.servicesOf(w).isEmpty() || w.ips().isEmpty()) {
+                continue; // callers: workloads that back no service
+            }
+            for (var s : services) {
+                if (s.ports().isEmpty() || shown >= 4) {
+                    continue;
+                }
+                b.append("  curl --socks5-hostname ")
+                        .append(w.ips().getFirst().ip())
+                        .append(':')
+                        .append(config.ports().socks())
+                        .append(" http://")
+                        .append(s.name())
+                        .append('.')
+                        .append(s.namespace())
+                        .append(':')
+                        .append(s.ports().getFirst().servicePort())
+                        .append("/get    # as ")
+                        .append(w.name())
+                        .append('\n');
+                shown++;
+            }
+        }
+        b.append("Each connection is logged (logger \"access\") with the policy that decided it. Edit ")
+                .append(config.file())
+                .append(" to change policy: new connections use it.");
+        return b.toString();
+    }
+
+    @Override
+    public void close() {
+        for (int i = opened.size() - 1; i >= 0; i--) {
+            try {
+                opened.get(i).close();
+            } catch (Exception e) {
+                // keep closing the rest
+            }
+        }
+        opened.clear();
+    }
+}
