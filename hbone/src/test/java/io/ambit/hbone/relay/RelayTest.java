@@ -63,7 +63,9 @@ final class RelayTest {
             app.shutdownOutput();
             Passthrough.Pair pair = proxy.pairs.take();
             // The relay has the client's FIN and must now wait for the client's socket to drain.
-            Await.until(() -> pair.relay().bytesBToA() > 4 * 1024 * 1024, "the answer piled up");
+            // More than the relay's own write buffer (64 KiB high watermark): the kernel's buffers toward the
+            // client are full too. How much they hold depends on autotuning, so the bar is kept low.
+            Await.until(() -> pair.relay().bytesBToA() > 256 * 1024, "the answer piled up");
             app.channel.config().setAutoRead(true);
 
             assertThat(sha256(Await.get(app.received))).isEqualTo(sha256(payload));
