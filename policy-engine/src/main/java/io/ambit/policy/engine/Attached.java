@@ -9,7 +9,6 @@ import java.util.List;
  */
 final class Attached {
     static final CompiledPolicy[] NONE = new CompiledPolicy[0];
-    static final Attached EMPTY = new Attached(List.of());
 
     final CompiledPolicy[] custom;
     final CompiledPolicy[] deny;

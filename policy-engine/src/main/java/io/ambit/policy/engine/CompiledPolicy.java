@@ -16,11 +16,11 @@ final class CompiledPolicy {
     final int rank;
     private final Matcher[] rules;
     private final int[] ruleIndex;
-    /** Checked per decision for policies found through the label index; null when attachment is exact. */
-    final Selector selector;
-
+    /** The rules as ztunnel groups, or null for waypoint rules. */
     private final L4Group[] groups;
+    /** Checked per decision for policies found through the label index; null when attachment is exact. */
     private final String[] selectorKeys;
+
     private final String[] selectorValues;
     /** For L4: what ztunnel's conversion changed (dropped or stripped HTTP rules), or null. */
     final String note;
@@ -35,7 +35,6 @@ final class CompiledPolicy {
             int[] ruleIndex,
             String note,
             Selector selector) {
-        this.selector = selector;
         this.groups = java.util.Arrays.stream(rules).allMatch(r -> r instanceof L4Group)
                 ? java.util.Arrays.stream(rules).map(r -> (L4Group) r).toArray(L4Group[]::new)
                 : null;

@@ -12,21 +12,14 @@ final class Phase {
 
     private Phase() {}
 
-    static CompiledPolicy[] of(Attached a, int phase) {
-        return switch (phase) {
-            case CUSTOM -> a.custom;
-            case DENY -> a.deny;
-            case ALLOW -> a.allow;
-            case AUDIT -> a.audit;
-            default -> a.dryRun;
-        };
-    }
-
-    static final int CUSTOM = 0;
+    /** The phases a decision walks through the buckets; CUSTOM, AUDIT and dry-run have their own loops. */
     static final int DENY = 1;
+
     static final int ALLOW = 2;
-    static final int AUDIT = 3;
-    static final int DRY_RUN = 4;
+
+    static CompiledPolicy[] of(Attached a, int phase) {
+        return phase == DENY ? a.deny : a.allow;
+    }
 
     /**
      * The best match, or null. {@code labels} filters label-index candidates (null at L7).
