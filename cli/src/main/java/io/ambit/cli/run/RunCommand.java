@@ -18,7 +18,9 @@ import picocli.CommandLine.Parameters;
         description = {
             "Run the mesh a local file describes: the embedded CA, one ztunnel per node, and a demo HTTP",
             "echo server for every workload that backs a service, all on 127.0.0.0/8. Each workload gets",
-            "inbound HBONE on its ip:15008 and SOCKS5 on its ip:15080. Edits to FILE apply to new connections."
+            "inbound HBONE on its ip:15008 and SOCKS5 on its ip:15080; each node serves metrics on :15020 and",
+            "readiness on :15021 of its first workload IP, admin on 127.0.0.1:15000. Edits to FILE apply to new",
+            "connections and close open ones the new policy denies."
         })
 public final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/quickstart-mesh.yaml.")
@@ -58,6 +60,7 @@ public final class RunCommand implements Callable<Integer> {
             mesh.close();
             stopped.countDown();
         }));
+        mesh.closed().thenRun(stopped::countDown); // admin POST /quitquitquit
         try {
             stopped.await();
         } catch (InterruptedException e) {

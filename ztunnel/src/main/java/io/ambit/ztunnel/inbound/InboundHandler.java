@@ -12,6 +12,7 @@ import io.ambit.policy.match.IpAddress;
 import io.ambit.ztunnel.mesh.MeshSource;
 import io.ambit.ztunnel.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
+import io.ambit.ztunnel.telemetry.TrafficMetrics;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.Set;
@@ -34,14 +35,21 @@ public final class InboundHandler implements ConnectHandler {
     private final MeshSource mesh;
     private final TargetDialer dialer;
     private final AccessLog accessLog;
+    private final LiveConnections live;
+    private final TrafficMetrics metrics;
 
     /**
      * @param mesh      read once per CONNECT
      * @param transport for the connection to the app (on the stream's event loop)
      * @param accessLog told about every CONNECT once: at refusal, or when the tunnel ends
+     * @param live      where open tunnels register, to be decided again on policy updates
+     * @param metrics   counts tunnels opened and every CONNECT closed or refused (reporter destination)
      */
-    public InboundHandler(MeshSource mesh, Transport transport, AccessLog accessLog) {
+    public InboundHandler(
+            MeshSource mesh, Transport transport, AccessLog accessLog, LiveConnections live, TrafficMetrics metrics) {
         this.mesh = mesh;
+        this.metrics = metrics;
+        this.live = live;
         // Only ever asked after authorization, for the authority of a local workload.
         this.dialer = new TargetDialer(transport, a -> true);
         this.accessLog = accessLog;
@@ -75,6 +83,9 @@ public final class InboundHandler implements ConnectHandler {
         }
         Workload workload = found.get();
         conn.workload = workload;
+        conn.source = state.workload(
+                        IpAddress.of(request.remoteAddress().getAddress()).unmap())
+                .orElse(null);
         if (ILLEGAL_PORTS.contains(dst.getPort())) {
             return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "self-call to ztunnel port " + dst.getPort());
         }
@@ -91,17 +102,30 @@ public final class InboundHandler implements ConnectHandler {
         Decision decision = state.policies().decideL4(access);
         conn.decision = decision;
         if (!decision.allowed()) {
+            conn.flags = "DENY";
             return conn.reject(ConnectStatus.UNAUTHORIZED, "denied by policy");
         }
 
-        // 4. Connect to the app, then tunnel.
+        // 4. Connect to the app, then tunnel; registered until it ends, so policy updates re-decide it.
+        conn.access = access;
         return dialer.onConnect(request).thenApply(answer -> switch (answer) {
-            case ConnectResponse.Tunnel t ->
-                ConnectResponse.tunnel(
-                        t.upstream(),
-                        Map.of(),
-                        r -> conn.log(r.aToB(), r.bToA(), r.cause() == null ? null : "relay: " + r.outcome()));
+            case ConnectResponse.Tunnel t -> {
+                conn.upstream = t.upstream();
+                t.upstream().closeFuture().addListener(f -> live.deregister(conn));
+                metrics.opened(conn.labels());
+                live.register(conn, state);
+                yield ConnectResponse.tunnel(t.upstream(), Map.of(), r -> {
+                    Decision revokedBy = conn.revokedBy;
+                    if (revokedBy != null) {
+                        conn.decision = revokedBy;
+                        conn.log(r.aToB(), r.bToA(), "closed: policy update now denies it: " + revokedBy.explanation());
+                    } else {
+                        conn.log(r.aToB(), r.bToA(), r.cause() == null ? null : "relay: " + r.outcome());
+                    }
+                });
+            }
             case ConnectResponse.Reject r -> {
+                conn.flags = "CONNECT";
                 conn.log(0, 0, "app unreachable: " + r.reason());
                 yield r;
             }
@@ -109,13 +133,19 @@ public final class InboundHandler implements ConnectHandler {
         });
     }
 
-    /** What one CONNECT has learned so far, for its access-log line. */
-    private final class Conn {
+    /** What one CONNECT has learned so far, for its access-log line and for re-checks. */
+    private final class Conn implements LiveConnections.Live {
         final ConnectRequest request;
         final String srcIdentity;
         final long start;
         Workload workload;
+        Workload source;
         Decision decision;
+        String flags = "-";
+        AccessRequest access;
+        io.netty.channel.Channel upstream;
+        /** Set (once, before closing the upstream) when a policy update denies the open tunnel. */
+        volatile Decision revokedBy;
 
         Conn(ConnectRequest request, String srcIdentity, long start) {
             this.request = request;
@@ -123,12 +153,38 @@ public final class InboundHandler implements ConnectHandler {
             this.start = start;
         }
 
+        @Override
+        public AccessRequest access() {
+            return access;
+        }
+
+        @Override
+        public void revoke(Decision now) {
+            flags = "DENY";
+            revokedBy = now;
+            upstream.close(); // the relay resets the stream and reports, logging one line with revokedBy
+        }
+
         CompletionStage<ConnectResponse> reject(ConnectStatus status, String reason) {
             log(0, 0, status.code() + " " + reason);
             return CompletableFuture.completedFuture(ConnectResponse.reject(status, reason));
         }
 
+        TrafficMetrics.Labels labels() {
+            return new TrafficMetrics.Labels(
+                    "destination",
+                    source,
+                    srcIdentity,
+                    null,
+                    workload,
+                    workload == null ? null : workload.identity().toString(),
+                    flags,
+                    true);
+        }
+
+        /** The one report of this CONNECT: its access-log line and its metrics. */
         void log(long sent, long received, String error) {
+            metrics.closed(labels(), sent, received);
             var remote = request.remoteAddress();
             accessLog.log(new AccessLog.Entry(
                     "inbound",

@@ -10,17 +10,23 @@ import io.ambit.hbone.tls.ClientTls;
 import io.ambit.hbone.tls.ServerTls;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
+import io.ambit.ztunnel.admin.HttpEndpoint;
 import io.ambit.ztunnel.inbound.InboundHandler;
+import io.ambit.ztunnel.inbound.LiveConnections;
 import io.ambit.ztunnel.mesh.MeshSource;
 import io.ambit.ztunnel.mesh.Workload;
 import io.ambit.ztunnel.outbound.Socks5Listener;
 import io.ambit.ztunnel.telemetry.AccessLog;
+import io.ambit.ztunnel.telemetry.TrafficMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -36,9 +42,13 @@ import java.util.concurrent.TimeUnit;
  * every later mesh state, but a workload added to the file later gets no listeners until a restart.
  */
 public final class Node implements AutoCloseable {
-    /** Where a node's listeners go. */
-    public record Ports(int hbone, int socks) {
-        public static final Ports DEFAULT = new Ports(15008, 15080);
+    /**
+     * Where a node's listeners go: per workload IP {@code hbone} and {@code socks}; on the node's first
+     * workload IP {@code metrics} ({@code /metrics}, {@code /stats/prometheus}) and {@code readiness}
+     * ({@code /healthz/ready}); {@code admin} is the process's, on 127.0.0.1 (0: any free port).
+     */
+    public record Ports(int hbone, int socks, int metrics, int readiness, int admin) {
+        public static final Ports DEFAULT = new Ports(15008, 15080, 15020, 15021, 15000);
     }
 
     private final String name;
@@ -48,9 +58,14 @@ public final class Node implements AutoCloseable {
     private final List<ServerTls> serverTls = new ArrayList<>();
     private final List<HboneServer> servers = new ArrayList<>();
     private final List<Socks5Listener> socks = new ArrayList<>();
+    private final LiveConnections live;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final List<HttpEndpoint> endpoints = new ArrayList<>();
+    private volatile boolean ready;
 
-    private Node(String name, List<Workload> workloads, HbonePool pool, ClientTls clientTls) {
+    private Node(String name, List<Workload> workloads, HbonePool pool, ClientTls clientTls, MeshSource mesh) {
         this.name = name;
+        this.live = new LiveConnections(mesh);
         this.workloads = List.copyOf(workloads);
         this.pool = pool;
         this.clientTls = clientTls;
@@ -75,9 +90,12 @@ public final class Node implements AutoCloseable {
         var clientTls = new ClientTls(tls);
         var pool = new HbonePool(
                 PoolConfig.defaults(), clientTls, SourceCertificates.from(certificates), transport, group);
-        var node = new Node(name, workloads, pool, clientTls);
+        var node = new Node(name, workloads, pool, clientTls, mesh);
+        // Every published state re-decides the open inbound tunnels (on the source's control thread).
+        mesh.addListener(node.live);
         try {
-            var inbound = new InboundHandler(mesh, transport, accessLog);
+            node.startEndpoints(ports, transport, group);
+            var inbound = new InboundHandler(mesh, transport, accessLog, node.live, new TrafficMetrics(node.registry));
             for (var w : node.workloads) {
                 if (w.protocol() != Workload.Protocol.HBONE) {
                     continue;
@@ -104,11 +122,47 @@ public final class Node implements AutoCloseable {
                             accessLog));
                 }
             }
+            node.ready = true; // the mesh is loaded and every workload has its certificate
         } catch (Exception e) {
             node.close();
             throw e;
         }
         return node;
+    }
+
+    /** Metrics and readiness on the first workload IP; readiness answers "not ready" until start ends. */
+    private void startEndpoints(Ports ports, Transport transport, EventLoopGroup group) throws Exception {
+        var first = workloads.stream().flatMap(w -> w.ips().stream()).findFirst();
+        if (first.isEmpty()) {
+            return;
+        }
+        InetAddress address = InetAddress.getByName(first.get().ip().toString());
+        HttpEndpoint.Route scrape = (method, query) ->
+                new HttpEndpoint.Reply(200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
+        endpoints.add(HttpEndpoint.start(
+                transport,
+                group,
+                new InetSocketAddress(address, ports.metrics()),
+                Map.of("/metrics", scrape, "/stats/prometheus", scrape)));
+        endpoints.add(HttpEndpoint.start(
+                transport,
+                group,
+                new InetSocketAddress(address, ports.readiness()),
+                Map.of(
+                        "/healthz/ready",
+                        (method, query) -> ready
+                                ? HttpEndpoint.Reply.text(200, "ready\n")
+                                : HttpEndpoint.Reply.text(500, "not ready, pending: certificates, proxy\n"))));
+    }
+
+    /** The registry this node's traffic metrics go to (what {@code /metrics} serves). */
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /** {@code ip:port} of {@code /metrics}, then of {@code /healthz/ready}; empty for a node without IPs. */
+    public List<InetSocketAddress> endpointAddresses() {
+        return endpoints.stream().map(HttpEndpoint::address).toList();
     }
 
     public String name() {
@@ -117,6 +171,11 @@ public final class Node implements AutoCloseable {
 
     public List<Workload> workloads() {
         return workloads;
+    }
+
+    /** The inbound tunnels open now. */
+    public LiveConnections liveConnections() {
+        return live;
     }
 
     /** The SOCKS5 listeners, one per workload IP. */
@@ -131,6 +190,10 @@ public final class Node implements AutoCloseable {
 
     /** Stops accepting, drains inbound tunnels (GOAWAY, up to {@code deadline}), closes everything. */
     public void close(Duration deadline) {
+        ready = false;
+        for (var e : endpoints) {
+            e.close();
+        }
         for (var s : socks) {
             s.close();
         }

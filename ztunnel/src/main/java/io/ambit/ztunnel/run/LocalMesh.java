@@ -6,6 +6,9 @@ import io.ambit.hbone.cert.Scheduler;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
+import io.ambit.ztunnel.admin.ConfigDump;
+import io.ambit.ztunnel.admin.HttpEndpoint;
+import io.ambit.ztunnel.config.ChangeTrigger;
 import io.ambit.ztunnel.config.LocalFileSource;
 import io.ambit.ztunnel.mesh.MeshState;
 import io.ambit.ztunnel.mesh.Workload;
@@ -16,14 +19,18 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.LoggerFactory;
 
 /**
  * What {@code ambit run FILE} starts in one JVM: the mesh file (watched; edits apply to new connections),
@@ -41,18 +48,24 @@ public final class LocalMesh implements AutoCloseable {
      * @param ports     the listeners of every workload
      * @param demos     whether to start the echo servers
      * @param accessLog where connections are reported (besides nothing: pass {@link AccessLog#slf4j()})
+     * @param trigger   when to look at the file again; null: poll every second (tests fire by hand)
      */
-    public record Config(Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog) {
+    public record Config(
+            Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog, ChangeTrigger trigger) {
         public static Config of(Path file, Path caDir) {
-            return new Config(file, caDir, Node.Ports.DEFAULT, true, AccessLog.slf4j());
+            return new Config(file, caDir, Node.Ports.DEFAULT, true, AccessLog.slf4j(), null);
         }
 
         public Config withPorts(Node.Ports value) {
-            return new Config(file, caDir, value, demos, accessLog);
+            return new Config(file, caDir, value, demos, accessLog, trigger);
         }
 
         public Config withAccessLog(AccessLog value) {
-            return new Config(file, caDir, ports, demos, value);
+            return new Config(file, caDir, ports, demos, value, trigger);
+        }
+
+        public Config withTrigger(ChangeTrigger value) {
+            return new Config(file, caDir, ports, demos, accessLog, value);
         }
     }
 
@@ -61,6 +74,9 @@ public final class LocalMesh implements AutoCloseable {
     private final List<Node> nodes = new ArrayList<>();
     private final List<InetSocketAddress> demoAddresses = new ArrayList<>();
     private LocalFileSource source;
+    private CertificateManager certificates;
+    private HttpEndpoint admin;
+    private final CompletableFuture<Void> quit = new CompletableFuture<>();
 
     private LocalMesh(Config config) {
         this.config = config;
@@ -84,7 +100,9 @@ public final class LocalMesh implements AutoCloseable {
     }
 
     private void startAll() throws Exception {
-        source = LocalFileSource.open(config.file());
+        source = LocalFileSource.open(
+                config.file(),
+                config.trigger() != null ? config.trigger() : ChangeTrigger.polling(Duration.ofSeconds(1)));
         opened.add(source);
         var ca = LocalCa.open(config.caDir(), Clock.systemUTC());
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -95,12 +113,41 @@ public final class LocalMesh implements AutoCloseable {
         opened.add(timer::shutdownNow);
         ExecutorService issuer = Executors.newVirtualThreadPerTaskExecutor();
         opened.add(issuer::shutdownNow);
-        CertificateManager certificates =
+        certificates =
                 CertificateManager.builder(ca, Scheduler.of(timer), issuer).build();
         opened.add(certificates);
         Transport transport = Transports.select();
         EventLoopGroup loops = transport.newEventLoopGroup(0, "ambit-run-" + transport);
         opened.add(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+
+        admin = HttpEndpoint.start(
+                transport,
+                loops,
+                new InetSocketAddress(
+                        InetAddress.getLoopbackAddress(), config.ports().admin()),
+                Map.of(
+                        "/config_dump",
+                                (method, query) ->
+                                        HttpEndpoint.Reply.json(ConfigDump.json(source.current(), certificates)),
+                        "/logging",
+                                (method, query) -> HttpEndpoint.Reply.text(
+                                        method.equals("GET") || query.isEmpty() ? 200 : 501,
+                                        "access: "
+                                                + (LoggerFactory.getLogger("access")
+                                                                .isInfoEnabled()
+                                                        ? "info"
+                                                        : "off")
+                                                + " (levels are set by the logging backend's configuration)\n"),
+                        "/quitquitquit",
+                                (method, query) -> {
+                                    if (!method.equals("POST")) {
+                                        return HttpEndpoint.Reply.text(405, "POST to shut down\n");
+                                    }
+                                    // off the event loop: closing drains and shuts down the loops themselves
+                                    Thread.ofPlatform().name("ambit-quit").start(this::close);
+                                    return HttpEndpoint.Reply.text(200, "shutting down\n");
+                                }));
+        opened.add(admin);
 
         MeshState state = source.current();
         var byNode = new LinkedHashMap<String, List<Workload>>();
@@ -154,6 +201,16 @@ public final class LocalMesh implements AutoCloseable {
 
     public LocalFileSource source() {
         return source;
+    }
+
+    /** The admin endpoint ({@code /config_dump}, {@code /logging}, {@code /quitquitquit}), on loopback. */
+    public InetSocketAddress adminAddress() {
+        return admin.address();
+    }
+
+    /** Completes once {@link #close()} has finished (e.g. after {@code /quitquitquit}). */
+    public CompletableFuture<Void> closed() {
+        return quit;
     }
 
     /** The echo servers' addresses. */
@@ -216,14 +273,33 @@ public final class LocalMesh implements AutoCloseable {
                 shown++;
             }
         }
+        for (var node : nodes) {
+            var at = node.endpointAddresses();
+            if (at.size() == 2) {
+                b.append("node ")
+                        .append(node.name())
+                        .append(": metrics http://")
+                        .append(hostPort(at.get(0)))
+                        .append("/metrics  ready http://")
+                        .append(hostPort(at.get(1)))
+                        .append("/healthz/ready\n");
+            }
+        }
+        b.append("admin: http://")
+                .append(hostPort(admin.address()))
+                .append("/config_dump  (POST /quitquitquit to stop)\n");
         b.append("Each connection is logged (logger \"access\") with the policy that decided it. Edit ")
                 .append(config.file())
-                .append(" to change policy: new connections use it.");
+                .append(" to change policy: new connections use it, and open connections it now denies are closed.");
         return b.toString();
     }
 
+    private static String hostPort(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
         for (int i = opened.size() - 1; i >= 0; i--) {
             try {
                 opened.get(i).close();
@@ -232,5 +308,6 @@ public final class LocalMesh implements AutoCloseable {
             }
         }
         opened.clear();
+        quit.complete(null);
     }
 }
