@@ -13,6 +13,7 @@ import io.ambit.hbone.transport.Transport;
 import io.ambit.ztunnel.admin.HttpEndpoint;
 import io.ambit.ztunnel.inbound.InboundHandler;
 import io.ambit.ztunnel.inbound.LiveConnections;
+import io.ambit.ztunnel.inbound.PlaintextListener;
 import io.ambit.ztunnel.mesh.MeshSource;
 import io.ambit.ztunnel.mesh.Workload;
 import io.ambit.ztunnel.outbound.Socks5Listener;
@@ -33,22 +34,35 @@ import java.util.concurrent.TimeUnit;
  * One ztunnel: the proxy of every workload the mesh places on one node. As ztunnel's in-pod mode opens
  * listeners inside each pod's network namespace, a node here opens them on each of its workloads' own
  * IPs (127.x.y.z on a laptop): inbound HBONE on {@code ip:15008} presenting that workload's certificate,
- * and SOCKS5 on {@code ip:15080} speaking as that workload. So a node needs no address of its own, the
+ * inbound plaintext on {@code ip:15006}, and SOCKS5 on {@code ip:15080} speaking as that workload. So a node needs no address of its own, the
  * socket's local IP is the authority IP of every tunnel it accepts (§1.5's destination check), and the
  * listener a client picks says which workload it is. One HBONE pool per node carries all its workloads'
  * outbound tunnels, keyed by source identity.
+ *
+ * <p>Inbound plaintext ({@link PlaintextListener}): in-pod, ztunnel captures plain TCP sent to any pod
+ * port but 15008 and recovers the port from the redirected socket. Without capture the client has to
+ * dial {@code ip:15006} itself, which loses the port it meant; so the listener forwards to the
+ * workload's only app port (the one target port of the services it backs) and refuses a workload with
+ * none or several, rather than invent a way to name the port that ztunnel does not have. The policy
+ * decision is ztunnel's: L4 with no peer identity, so STRICT PeerAuthentication refuses it.
  *
  * <p>The listeners are opened for the workloads the node has when it starts; routing and policy follow
  * every later mesh state, but a workload added to the file later gets no listeners until a restart.
  */
 public final class Node implements AutoCloseable {
     /**
-     * Where a node's listeners go: per workload IP {@code hbone} and {@code socks}; on the node's first
-     * workload IP {@code metrics} ({@code /metrics}, {@code /stats/prometheus}) and {@code readiness}
-     * ({@code /healthz/ready}); {@code admin} is the process's, on 127.0.0.1 (0: any free port).
+     * Where a node's listeners go: per workload IP {@code hbone}, {@code socks} and {@code plaintext}
+     * (inbound); on the node's first workload IP {@code metrics} ({@code /metrics},
+     * {@code /stats/prometheus}) and {@code readiness} ({@code /healthz/ready}); {@code admin} is the
+     * process's, on 127.0.0.1 (0: any free port).
      */
-    public record Ports(int hbone, int socks, int metrics, int readiness, int admin) {
-        public static final Ports DEFAULT = new Ports(15008, 15080, 15020, 15021, 15000);
+    public record Ports(int hbone, int socks, int metrics, int readiness, int admin, int plaintext) {
+        public static final Ports DEFAULT = new Ports(15008, 15080, 15020, 15021, 15000, 15006);
+
+        /** With inbound plaintext on ztunnel's 15006. */
+        public Ports(int hbone, int socks, int metrics, int readiness, int admin) {
+            this(hbone, socks, metrics, readiness, admin, 15006);
+        }
     }
 
     private final String name;
@@ -58,6 +72,7 @@ public final class Node implements AutoCloseable {
     private final List<ServerTls> serverTls = new ArrayList<>();
     private final List<HboneServer> servers = new ArrayList<>();
     private final List<Socks5Listener> socks = new ArrayList<>();
+    private final List<PlaintextListener> plaintext = new ArrayList<>();
     private final LiveConnections live;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final List<HttpEndpoint> endpoints = new ArrayList<>();
@@ -95,7 +110,8 @@ public final class Node implements AutoCloseable {
         mesh.addListener(node.live);
         try {
             node.startEndpoints(ports, transport, group);
-            var inbound = new InboundHandler(mesh, transport, accessLog, node.live, new TrafficMetrics(node.registry));
+            var metrics = new TrafficMetrics(node.registry);
+            var inbound = new InboundHandler(mesh, transport, accessLog, node.live, metrics);
             for (var w : node.workloads) {
                 if (w.protocol() != Workload.Protocol.HBONE) {
                     continue;
@@ -119,7 +135,16 @@ public final class Node implements AutoCloseable {
                             pool,
                             transport,
                             group,
-                            accessLog));
+                            accessLog,
+                            metrics));
+                    node.plaintext.add(PlaintextListener.start(
+                            new InetSocketAddress(address, ports.plaintext()),
+                            mesh,
+                            transport,
+                            group,
+                            accessLog,
+                            node.live,
+                            metrics));
                 }
             }
             node.ready = true; // the mesh is loaded and every workload has its certificate
@@ -173,7 +198,7 @@ public final class Node implements AutoCloseable {
         return workloads;
     }
 
-    /** The inbound tunnels open now. */
+    /** The inbound connections open now: HBONE tunnels and allowed plaintext connections. */
     public LiveConnections liveConnections() {
         return live;
     }
@@ -181,6 +206,11 @@ public final class Node implements AutoCloseable {
     /** The SOCKS5 listeners, one per workload IP. */
     public List<InetSocketAddress> socksAddresses() {
         return socks.stream().map(Socks5Listener::address).toList();
+    }
+
+    /** The inbound plaintext listeners, one per workload IP. */
+    public List<InetSocketAddress> plaintextAddresses() {
+        return plaintext.stream().map(PlaintextListener::address).toList();
     }
 
     /** The inbound HBONE listeners, one per workload IP. */
@@ -196,6 +226,9 @@ public final class Node implements AutoCloseable {
         }
         for (var s : socks) {
             s.close();
+        }
+        for (var p : plaintext) {
+            p.close();
         }
         for (var s : servers) {
             s.drain(deadline)

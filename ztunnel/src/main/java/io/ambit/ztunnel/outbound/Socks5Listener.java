@@ -12,8 +12,10 @@ import io.ambit.hbone.transport.Transport;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.ztunnel.mesh.MeshSource;
 import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.ztunnel.mesh.Service;
 import io.ambit.ztunnel.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
+import io.ambit.ztunnel.telemetry.TrafficMetrics;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -36,6 +38,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Reply codes: {@code 0x04} for a name that is no service in the mesh (never looked up in DNS),
  * {@code 0x02} when the destination's policy denied the tunnel (HBONE 401), {@code 0x05} for a refused
  * route (no healthy endpoint) or a failed connect.
+ *
+ * <p>Every connection is reported once, before a failure reply is sent: one access-log line and
+ * {@code reporter="source"} metrics (ztunnel-reference.md §7.1) with the route's destination;
+ * {@code response_flags} is {@code DENY} when the destination's policy refused the tunnel and
+ * {@code CONNECT} for any other failure to reach it.
  */
 public final class Socks5Listener implements AutoCloseable {
     static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -46,6 +53,7 @@ public final class Socks5Listener implements AutoCloseable {
     private final HbonePool pool;
     private final Transport transport;
     private final AccessLog accessLog;
+    private final TrafficMetrics metrics;
     private Channel listener; // set once bound, before anyone else sees this object
 
     private Socks5Listener(
@@ -54,7 +62,9 @@ public final class Socks5Listener implements AutoCloseable {
             OutboundRouter router,
             HbonePool pool,
             Transport transport,
-            AccessLog accessLog) {
+            AccessLog accessLog,
+            TrafficMetrics metrics) {
+        this.metrics = metrics;
         this.sourceIp = sourceIp;
         this.mesh = mesh;
         this.router = router;
@@ -67,6 +77,7 @@ public final class Socks5Listener implements AutoCloseable {
      * Binds {@code bind} (the source workload's {@code ip:15080}) and serves until closed.
      *
      * @param hbonePort the port of every node's inbound HBONE listener (15008)
+     * @param metrics   where {@code reporter="source"} counters go (the node's registry)
      */
     public static Socks5Listener start(
             InetSocketAddress bind,
@@ -75,11 +86,12 @@ public final class Socks5Listener implements AutoCloseable {
             HbonePool pool,
             Transport transport,
             EventLoopGroup group,
-            AccessLog accessLog)
+            AccessLog accessLog,
+            TrafficMetrics metrics)
             throws InterruptedException {
         var router = new OutboundRouter(
                 hbonePort, bound -> ThreadLocalRandom.current().nextInt(bound));
-        var self = new Socks5Listener(bind.getAddress(), mesh, router, pool, transport, accessLog);
+        var self = new Socks5Listener(bind.getAddress(), mesh, router, pool, transport, accessLog, metrics);
         self.listener = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannelClass())
@@ -107,6 +119,7 @@ public final class Socks5Listener implements AutoCloseable {
     private void open(Channel client, Socks5Handshake.Request request) {
         var conn = new Conn(client, request);
         MeshState state = mesh.current();
+        conn.state = state;
         conn.source = state.workload(IpAddress.of(sourceIp)).orElse(null);
         Route route;
         if (request.ip() != null) {
@@ -118,7 +131,10 @@ public final class Socks5Listener implements AutoCloseable {
             } else {
                 var service = OutboundRouter.serviceByName(state, request.host());
                 if (service.isEmpty()) {
-                    conn.fail(Socks5Handshake.HOST_UNREACHABLE, "no service named " + request.host() + " in the mesh");
+                    conn.fail(
+                            Socks5Handshake.HOST_UNREACHABLE,
+                            "CONNECT",
+                            "no service named " + request.host() + " in the mesh");
                     return;
                 }
                 route = router.toService(state, service.get(), request.port());
@@ -126,7 +142,7 @@ public final class Socks5Listener implements AutoCloseable {
         }
         conn.route = route;
         switch (route) {
-            case Route.Refused r -> conn.fail(Socks5Handshake.CONNECTION_REFUSED, r.reason());
+            case Route.Refused r -> conn.fail(Socks5Handshake.CONNECTION_REFUSED, "CONNECT", r.reason());
             case Route.Direct d -> direct(conn, d);
             case Route.Hbone h -> hbone(conn, h);
         }
@@ -145,7 +161,8 @@ public final class Socks5Listener implements AutoCloseable {
             if (f.isSuccess()) {
                 conn.relay(connected.channel());
             } else {
-                conn.fail(Socks5Handshake.CONNECTION_REFUSED, "connect " + route.target() + ": " + f.cause());
+                conn.fail(
+                        Socks5Handshake.CONNECTION_REFUSED, "CONNECT", "connect " + route.target() + ": " + f.cause());
             }
         });
     }
@@ -153,7 +170,9 @@ public final class Socks5Listener implements AutoCloseable {
     private void hbone(Conn conn, Route.Hbone route) {
         if (conn.source == null) {
             conn.fail(
-                    Socks5Handshake.NOT_ALLOWED, "source " + sourceIp.getHostAddress() + " is no workload in the mesh");
+                    Socks5Handshake.NOT_ALLOWED,
+                    "CONNECT",
+                    "source " + sourceIp.getHostAddress() + " is no workload in the mesh");
             return;
         }
         var key = new PoolKey(conn.source.identity(), route.identities(), sourceIp, route.hbone());
@@ -171,9 +190,9 @@ public final class Socks5Listener implements AutoCloseable {
             Throwable cause =
                     error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
             if (cause instanceof TunnelRejectedException rejected && rejected.status() == 401) {
-                conn.fail(Socks5Handshake.NOT_ALLOWED, "denied by the destination's policy (HBONE 401)");
+                conn.fail(Socks5Handshake.NOT_ALLOWED, "DENY", "denied by the destination's policy (HBONE 401)");
             } else {
-                conn.fail(Socks5Handshake.CONNECTION_REFUSED, "tunnel to " + route.hbone() + ": " + cause);
+                conn.fail(Socks5Handshake.CONNECTION_REFUSED, "CONNECT", "tunnel to " + route.hbone() + ": " + cause);
             }
         });
     }
@@ -201,6 +220,7 @@ public final class Socks5Listener implements AutoCloseable {
         final Channel client;
         final Socks5Handshake.Request request;
         final long start = System.nanoTime();
+        MeshState state;
         Workload source;
         Route route;
 
@@ -209,23 +229,78 @@ public final class Socks5Listener implements AutoCloseable {
             this.request = request;
         }
 
-        void fail(byte code, String error) {
+        /** Reports with {@code flags}, then replies {@code code}: whoever sees the reply can read the report. */
+        void fail(byte code, String flags, String error) {
+            log(0, 0, flags, error);
             Socks5Handshake.fail(client, code);
-            log(0, 0, error);
         }
 
         void relay(Channel upstream) {
+            metrics.opened(labels("-"));
             Socks5Handshake.reply(client, Socks5Handshake.SUCCEEDED);
             Relay.start(client, upstream).result().whenComplete((r, e) -> {
                 RelayResult result = r;
                 log(
                         result == null ? 0 : result.aToB(),
                         result == null ? 0 : result.bToA(),
+                        "-",
                         e != null ? e.toString() : result.cause() == null ? null : "relay: " + result.outcome());
             });
         }
 
-        void log(long sent, long received, String error) {
+        /**
+         * CommonTrafficLabels as the source reports them: this workload, and the route's destination
+         * (workload by the target IP, service by hostname).
+         */
+        TrafficMetrics.Labels labels(String flags) {
+            Workload destination = null;
+            Service service = null;
+            String principal = null;
+            boolean mtls = false;
+            switch (route) {
+                case Route.Hbone h -> {
+                    destination = workloadAt(h.target());
+                    service = service(h.service());
+                    principal = destination != null
+                            ? destination.identity().toString()
+                            : h.identities().iterator().next().toString();
+                    mtls = true;
+                }
+                case Route.Direct d -> {
+                    destination = workloadAt(d.target());
+                    service = service(d.service());
+                }
+                case Route.Refused r -> {}
+                case null -> {}
+            }
+            return new TrafficMetrics.Labels(
+                    "source",
+                    source,
+                    source == null ? null : source.identity().toString(),
+                    service,
+                    destination,
+                    principal,
+                    flags,
+                    mtls);
+        }
+
+        private Workload workloadAt(InetSocketAddress target) {
+            return state.workload(IpAddress.of(target.getAddress()).unmap()).orElse(null);
+        }
+
+        private Service service(String hostname) {
+            if (hostname == null) {
+                return null;
+            }
+            return state.services().stream()
+                    .filter(s -> s.hostname().equals(hostname))
+                    .findFirst()
+                    .orElse(null);
+        }
+
+        /** The one report of this connection: its metrics and its access-log line. */
+        void log(long sent, long received, String flags, String error) {
+            metrics.closed(labels(flags), sent, received);
             var remote = (InetSocketAddress) client.remoteAddress();
             String dstAddr = request.toString();
             String hboneAddr = null;

@@ -1,0 +1,282 @@
+package io.ambit.ztunnel.inbound;
+
+import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.Relay;
+import io.ambit.hbone.transport.Transport;
+import io.ambit.policy.engine.AccessRequest;
+import io.ambit.policy.engine.Decision;
+import io.ambit.policy.match.IpAddress;
+import io.ambit.ztunnel.mesh.MeshSource;
+import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.ztunnel.telemetry.AccessLog;
+import io.ambit.ztunnel.telemetry.TrafficMetrics;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetSocketAddress;
+import java.util.TreeSet;
+
+/**
+ * ztunnel's inbound plaintext listener (port 15006, ztunnel-reference.md §1.2) for one workload IP: plain
+ * TCP that reaches the workload without HBONE, so without a peer identity. Each connection, in phases:
+ * find the local workload → pick the app port → authorize (L4 policy with no peer: a STRICT
+ * PeerAuthentication refuses it, PERMISSIVE leaves it to AuthorizationPolicy) → connect to the app →
+ * relay. Allowed connections register with {@link LiveConnections}, so a policy edit that now denies them
+ * (e.g. a switch to STRICT) closes them.
+ *
+ * <p>The app port: in-pod, ztunnel recovers the port the client dialed from the redirected socket
+ * ({@code SO_ORIGINAL_DST}). A laptop has no capture, so the client dials 15006 itself and the original
+ * port is gone; this listener forwards to the workload's only app port (the distinct target ports of
+ * the services it backs). A workload with none or several is refused: guessing would be no ztunnel
+ * behaviour, and an in-band port header would be none either.
+ *
+ * <p>Every connection is reported once (access log, {@code reporter="destination"} metrics with
+ * {@code connection_security_policy="unknown"}), before its socket is closed.
+ */
+public final class PlaintextListener implements AutoCloseable {
+    private final MeshSource mesh;
+    private final Transport transport;
+    private final AccessLog accessLog;
+    private final LiveConnections live;
+    private final TrafficMetrics metrics;
+    private Channel listener; // set once bound, before anyone else sees this object
+
+    private PlaintextListener(
+            MeshSource mesh, Transport transport, AccessLog accessLog, LiveConnections live, TrafficMetrics metrics) {
+        this.mesh = mesh;
+        this.transport = transport;
+        this.accessLog = accessLog;
+        this.live = live;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Binds {@code bind} (a workload's {@code ip:15006}) and serves until closed.
+     *
+     * @param mesh      read once per connection
+     * @param accessLog told about every connection once: at refusal, or when it ends
+     * @param live      where allowed connections register, to be decided again on policy updates
+     * @param metrics   {@code reporter="destination"} counters
+     */
+    public static PlaintextListener start(
+            InetSocketAddress bind,
+            MeshSource mesh,
+            Transport transport,
+            EventLoopGroup group,
+            AccessLog accessLog,
+            LiveConnections live,
+            TrafficMetrics metrics)
+            throws InterruptedException {
+        var self = new PlaintextListener(mesh, transport, accessLog, live, metrics);
+        self.listener = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannelClass())
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel client) {
+                        client.pipeline()
+                                .addLast(InboundHold.NAME, new InboundHold(64 * 1024))
+                                .addLast(new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelActive(ChannelHandlerContext ctx) {
+                                        ctx.pipeline().remove(this);
+                                        self.accept(ctx.channel());
+                                    }
+                                });
+                    }
+                })
+                .bind(bind)
+                .sync()
+                .channel();
+        return self;
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** One plaintext connection, on its event loop. */
+    private void accept(Channel client) {
+        var conn = new Conn(client);
+        var local = (InetSocketAddress) client.localAddress();
+        var remote = (InetSocketAddress) client.remoteAddress();
+
+        // 1. The local workload, from the address dialed.
+        MeshState state = mesh.current();
+        IpAddress localIp = IpAddress.of(local.getAddress()).unmap();
+        var found = state.workload(localIp);
+        if (found.isEmpty()) {
+            conn.refuse("unknown workload " + localIp);
+            return;
+        }
+        Workload workload = found.get();
+        conn.workload = workload;
+        conn.source = state.workload(IpAddress.of(remote.getAddress()).unmap()).orElse(null);
+
+        // 2. The app port: the workload's only one (see the class comment).
+        var ports = appPorts(state, workload);
+        if (ports.size() != 1) {
+            conn.flags = "CONNECT";
+            conn.refuse("no single app port to forward plaintext to (workload ports: " + ports + ")");
+            return;
+        }
+        int port = ports.first();
+        conn.target = new InetSocketAddress(local.getAddress(), port);
+        if (InboundHandler.ILLEGAL_PORTS.contains(port)) {
+            conn.flags = "CONNECT";
+            conn.refuse("self-call to ztunnel port " + port);
+            return;
+        }
+
+        // 3. Authorize, with no peer identity: the connection is plaintext.
+        var access = AccessRequest.builder()
+                .sourceIp(remote.getAddress().getHostAddress())
+                .destination(new AccessRequest.Destination(
+                        workload.namespace(), workload.labels(), workload.serviceAccount(), null, null))
+                .destinationIp(localIp.toString())
+                .port(port)
+                .build();
+        Decision decision = state.policies().decideL4(access);
+        conn.decision = decision;
+        if (!decision.allowed()) {
+            conn.flags = "DENY";
+            conn.refuse("denied by " + decision.reason().text());
+            return;
+        }
+
+        // 4. Connect to the app, then relay; registered until it ends, so policy updates re-decide it.
+        conn.access = access;
+        var connected = new Bootstrap()
+                .group(client.eventLoop())
+                .channel(transport.socketChannelClass())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(new InboundHold(64 * 1024))
+                .connect(conn.target);
+        connected.addListener(f -> {
+            if (!f.isSuccess()) {
+                conn.flags = "CONNECT";
+                conn.refuse("app unreachable: connect " + conn.target + ": " + f.cause());
+                return;
+            }
+            Channel upstream = connected.channel();
+            conn.upstream = upstream;
+            upstream.closeFuture().addListener(g -> live.deregister(conn));
+            metrics.opened(conn.labels());
+            Relay.start(client, upstream).result().whenComplete((r, e) -> {
+                Decision revokedBy = conn.revokedBy;
+                long sent = r == null ? 0 : r.aToB();
+                long received = r == null ? 0 : r.bToA();
+                if (revokedBy != null) {
+                    conn.decision = revokedBy;
+                    conn.log(sent, received, "closed: policy update now denies it: " + revokedBy.explanation());
+                } else if (e != null) {
+                    conn.log(sent, received, e.toString());
+                } else {
+                    conn.log(sent, received, r.cause() == null ? null : "relay: " + r.outcome());
+                }
+            });
+            live.register(conn, state);
+        });
+    }
+
+    /** The distinct ports {@code w} serves its services on, as the demo echo servers bind them. */
+    static TreeSet<Integer> appPorts(MeshState state, Workload w) {
+        var ports = new TreeSet<Integer>();
+        for (var service : state.servicesOf(w)) {
+            for (var p : service.ports()) {
+                int target = w.targetPort(service.key(), p.servicePort());
+                ports.add(target > 0 ? target : p.targetPort());
+            }
+        }
+        return ports;
+    }
+
+    @Override
+    public void close() {
+        listener.close().syncUninterruptibly();
+    }
+
+    /** What one connection has learned so far, for its access-log line and for re-checks. */
+    private final class Conn implements LiveConnections.Live {
+        final Channel client;
+        final long start = System.nanoTime();
+        Workload workload;
+        Workload source;
+        InetSocketAddress target;
+        Decision decision;
+        String flags = "-";
+        AccessRequest access;
+        Channel upstream;
+        /** Set (once, before closing the upstream) when a policy update denies the open connection. */
+        volatile Decision revokedBy;
+
+        Conn(Channel client) {
+            this.client = client;
+        }
+
+        @Override
+        public AccessRequest access() {
+            return access;
+        }
+
+        @Override
+        public void revoke(Decision now) {
+            flags = "DENY";
+            revokedBy = now;
+            upstream.close(); // the relay then closes the client and reports once, with revokedBy
+        }
+
+        /** Reports, then closes the client: whoever sees the close can already read the report. */
+        void refuse(String error) {
+            log(0, 0, error);
+            client.close();
+        }
+
+        TrafficMetrics.Labels labels() {
+            return new TrafficMetrics.Labels(
+                    "destination",
+                    source,
+                    null,
+                    null,
+                    workload,
+                    workload == null ? null : workload.identity().toString(),
+                    flags,
+                    false);
+        }
+
+        /** The one report of this connection: its access-log line and its metrics. */
+        void log(long sent, long received, String error) {
+            metrics.closed(labels(), sent, received);
+            var remote = (InetSocketAddress) client.remoteAddress();
+            var dst = target != null ? target : (InetSocketAddress) client.localAddress();
+            accessLog.log(new AccessLog.Entry(
+                    "inbound",
+                    remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+                    source == null ? null : source.name(),
+                    null,
+                    dst == null ? null : dst.getAddress().getHostAddress() + ":" + dst.getPort(),
+                    null,
+                    null,
+                    workload == null ? null : workload.name(),
+                    workload == null ? null : workload.identity().toString(),
+                    decision == null ? null : decision.policy(),
+                    decision == null ? null : decision.rule(),
+                    decision == null ? null : decision.explanation(),
+                    error,
+                    sent,
+                    received,
+                    (System.nanoTime() - start) / 1_000_000));
+        }
+    }
+}
