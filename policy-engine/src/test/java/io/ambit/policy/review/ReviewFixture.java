@@ -1,38 +1,35 @@
 package io.ambit.policy.review;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.AccessRequest.Destination;
-import io.ambit.policy.engine.PolicyCompiler;
 import io.ambit.policy.engine.PolicySnapshot;
 import io.ambit.policy.engine.Token;
 import io.ambit.policy.load.LoadError;
 import io.ambit.policy.load.LoadResult;
-import io.ambit.policy.load.MeshConfigLoader;
 import io.ambit.policy.load.PolicyLoader;
 import io.ambit.policy.mesh.MeshConfig;
+import io.ambit.policy.semantics.Fixture;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
- * The review tests' own copy of the semantics fixture (which is package-private there): one destination
- * {@code foo/httpbin} (labels {@code app: httpbin}, Service {@code httpbin}, waypoint {@code waypoint}),
- * a client {@code cluster.local/ns/foo/sa/sleep}, YAML builders and loaders.
+ * The review tests' names for the semantics fixture: one destination {@code foo/httpbin} (labels
+ * {@code app: httpbin}, Service {@code httpbin}, waypoint {@code waypoint}), a client
+ * {@code cluster.local/ns/foo/sa/sleep}, YAML builders and loaders. Delegates to {@link Fixture}.
  */
 final class ReviewFixture {
     private ReviewFixture() {}
 
-    static final String NS = "foo";
-    static final String SLEEP = "cluster.local/ns/foo/sa/sleep";
-    static final String HOST = "httpbin.foo.svc.cluster.local";
-    static final Map<String, String> LABELS = Map.of("app", "httpbin", "version", "v1");
-    static final Destination HTTPBIN = new Destination(NS, LABELS, "httpbin", "httpbin", "waypoint");
+    static final String NS = Fixture.NS;
+    static final String SLEEP = Fixture.SLEEP;
+    static final String HOST = Fixture.HOST;
+    static final Map<String, String> LABELS = Fixture.LABELS;
+    static final Destination HTTPBIN = Fixture.HTTPBIN;
 
     /** Attaches a policy to the {@code httpbin} Service, so that the waypoint enforces it. */
-    static final String TO_SERVICE = "targetRefs: [{kind: Service, group: \"\", name: httpbin}]\n";
+    static final String TO_SERVICE = Fixture.TO_SERVICE;
 
     static final String EXTENDED = "ambit.io/extended-conditions";
 
@@ -61,30 +58,11 @@ final class ReviewFixture {
     }
 
     static String object(String kind, String ns, String name, Map<String, String> annotations, String spec) {
-        var sb = new StringBuilder()
-                .append("apiVersion: security.istio.io/v1\n")
-                .append("kind: ")
-                .append(kind)
-                .append('\n')
-                .append("metadata:\n")
-                .append("  name: ")
-                .append(name)
-                .append('\n')
-                .append("  namespace: ")
-                .append(ns)
-                .append('\n');
-        if (!annotations.isEmpty()) {
-            sb.append("  annotations:\n");
-            annotations.forEach((k, v) ->
-                    sb.append("    ").append(k).append(": \"").append(v).append("\"\n"));
-        }
-        sb.append("spec:\n");
-        spec.lines().forEach(l -> sb.append("  ").append(l).append('\n'));
-        return sb.toString();
+        return Fixture.object(kind, ns, name, annotations, spec);
     }
 
     static String docs(String... docs) {
-        return String.join("---\n", docs);
+        return Fixture.docs(docs);
     }
 
     static LoadResult load(String yaml) {
@@ -92,48 +70,29 @@ final class ReviewFixture {
     }
 
     static MeshConfig mesh(String yaml) {
-        try {
-            return MeshConfigLoader.parse(yaml, "mesh.yaml");
-        } catch (MeshConfigLoader.InvalidMeshConfigException e) {
-            throw new AssertionError("mesh config does not load: " + e.getMessage(), e);
-        }
+        return Fixture.mesh(yaml);
     }
 
     static PolicySnapshot snapshot(String yaml) {
-        return snapshot(yaml, MeshConfig.DEFAULT);
+        return Fixture.snapshot(yaml);
     }
 
     static PolicySnapshot snapshot(String yaml, MeshConfig mesh) {
-        var result = new PolicyLoader(mesh.extendedConditions())
-                .text(yaml, "review.yaml")
-                .result();
-        assertThat(result.errors())
-                .as("the test policies must load without errors")
-                .isEmpty();
-        return PolicyCompiler.compile(result.policies(), mesh);
+        return Fixture.snapshot(yaml, mesh);
     }
 
     /** A new mTLS connection from {@code sleep} to {@code httpbin:8080}, as the destination ztunnel sees it. */
     static AccessRequest.Builder l4() {
-        return AccessRequest.builder()
-                .peer(SLEEP)
-                .sourceIp("10.0.0.1")
-                .destination(HTTPBIN)
-                .destinationIp("10.0.1.1")
-                .port(8080);
+        return Fixture.l4();
     }
 
     /** {@code GET /} from {@code sleep} to the {@code httpbin} Service, as its waypoint sees it. */
     static AccessRequest.Builder l7() {
-        return AccessRequest.builder()
-                .peer(SLEEP)
-                .sourceIp("10.0.0.1")
-                .destination(HTTPBIN)
-                .http("GET", HOST, "/");
+        return Fixture.l7();
     }
 
     static AccessRequest.Builder l7(String method, String path) {
-        return l7().http(method, HOST, path);
+        return Fixture.l7(method, path);
     }
 
     static Token.Verified jwt(String issuer, String subject) {

@@ -28,22 +28,22 @@ import java.util.stream.Collectors;
  * (labels {@code app: httpbin, version: v1}, Service {@code httpbin}, waypoint {@code waypoint}), a client
  * {@code cluster.local/ns/foo/sa/sleep}, YAML builders, and decision expectations that print as one line.
  */
-final class Fixture {
+public final class Fixture {
     private Fixture() {}
 
-    static final String NS = "foo";
+    public static final String NS = "foo";
     static final String ROOT = "istio-system";
-    static final String SLEEP = "cluster.local/ns/foo/sa/sleep";
+    public static final String SLEEP = "cluster.local/ns/foo/sa/sleep";
     static final String CURL_BAR = "cluster.local/ns/bar/sa/curl";
     static final String SOURCE_IP = "10.0.0.1";
     static final String DEST_IP = "10.0.1.1";
     static final int PORT = 8080;
-    static final String HOST = "httpbin.foo.svc.cluster.local";
-    static final Map<String, String> LABELS = Map.of("app", "httpbin", "version", "v1");
-    static final Destination HTTPBIN = new Destination(NS, LABELS, "httpbin", "httpbin", "waypoint");
+    public static final String HOST = "httpbin.foo.svc.cluster.local";
+    public static final Map<String, String> LABELS = Map.of("app", "httpbin", "version", "v1");
+    public static final Destination HTTPBIN = new Destination(NS, LABELS, "httpbin", "httpbin", "waypoint");
 
     /** Attaches a policy to the {@code httpbin} Service, so that the waypoint enforces it. */
-    static final String TO_SERVICE = "targetRefs: [{kind: Service, group: \"\", name: httpbin}]\n";
+    public static final String TO_SERVICE = "targetRefs: [{kind: Service, group: \"\", name: httpbin}]\n";
 
     // ---------------------------------------------------------------------------------------------
     // YAML
@@ -94,7 +94,7 @@ final class Fixture {
         return requestAuth(NS, name, TO_SERVICE + spec);
     }
 
-    static String object(String kind, String ns, String name, Map<String, String> annotations, String spec) {
+    public static String object(String kind, String ns, String name, Map<String, String> annotations, String spec) {
         var sb = new StringBuilder()
                 .append("apiVersion: security.istio.io/v1\n")
                 .append("kind: ")
@@ -118,7 +118,7 @@ final class Fixture {
     }
 
     /** Several objects in one multi-document YAML text. */
-    static String docs(String... docs) {
+    public static String docs(String... docs) {
         return String.join("---\n", docs);
     }
 
@@ -133,7 +133,7 @@ final class Fixture {
         return new PolicyLoader(meshExtendedConditions).text(yaml, "test.yaml").result();
     }
 
-    static MeshConfig mesh(String yaml) {
+    public static MeshConfig mesh(String yaml) {
         try {
             return MeshConfigLoader.parse(yaml, "mesh.yaml");
         } catch (MeshConfigLoader.InvalidMeshConfigException e) {
@@ -141,11 +141,11 @@ final class Fixture {
         }
     }
 
-    static PolicySnapshot snapshot(String yaml) {
+    public static PolicySnapshot snapshot(String yaml) {
         return snapshot(yaml, MeshConfig.DEFAULT);
     }
 
-    static PolicySnapshot snapshot(String yaml, MeshConfig mesh) {
+    public static PolicySnapshot snapshot(String yaml, MeshConfig mesh) {
         return snapshot(yaml, mesh, Clock.systemUTC());
     }
 
@@ -187,7 +187,7 @@ final class Fixture {
     // Requests
 
     /** A new mTLS connection from {@code sleep} to {@code httpbin:8080}, as the destination ztunnel sees it. */
-    static AccessRequest.Builder l4() {
+    public static AccessRequest.Builder l4() {
         return AccessRequest.builder()
                 .peer(SLEEP)
                 .sourceIp(SOURCE_IP)
@@ -197,7 +197,7 @@ final class Fixture {
     }
 
     /** {@code GET /} from {@code sleep} to the {@code httpbin} Service, as its waypoint sees it. */
-    static AccessRequest.Builder l7() {
+    public static AccessRequest.Builder l7() {
         return AccessRequest.builder()
                 .peer(SLEEP)
                 .sourceIp(SOURCE_IP)
@@ -205,7 +205,7 @@ final class Fixture {
                 .http("GET", HOST, "/");
     }
 
-    static AccessRequest.Builder l7(String method, String path) {
+    public static AccessRequest.Builder l7(String method, String path) {
         return l7().http(method, HOST, path);
     }
 
