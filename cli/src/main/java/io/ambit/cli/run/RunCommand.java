@@ -1,7 +1,7 @@
 package io.ambit.cli.run;
 
 import io.ambit.hbone.cert.CertificateSourceException;
-import io.ambit.ztunnel.config.InvalidMeshFileException;
+import io.ambit.xds.file.InvalidMeshFileException;
 import io.ambit.ztunnel.run.LocalMesh;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -1,9 +1,9 @@
 package io.ambit.ztunnel.admin;
 
 import io.ambit.hbone.cert.CertificateManager;
-import io.ambit.ztunnel.mesh.MeshState;
-import io.ambit.ztunnel.mesh.Service;
-import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.Service;
+import io.ambit.xds.mesh.Workload;
 import java.util.Collection;
 import java.util.Map;
 

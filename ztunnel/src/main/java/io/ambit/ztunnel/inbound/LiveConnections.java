@@ -2,8 +2,8 @@ package io.ambit.ztunnel.inbound;
 
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
-import io.ambit.ztunnel.mesh.MeshSource;
-import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.MeshState;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;

@@ -2,9 +2,9 @@ package io.ambit.ztunnel.outbound;
 
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.policy.match.IpAddress;
-import io.ambit.ztunnel.mesh.MeshState;
-import io.ambit.ztunnel.mesh.Service;
-import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.Service;
+import io.ambit.xds.mesh.Workload;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;

@@ -6,12 +6,12 @@ import io.ambit.hbone.cert.Scheduler;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
+import io.ambit.xds.file.ChangeTrigger;
+import io.ambit.xds.file.LocalFileSource;
+import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.admin.ConfigDump;
 import io.ambit.ztunnel.admin.HttpEndpoint;
-import io.ambit.ztunnel.config.ChangeTrigger;
-import io.ambit.ztunnel.config.LocalFileSource;
-import io.ambit.ztunnel.mesh.MeshState;
-import io.ambit.ztunnel.mesh.Workload;
 import io.ambit.ztunnel.node.Node;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.netty.channel.EventLoopGroup;
@@ -85,7 +85,7 @@ public final class LocalMesh implements AutoCloseable {
     /**
      * Loads the file, opens the CA and starts everything.
      *
-     * @throws io.ambit.ztunnel.config.InvalidMeshFileException naming the file's problems
+     * @throws io.ambit.xds.file.InvalidMeshFileException naming the file's problems
      * @throws Exception when the CA or a listener cannot start; nothing stays open
      */
     public static LocalMesh start(Config config) throws Exception {

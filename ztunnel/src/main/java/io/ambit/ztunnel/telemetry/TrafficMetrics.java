@@ -1,7 +1,7 @@
 package io.ambit.ztunnel.telemetry;
 
-import io.ambit.ztunnel.mesh.Service;
-import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.xds.mesh.Service;
+import io.ambit.xds.mesh.Workload;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;

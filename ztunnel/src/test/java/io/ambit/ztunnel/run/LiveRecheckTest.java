@@ -2,7 +2,7 @@ package io.ambit.ztunnel.run;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ambit.ztunnel.config.ChangeTrigger;
+import io.ambit.xds.file.ChangeTrigger;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import java.io.DataInputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.mesh;
+package io.ambit.xds.mesh;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.config;
+package io.ambit.xds.file;
 
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.policy.load.Fields;
@@ -6,13 +6,13 @@ import io.ambit.policy.load.Problems;
 import io.ambit.policy.load.YamlNode;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.policy.mesh.MeshConfig;
-import io.ambit.ztunnel.mesh.GatewayAddress;
-import io.ambit.ztunnel.mesh.LoadBalancing;
-import io.ambit.ztunnel.mesh.NamespacedHostname;
-import io.ambit.ztunnel.mesh.NetworkAddress;
-import io.ambit.ztunnel.mesh.Port;
-import io.ambit.ztunnel.mesh.Service;
-import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.xds.mesh.GatewayAddress;
+import io.ambit.xds.mesh.LoadBalancing;
+import io.ambit.xds.mesh.NamespacedHostname;
+import io.ambit.xds.mesh.NetworkAddress;
+import io.ambit.xds.mesh.Port;
+import io.ambit.xds.mesh.Service;
+import io.ambit.xds.mesh.Workload;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

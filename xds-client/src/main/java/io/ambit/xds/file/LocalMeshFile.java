@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.config;
+package io.ambit.xds.file;
 
 import io.ambit.policy.engine.PolicyCompiler;
 import io.ambit.policy.load.DuplicateKeys;
@@ -8,7 +8,7 @@ import io.ambit.policy.load.Problems;
 import io.ambit.policy.load.YamlDepth;
 import io.ambit.policy.load.YamlNode;
 import io.ambit.policy.mesh.MeshConfig;
-import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.xds.mesh.MeshState;
 import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.Collections;

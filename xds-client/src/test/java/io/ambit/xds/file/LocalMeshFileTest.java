@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.config;
+package io.ambit.xds.file;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,13 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.policy.mesh.MeshConfig;
-import io.ambit.ztunnel.mesh.GatewayAddress;
-import io.ambit.ztunnel.mesh.LoadBalancing;
-import io.ambit.ztunnel.mesh.MeshState;
-import io.ambit.ztunnel.mesh.NamespacedHostname;
-import io.ambit.ztunnel.mesh.NetworkAddress;
-import io.ambit.ztunnel.mesh.Port;
-import io.ambit.ztunnel.mesh.Workload;
+import io.ambit.xds.mesh.GatewayAddress;
+import io.ambit.xds.mesh.LoadBalancing;
+import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.NamespacedHostname;
+import io.ambit.xds.mesh.NetworkAddress;
+import io.ambit.xds.mesh.Port;
+import io.ambit.xds.mesh.Workload;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

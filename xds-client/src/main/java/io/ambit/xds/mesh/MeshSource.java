@@ -1,10 +1,10 @@
-package io.ambit.ztunnel.mesh;
+package io.ambit.xds.mesh;
 
 import io.ambit.policy.load.LoadError;
 import java.util.List;
 
 /**
- * Where the mesh state comes from: the local file now ({@code io.ambit.ztunnel.config.LocalFileSource}),
+ * Where the mesh state comes from: the local file now ({@code io.ambit.xds.file.LocalFileSource}),
  * istiod over xDS next. A source publishes each new state whole; readers call {@link #current()} once
  * per connection. A rejected update leaves the last good state in place.
  */

@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.mesh;
+package io.ambit.xds.mesh;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.mesh;
+package io.ambit.xds.mesh;
 
 /**
  * One service port and the workload port it maps to ({@code ports: {80: 8080}} in the local file).

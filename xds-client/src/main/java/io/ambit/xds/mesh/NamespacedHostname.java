@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.mesh;
+package io.ambit.xds.mesh;
 
 /**
  * A service's key: namespace and hostname, written {@code namespace/hostname} (workload.proto's

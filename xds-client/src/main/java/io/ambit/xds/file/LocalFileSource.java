@@ -1,8 +1,8 @@
-package io.ambit.ztunnel.config;
+package io.ambit.xds.file;
 
 import io.ambit.policy.load.LoadError;
-import io.ambit.ztunnel.mesh.MeshSource;
-import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.MeshState;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.config;
+package io.ambit.xds.file;
 
 import java.time.Duration;
 import java.util.concurrent.Executors;

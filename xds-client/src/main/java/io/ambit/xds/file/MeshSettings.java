@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.config;
+package io.ambit.xds.file;
 
 import io.ambit.policy.load.LoadError;
 import io.ambit.policy.load.MeshConfigLoader;

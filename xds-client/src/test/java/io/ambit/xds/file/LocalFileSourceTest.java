@@ -1,12 +1,12 @@
-package io.ambit.ztunnel.config;
+package io.ambit.xds.file;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ambit.policy.load.LoadError;
 import io.ambit.policy.match.IpAddress;
-import io.ambit.ztunnel.mesh.MeshSource;
-import io.ambit.ztunnel.mesh.MeshState;
+import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.MeshState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;

@@ -1,4 +1,4 @@
-package io.ambit.ztunnel.mesh;
+package io.ambit.xds.mesh;
 
 /**
  * Where a waypoint is reached (workload.proto's {@code GatewayAddress}): exactly one of an address or a
