@@ -2,6 +2,7 @@ package io.ambit.ztunnel.outbound;
 
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.policy.match.IpAddress;
+import io.ambit.xds.mesh.GatewayAddress;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
@@ -22,7 +23,14 @@ import java.util.function.IntUnaryOperator;
  * with authority {@code ip:targetPort}; a workload IP → the same, directly; an address outside the mesh
  * → plain TCP passthrough; a known service with no healthy endpoint → refused.
  *
- * <p>Not yet: waypoints (the route ignores {@code waypoint}), other networks (double HBONE).
+ * <p>Waypoints (§1.4 steps 1 and 4): a service with a waypoint, or a workload IP whose workload has
+ * one, is reached through the waypoint — HBONE to the waypoint's {@code ip:15008} with the original
+ * {@code VIP:port} (or {@code podIP:port}) as the authority, expecting the waypoint's identity — unless
+ * the source is that waypoint, which goes to the endpoint itself. A waypoint that cannot be resolved to
+ * a healthy workload refuses the connection: falling back to the endpoint would skip the L7 policy the
+ * waypoint enforces, so it fails closed.
+ *
+ * <p>Not yet: other networks (double HBONE).
  */
 public final class OutboundRouter {
     private final int hbonePort;
@@ -44,11 +52,15 @@ public final class OutboundRouter {
         }
         var service = state.serviceByVip(ip);
         if (service.isPresent()) {
-            return toService(state, service.get(), port);
+            return toService(state, source, service.get(), ip, port);
         }
         var workload = state.workload(ip);
         if (workload.isPresent()) {
-            return toWorkload(workload.get(), ip, port, null, Set.of());
+            var w = workload.get();
+            if (w.waypoint() != null) {
+                return viaWaypoint(state, source, w.waypoint(), ip, port, null, "workload " + w.name());
+            }
+            return toWorkload(w, ip, port, null, Set.of());
         }
         return new Route.Direct(socket(ip, port), null, null);
     }
@@ -72,17 +84,43 @@ public final class OutboundRouter {
         return Optional.empty();
     }
 
-    /** The route to a service port, whether it was named by VIP or by hostname. */
+    /**
+     * The route to a service port named by hostname (SOCKS5), for a connection from {@code source} (null
+     * when not a workload); through the service's waypoint when it has one, with its first VIP as the
+     * authority.
+     */
+    public Route toService(MeshState state, Workload source, Service service, int port) {
+        if (service.waypoint() != null && !service.vips().isEmpty()) {
+            return toService(state, source, service, service.vips().getFirst().ip(), port);
+        }
+        return toService(state, source, service, null, port);
+    }
+
+    /** {@link #toService(MeshState, Workload, Service, int)} for a source that is no waypoint. */
     public Route toService(MeshState state, Service service, int port) {
+        return toService(state, null, service, port);
+    }
+
+    private Route toService(MeshState state, Workload source, Service service, IpAddress vip, int port) {
         if (service.targetPort(port) < 0) {
             return new Route.Refused("service " + service.hostname() + " has no port " + port);
         }
-        var healthy = new ArrayList<Workload>();
-        for (var w : state.endpoints(service)) {
-            if (w.status() == Workload.Status.HEALTHY && !w.ips().isEmpty()) {
-                healthy.add(w);
+        if (service.waypoint() != null) {
+            if (vip == null) {
+                // The waypoint needs an authority it can map back to the service: a VIP.
+                return new Route.Refused("service " + service.hostname() + " has a waypoint but no VIP");
             }
+            return viaWaypoint(
+                    state, source, service.waypoint(), vip, port, service.hostname(), "service " + service.hostname());
         }
+        return toEndpoint(state, service, port);
+    }
+
+    private Route toEndpoint(MeshState state, Service service, int port) {
+        if (service.targetPort(port) < 0) {
+            return new Route.Refused("service " + service.hostname() + " has no port " + port);
+        }
+        var healthy = healthy(state.endpoints(service));
         if (healthy.isEmpty()) {
             return new Route.Refused("no healthy endpoint for service " + service.hostname());
         }
@@ -100,6 +138,73 @@ public final class OutboundRouter {
             }
         }
         return toWorkload(endpoint, endpoint.ips().getFirst().ip(), target, service.hostname(), sans);
+    }
+
+    /**
+     * HBONE to the waypoint with the original destination as the authority, or — when the source is
+     * that waypoint — straight on (the waypoint's own traffic to the endpoint must not loop back to it).
+     */
+    private Route viaWaypoint(
+            MeshState state,
+            Workload source,
+            GatewayAddress waypoint,
+            IpAddress destination,
+            int port,
+            String service,
+            String what) {
+        var candidates = waypointWorkloads(state, waypoint);
+        if (source != null && candidates.stream().anyMatch(w -> w.uid().equals(source.uid()))) {
+            var asService = state.serviceByVip(destination);
+            if (asService.isPresent()) {
+                return toEndpoint(state, asService.get(), port);
+            }
+            var w = state.workload(destination);
+            return w.isPresent()
+                    ? toWorkload(w.get(), destination, port, null, Set.of())
+                    : new Route.Direct(socket(destination, port), null, null);
+        }
+        var healthy = healthy(candidates);
+        if (healthy.isEmpty()) {
+            return new Route.Refused(
+                    "the waypoint of " + what + " (" + describe(waypoint) + ") has no healthy workload");
+        }
+        var chosen = pick(healthy);
+        var sans = new LinkedHashSet<SpiffeId>();
+        sans.add(chosen.identity());
+        return new Route.Hbone(
+                socket(chosen.ips().getFirst().ip(), waypoint.hboneMtlsPort()),
+                socket(destination, port),
+                sans,
+                service,
+                chosen.name());
+    }
+
+    /** The workloads a waypoint address names: the workload at that IP, or the endpoints of that service. */
+    private static List<Workload> waypointWorkloads(MeshState state, GatewayAddress waypoint) {
+        if (waypoint.address() != null) {
+            var byIp = state.workload(waypoint.address());
+            if (byIp.isPresent()) {
+                return List.of(byIp.get());
+            }
+            return state.serviceByVip(waypoint.address()).map(state::endpoints).orElse(List.of());
+        }
+        return state.service(waypoint.hostname()).map(state::endpoints).orElse(List.of());
+    }
+
+    private static String describe(GatewayAddress waypoint) {
+        return waypoint.address() != null
+                ? waypoint.address().toString()
+                : waypoint.hostname().hostname();
+    }
+
+    private static List<Workload> healthy(List<Workload> workloads) {
+        var healthy = new ArrayList<Workload>();
+        for (var w : workloads) {
+            if (w.status() == Workload.Status.HEALTHY && !w.ips().isEmpty()) {
+                healthy.add(w);
+            }
+        }
+        return healthy;
     }
 
     private Route toWorkload(Workload w, IpAddress ip, int port, String service, Set<SpiffeId> sans) {
