@@ -1,8 +1,11 @@
 package io.ambit.cli.run;
 
+import io.ambit.cli.logging.LogbackLevels;
 import io.ambit.hbone.cert.CertificateSourceException;
 import io.ambit.xds.file.InvalidMeshFileException;
+import io.ambit.ztunnel.lifecycle.DrainDeadline;
 import io.ambit.ztunnel.run.LocalMesh;
+import io.ambit.ztunnel.telemetry.AccessLog;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -33,6 +36,24 @@ public final class RunCommand implements Callable<Integer> {
             description = "The embedded CA's state directory (created when missing). Default: ${DEFAULT-VALUE}.")
     Path caDir;
 
+    @Option(
+            names = "--log-format",
+            paramLabel = "text|json",
+            description = {
+                "Access-log lines as ztunnel's key=\"value\" text or one JSON object per line.",
+                "Default: the LOG_FORMAT environment variable, else text."
+            })
+    String logFormat;
+
+    @Option(
+            names = "--drain-deadline",
+            paramLabel = "DURATION",
+            description = {
+                "How long shutdown lets open connections drain (e.g. 5s, 1500ms). Default: as ztunnel,",
+                "CONNECTION_TERMINATION_DEADLINE, else TERMINATION_GRACE_PERIOD_SECONDS - 5s, else 5s."
+            })
+    String drainDeadline;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -40,9 +61,23 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
+        LocalMesh.Config config;
+        try {
+            String format = logFormat != null ? logFormat : System.getenv().getOrDefault("LOG_FORMAT", "text");
+            config = LocalMesh.Config.of(file, caDir)
+                    .withAccessLog(AccessLog.slf4j(AccessLog.Format.parse(format)))
+                    .withDrainDeadline(
+                            drainDeadline != null
+                                    ? DrainDeadline.parse(drainDeadline, "--drain-deadline")
+                                    : DrainDeadline.fromEnvironment(System.getenv()))
+                    .withLogLevels(LogbackLevels.current());
+        } catch (IllegalArgumentException e) {
+            err.println("ambit run: " + e.getMessage());
+            return 2;
+        }
         LocalMesh mesh;
         try {
-            mesh = LocalMesh.start(LocalMesh.Config.of(file, caDir));
+            mesh = LocalMesh.start(config);
         } catch (InvalidMeshFileException e) {
             err.println("ambit run: " + e.getMessage());
             return 2;

@@ -189,7 +189,7 @@ public final class InboundHandler implements ConnectHandler {
             accessLog.log(new AccessLog.Entry(
                     "inbound",
                     remote.getAddress().getHostAddress() + ":" + remote.getPort(),
-                    null,
+                    source == null ? null : source.name(),
                     srcIdentity,
                     request.authority().toString(),
                     null,
@@ -202,7 +202,10 @@ public final class InboundHandler implements ConnectHandler {
                     error,
                     sent,
                     received,
-                    (System.nanoTime() - start) / 1_000_000));
+                    (System.nanoTime() - start) / 1_000_000,
+                    source == null ? null : source.namespace(),
+                    workload == null ? null : workload.namespace(),
+                    flags));
         }
     }
 }

@@ -10,8 +10,11 @@ import io.ambit.xds.file.ChangeTrigger;
 import io.ambit.xds.file.LocalFileSource;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Workload;
+import io.ambit.ztunnel.admin.AdminRoutes;
 import io.ambit.ztunnel.admin.ConfigDump;
 import io.ambit.ztunnel.admin.HttpEndpoint;
+import io.ambit.ztunnel.admin.LogLevels;
+import io.ambit.ztunnel.lifecycle.DrainDeadline;
 import io.ambit.ztunnel.node.Node;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.netty.channel.EventLoopGroup;
@@ -24,13 +27,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.LoggerFactory;
 
 /**
  * What {@code ambit run FILE} starts in one JVM: the mesh file (watched; edits apply to new connections),
@@ -49,23 +50,47 @@ public final class LocalMesh implements AutoCloseable {
      * @param demos     whether to start the echo servers
      * @param accessLog where connections are reported (besides nothing: pass {@link AccessLog#slf4j()})
      * @param trigger   when to look at the file again; null: poll every second (tests fire by hand)
+     * @param drainDeadline how long shutdown lets open connections drain before closing them
+     * @param logLevels what admin {@code /logging} reads and changes
      */
     public record Config(
-            Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog, ChangeTrigger trigger) {
+            Path file,
+            Path caDir,
+            Node.Ports ports,
+            boolean demos,
+            AccessLog accessLog,
+            ChangeTrigger trigger,
+            Duration drainDeadline,
+            LogLevels logLevels) {
+        public Config(
+                Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog, ChangeTrigger trigger) {
+            this(file, caDir, ports, demos, accessLog, trigger, DrainDeadline.DEFAULT, LogLevels.unsupported());
+        }
+
         public static Config of(Path file, Path caDir) {
             return new Config(file, caDir, Node.Ports.DEFAULT, true, AccessLog.slf4j(), null);
         }
 
         public Config withPorts(Node.Ports value) {
-            return new Config(file, caDir, value, demos, accessLog, trigger);
+            return new Config(file, caDir, value, demos, accessLog, trigger, drainDeadline, logLevels);
         }
 
         public Config withAccessLog(AccessLog value) {
-            return new Config(file, caDir, ports, demos, value, trigger);
+            return new Config(file, caDir, ports, demos, value, trigger, drainDeadline, logLevels);
         }
 
         public Config withTrigger(ChangeTrigger value) {
-            return new Config(file, caDir, ports, demos, accessLog, value);
+            return new Config(file, caDir, ports, demos, accessLog, value, drainDeadline, logLevels);
+        }
+
+        /** How long shutdown lets open connections drain (ztunnel's 5 s by default). */
+        public Config withDrainDeadline(Duration value) {
+            return new Config(file, caDir, ports, demos, accessLog, trigger, value, logLevels);
+        }
+
+        /** What admin {@code /logging} reads and changes. */
+        public Config withLogLevels(LogLevels value) {
+            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, value);
         }
     }
 
@@ -125,28 +150,11 @@ public final class LocalMesh implements AutoCloseable {
                 loops,
                 new InetSocketAddress(
                         InetAddress.getLoopbackAddress(), config.ports().admin()),
-                Map.of(
-                        "/config_dump",
-                                (method, query) ->
-                                        HttpEndpoint.Reply.json(ConfigDump.json(source.current(), certificates)),
-                        "/logging",
-                                (method, query) -> HttpEndpoint.Reply.text(
-                                        method.equals("GET") || query.isEmpty() ? 200 : 501,
-                                        "access: "
-                                                + (LoggerFactory.getLogger("access")
-                                                                .isInfoEnabled()
-                                                        ? "info"
-                                                        : "off")
-                                                + " (levels are set by the logging backend's configuration)\n"),
-                        "/quitquitquit",
-                                (method, query) -> {
-                                    if (!method.equals("POST")) {
-                                        return HttpEndpoint.Reply.text(405, "POST to shut down\n");
-                                    }
-                                    // off the event loop: closing drains and shuts down the loops themselves
-                                    Thread.ofPlatform().name("ambit-quit").start(this::close);
-                                    return HttpEndpoint.Reply.text(200, "shutting down\n");
-                                }));
+                AdminRoutes.of(
+                        () -> ConfigDump.json(source.current(), certificates),
+                        config.logLevels(),
+                        // off the event loop: closing drains and shuts down the loops themselves
+                        () -> Thread.ofPlatform().name("ambit-quit").start(this::close)));
         opened.add(admin);
 
         MeshState state = source.current();
@@ -166,8 +174,7 @@ public final class LocalMesh implements AutoCloseable {
                     transport,
                     loops,
                     config.accessLog());
-            nodes.add(node);
-            opened.add(node);
+            nodes.add(node); // closed first, together, in close()
         }
         if (config.demos()) {
             for (var w : state.workloads()) {
@@ -298,8 +305,27 @@ public final class LocalMesh implements AutoCloseable {
         return a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
+    /**
+     * Stops accepting, lets open connections drain up to the deadline (all nodes at once, so the wait is
+     * one deadline, not one per node), then closes everything else.
+     */
     @Override
     public synchronized void close() {
+        var draining = new ArrayList<Thread>();
+        for (var node : nodes) {
+            draining.add(Thread.ofVirtual()
+                    .name("ambit-drain-" + node.name())
+                    .start(() -> node.close(config.drainDeadline())));
+        }
+        for (var t : draining) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        nodes.clear();
         for (int i = opened.size() - 1; i >= 0; i--) {
             try {
                 opened.get(i).close();
