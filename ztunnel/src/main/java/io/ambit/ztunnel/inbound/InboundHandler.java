@@ -10,6 +10,8 @@ import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.ambit.ztunnel.telemetry.TrafficMetrics;
@@ -86,6 +88,7 @@ public final class InboundHandler implements ConnectHandler {
         conn.source = state.workload(
                         IpAddress.of(request.remoteAddress().getAddress()).unmap())
                 .orElse(null);
+        conn.service = serviceOf(state, workload, dst.getPort());
         if (ILLEGAL_PORTS.contains(dst.getPort())) {
             return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "self-call to ztunnel port " + dst.getPort());
         }
@@ -101,6 +104,7 @@ public final class InboundHandler implements ConnectHandler {
                 .build();
         Decision decision = state.policies().decideL4(access);
         conn.decision = decision;
+        metrics.decided("destination", decision.policy(), decision.allowed());
         if (!decision.allowed()) {
             conn.flags = "DENY";
             return conn.reject(ConnectStatus.UNAUTHORIZED, "denied by policy");
@@ -133,6 +137,23 @@ public final class InboundHandler implements ConnectHandler {
         });
     }
 
+    /**
+     * The service the tunnel reaches, for {@code destination_service*}: the first of the workload's services
+     * that maps a port to the target port, as ztunnel's inbound guesses it (the authority is a pod address,
+     * so which VIP the client dialed is known only at the source).
+     */
+    private static Service serviceOf(MeshState state, Workload workload, int targetPort) {
+        for (var s : state.servicesOf(workload)) {
+            for (var p : s.ports()) {
+                int t = workload.targetPort(s.key(), p.servicePort());
+                if ((t > 0 ? t : p.targetPort()) == targetPort) {
+                    return s;
+                }
+            }
+        }
+        return null;
+    }
+
     /** What one CONNECT has learned so far, for its access-log line and for re-checks. */
     private final class Conn implements LiveConnections.Live {
         final ConnectRequest request;
@@ -140,6 +161,7 @@ public final class InboundHandler implements ConnectHandler {
         final long start;
         Workload workload;
         Workload source;
+        Service service;
         Decision decision;
         String flags = "-";
         AccessRequest access;
@@ -175,7 +197,7 @@ public final class InboundHandler implements ConnectHandler {
                     "destination",
                     source,
                     srcIdentity,
-                    null,
+                    service,
                     workload,
                     workload == null ? null : workload.identity().toString(),
                     flags,
@@ -193,7 +215,7 @@ public final class InboundHandler implements ConnectHandler {
                     srcIdentity,
                     request.authority().toString(),
                     null,
-                    null,
+                    service == null ? null : service.hostname(),
                     workload == null ? null : workload.name(),
                     workload == null ? null : workload.identity().toString(),
                     decision == null ? null : decision.policy(),

@@ -9,6 +9,7 @@ import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Workload;
+import io.ambit.ztunnel.inpod.sys.OriginalDestination;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.ambit.ztunnel.telemetry.TrafficMetrics;
 import io.netty.bootstrap.Bootstrap;
@@ -30,11 +31,12 @@ import java.util.TreeSet;
  * relay. Allowed connections register with {@link LiveConnections}, so a policy edit that now denies them
  * (e.g. a switch to STRICT) closes them.
  *
- * <p>The app port: in-pod, ztunnel recovers the port the client dialed from the redirected socket
- * ({@code SO_ORIGINAL_DST}). A laptop has no capture, so the client dials 15006 itself and the original
- * port is gone; this listener forwards to the workload's only app port (the distinct target ports of
- * the services it backs). A workload with none or several is refused: guessing would be no ztunnel
- * behaviour, and an in-band port header would be none either.
+ * <p>The app port: with capture (in-pod), TPROXY delivers the connection with its original destination
+ * as the socket's local address (or a NAT redirect leaves it in {@code SO_ORIGINAL_DST}), so the app
+ * port is the port the client dialed, as in ztunnel. A laptop has no capture, so the client dials 15006
+ * itself and the original port is gone; this listener then forwards to the workload's only app port (the
+ * distinct target ports of the services it backs). A workload with none or several is refused: guessing
+ * would be no ztunnel behaviour, and an in-band port header would be none either.
  *
  * <p>Every connection is reported once (access log, {@code reporter="destination"} metrics with
  * {@code connection_security_policy="unknown"}), before its socket is closed.
@@ -45,10 +47,17 @@ public final class PlaintextListener implements AutoCloseable {
     private final AccessLog accessLog;
     private final LiveConnections live;
     private final TrafficMetrics metrics;
+    private final boolean capture;
     private Channel listener; // set once bound, before anyone else sees this object
 
     private PlaintextListener(
-            MeshSource mesh, Transport transport, AccessLog accessLog, LiveConnections live, TrafficMetrics metrics) {
+            MeshSource mesh,
+            Transport transport,
+            AccessLog accessLog,
+            LiveConnections live,
+            TrafficMetrics metrics,
+            boolean capture) {
+        this.capture = capture;
         this.mesh = mesh;
         this.transport = transport;
         this.accessLog = accessLog;
@@ -57,7 +66,27 @@ public final class PlaintextListener implements AutoCloseable {
     }
 
     /**
-     * Binds {@code bind} (a workload's {@code ip:15006}) and serves until closed.
+     * Binds {@code bind} (a workload's {@code ip:15006}) and serves until closed, without capture: the app
+     * port is the workload's only one.
+     */
+    public static PlaintextListener start(
+            InetSocketAddress bind,
+            MeshSource mesh,
+            Transport transport,
+            EventLoopGroup group,
+            AccessLog accessLog,
+            LiveConnections live,
+            TrafficMetrics metrics)
+            throws InterruptedException {
+        return start(bind, mesh, transport, group, accessLog, live, metrics, false);
+    }
+
+    /**
+     * Binds {@code bind} (a workload's {@code ip:15006}, or {@code 0.0.0.0:15006} in a pod) and serves
+     * until closed.
+     *
+     * @param capture   whether connections arrive captured (TPROXY in a pod): the app port is then the
+     *                  original destination's
      *
      * @param mesh      read once per connection
      * @param accessLog told about every connection once: at refusal, or when it ends
@@ -71,12 +100,15 @@ public final class PlaintextListener implements AutoCloseable {
             EventLoopGroup group,
             AccessLog accessLog,
             LiveConnections live,
-            TrafficMetrics metrics)
+            TrafficMetrics metrics,
+            boolean capture)
             throws InterruptedException {
-        var self = new PlaintextListener(mesh, transport, accessLog, live, metrics);
+        var self = new PlaintextListener(mesh, transport, accessLog, live, metrics, capture);
         self.listener = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannelClass())
+                // a listener reopened on the same address (a workload re-added) must not wait out TIME_WAIT
+                .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.AUTO_READ, false)
@@ -107,7 +139,9 @@ public final class PlaintextListener implements AutoCloseable {
     /** One plaintext connection, on its event loop. */
     private void accept(Channel client) {
         var conn = new Conn(client);
-        var local = (InetSocketAddress) client.localAddress();
+        // With capture the local address is the original destination (TPROXY keeps it); a NAT redirect
+        // would have left it in SO_ORIGINAL_DST instead.
+        var local = capture ? OriginalDestination.orLocal(client) : (InetSocketAddress) client.localAddress();
         var remote = (InetSocketAddress) client.remoteAddress();
 
         // 1. The local workload, from the address dialed.
@@ -122,14 +156,19 @@ public final class PlaintextListener implements AutoCloseable {
         conn.workload = workload;
         conn.source = state.workload(IpAddress.of(remote.getAddress()).unmap()).orElse(null);
 
-        // 2. The app port: the workload's only one (see the class comment).
-        var ports = appPorts(state, workload);
-        if (ports.size() != 1) {
-            conn.flags = "CONNECT";
-            conn.refuse("no single app port to forward plaintext to (workload ports: " + ports + ")");
-            return;
+        // 2. The app port: the one dialed (capture), else the workload's only one (see the class comment).
+        int port;
+        if (capture) {
+            port = local.getPort();
+        } else {
+            var ports = appPorts(state, workload);
+            if (ports.size() != 1) {
+                conn.flags = "CONNECT";
+                conn.refuse("no single app port to forward plaintext to (workload ports: " + ports + ")");
+                return;
+            }
+            port = ports.first();
         }
-        int port = ports.first();
         conn.target = new InetSocketAddress(local.getAddress(), port);
         if (InboundHandler.ILLEGAL_PORTS.contains(port)) {
             conn.flags = "CONNECT";
@@ -276,7 +315,11 @@ public final class PlaintextListener implements AutoCloseable {
                     error,
                     sent,
                     received,
-                    (System.nanoTime() - start) / 1_000_000));
+                    (System.nanoTime() - start) / 1_000_000,
+                    source == null ? null : source.namespace(),
+                    workload == null ? null : workload.namespace(),
+                    // "-" with an error: the log derives its flag from the error, as before namespaces
+                    "-".equals(flags) ? null : flags));
         }
     }
 }

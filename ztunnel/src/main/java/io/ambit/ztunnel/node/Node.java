@@ -4,19 +4,16 @@ import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.pool.PoolConfig;
 import io.ambit.hbone.pool.SourceCertificates;
-import io.ambit.hbone.server.HboneServer;
-import io.ambit.hbone.server.HboneServerConfig;
 import io.ambit.hbone.tls.ClientTls;
-import io.ambit.hbone.tls.ServerTls;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.admin.HttpEndpoint;
 import io.ambit.ztunnel.inbound.InboundHandler;
 import io.ambit.ztunnel.inbound.LiveConnections;
-import io.ambit.ztunnel.inbound.PlaintextListener;
-import io.ambit.ztunnel.outbound.Socks5Listener;
+import io.ambit.ztunnel.outbound.OutboundFlow;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.ambit.ztunnel.telemetry.TrafficMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -26,9 +23,17 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One ztunnel: the proxy of every workload the mesh places on one node. As ztunnel's in-pod mode opens
@@ -46,10 +51,18 @@ import java.util.concurrent.TimeUnit;
  * none or several, rather than invent a way to name the port that ztunnel does not have. The policy
  * decision is ztunnel's: L4 with no peer identity, so STRICT PeerAuthentication refuses it.
  *
- * <p>The listeners are opened for the workloads the node has when it starts; routing and policy follow
- * every later mesh state, but a workload added to the file later gets no listeners until a restart.
+ * <p>The listeners follow the mesh: a workload that later appears on this node (its {@code node} is this
+ * node's name; {@code default} for none) gets its listeners, one that leaves or disappears has them
+ * drained and closed, one whose identity changes has them reopened with the new certificate. This runs
+ * on the node's own control thread, never on the mesh source's (a certificate may take a while).
  */
 public final class Node implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+    /** How long a workload that left the mesh gets to finish its inbound tunnels (ztunnel's default). */
+    static final Duration REMOVED_DRAIN = Duration.ofSeconds(5);
+    /** When a workload whose listeners failed to open is tried again (as ztunnel retries proxy starts). */
+    static final Duration RETRY = Duration.ofSeconds(5);
+
     /**
      * Where a node's listeners go: per workload IP {@code hbone}, {@code socks} and {@code plaintext}
      * (inbound); on the node's first workload IP {@code metrics} ({@code /metrics},
@@ -65,29 +78,49 @@ public final class Node implements AutoCloseable {
         }
     }
 
+    /** One workload IP's listeners. */
+    private record Key(String uid, String ip) {}
+
     private final String name;
-    private final List<Workload> workloads;
+    private final Ports ports;
+    private final Set<String> pinned;
     private final HbonePool pool;
     private final ClientTls clientTls;
-    private final List<ServerTls> serverTls = new ArrayList<>();
-    private final List<HboneServer> servers = new ArrayList<>();
-    private final List<Socks5Listener> socks = new ArrayList<>();
-    private final List<PlaintextListener> plaintext = new ArrayList<>();
     private final LiveConnections live;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final List<HttpEndpoint> endpoints = new ArrayList<>();
+    private final ScheduledExecutorService control;
+    private final Map<Key, WorkloadProxy> proxies = new LinkedHashMap<>(); // control thread (start: caller)
+    private volatile Map<Key, WorkloadProxy> published = Map.of();
+    private WorkloadProxy.Context context;
     private volatile boolean ready;
+    private volatile boolean closed;
+    private boolean retryScheduled; // control thread
 
-    private Node(String name, List<Workload> workloads, HbonePool pool, ClientTls clientTls, MeshSource mesh) {
+    private Node(
+            String name, List<Workload> workloads, Ports ports, HbonePool pool, ClientTls clientTls, MeshSource mesh) {
         this.name = name;
+        this.ports = ports;
         this.live = new LiveConnections(mesh);
-        this.workloads = List.copyOf(workloads);
+        var pins = new HashSet<String>();
+        for (var w : workloads) {
+            if (!belongs(name, w)) {
+                pins.add(w.uid()); // given explicitly: kept while the mesh has it, wherever it runs
+            }
+        }
+        this.pinned = Set.copyOf(pins);
         this.pool = pool;
         this.clientTls = clientTls;
+        this.control = Executors.newSingleThreadScheduledExecutor(r -> {
+            var t = new Thread(r, "ambit-node-" + name);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
-     * Starts the listeners of {@code workloads} (those speaking HBONE), once each has its certificate.
+     * Starts the listeners of {@code workloads} (those speaking HBONE), once each has its certificate;
+     * later mesh states then add and remove workloads of this node (see the class comment).
      *
      * @throws Exception when a certificate cannot be had or an address cannot be bound; nothing stays open
      */
@@ -105,58 +138,156 @@ public final class Node implements AutoCloseable {
         var clientTls = new ClientTls(tls);
         var pool = new HbonePool(
                 PoolConfig.defaults(), clientTls, SourceCertificates.from(certificates), transport, group);
-        var node = new Node(name, workloads, pool, clientTls, mesh);
+        var node = new Node(name, workloads, ports, pool, clientTls, mesh);
         // Every published state re-decides the open inbound tunnels (on the source's control thread).
         mesh.addListener(node.live);
         try {
-            node.startEndpoints(ports, transport, group);
+            node.startEndpoints(workloads, ports, transport, group);
             var metrics = new TrafficMetrics(node.registry);
             var inbound = new InboundHandler(mesh, transport, accessLog, node.live, metrics);
-            for (var w : node.workloads) {
+            node.context = new WorkloadProxy.Context(
+                    mesh,
+                    certificates,
+                    tls,
+                    transport,
+                    group,
+                    accessLog,
+                    node.live,
+                    metrics,
+                    pool,
+                    inbound,
+                    ports.hbone());
+            for (var w : workloads) {
                 if (w.protocol() != Workload.Protocol.HBONE) {
                     continue;
                 }
-                certificates.certificate(w.identity()).get(30, TimeUnit.SECONDS);
                 for (var ip : w.ips()) {
-                    InetAddress address = InetAddress.getByName(ip.ip().toString()); // a literal: no lookup
-                    var serverTls = ServerTls.forIdentity(certificates, w.identity(), tls, null);
-                    node.serverTls.add(serverTls);
-                    node.servers.add(HboneServer.start(
-                                    HboneServerConfig.defaults(new InetSocketAddress(address, ports.hbone())),
-                                    serverTls,
-                                    inbound,
-                                    transport,
-                                    group)
-                            .get(30, TimeUnit.SECONDS));
-                    node.socks.add(Socks5Listener.start(
-                            new InetSocketAddress(address, ports.socks()),
-                            ports.hbone(),
-                            mesh,
-                            pool,
-                            transport,
-                            group,
-                            accessLog,
-                            metrics));
-                    node.plaintext.add(PlaintextListener.start(
-                            new InetSocketAddress(address, ports.plaintext()),
-                            mesh,
-                            transport,
-                            group,
-                            accessLog,
-                            node.live,
-                            metrics));
+                    node.proxies.put(
+                            new Key(w.uid(), ip.ip().toString()),
+                            node.openProxy(w, ip.ip().toString()));
                 }
             }
+            node.published = node.snapshot();
             node.ready = true; // the mesh is loaded and every workload has its certificate
         } catch (Exception e) {
             node.close();
             throw e;
         }
+        // Later states: reconciled on the node's thread; once now for a state published while starting.
+        mesh.addListener(state -> node.reconcileLater());
+        node.reconcileLater();
         return node;
     }
 
+    private static boolean belongs(String node, Workload w) {
+        return node.equals(w.node() == null || w.node().isEmpty() ? "default" : w.node());
+    }
+
+    private WorkloadProxy openProxy(Workload w, String ip) throws Exception {
+        InetAddress address = InetAddress.getByName(ip); // a literal: no lookup
+        var binds = new WorkloadProxy.Binds(
+                new InetSocketAddress(address, ports.hbone()),
+                new InetSocketAddress(address, ports.plaintext()),
+                new InetSocketAddress(address, ports.socks()),
+                null,
+                false);
+        return WorkloadProxy.open(context, w, binds, OutboundFlow.Source.at(address));
+    }
+
+    private void reconcileLater() {
+        if (closed) {
+            return;
+        }
+        try {
+            control.execute(this::reconcile);
+        } catch (RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** Opens and closes listeners so that they match the current mesh state. Control thread. */
+    private void reconcile() {
+        if (closed) {
+            return;
+        }
+        MeshState state = context.mesh().current();
+        var desired = new LinkedHashMap<Key, Workload>();
+        for (var w : state.workloads()) {
+            if (w.protocol() == Workload.Protocol.HBONE && (belongs(name, w) || pinned.contains(w.uid()))) {
+                for (var ip : w.ips()) {
+                    desired.put(new Key(w.uid(), ip.ip().toString()), w);
+                }
+            }
+        }
+        boolean failed = false;
+        for (var it = proxies.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            Workload wanted = desired.get(e.getKey());
+            if (wanted == null) {
+                it.remove();
+                var proxy = e.getValue();
+                log.info(
+                        "node {}: workload {} ({}) left: draining its listeners",
+                        name,
+                        e.getKey().uid(),
+                        e.getKey().ip());
+                Thread.ofVirtual().name("ambit-drain-" + e.getKey().uid()).start(() -> proxy.close(REMOVED_DRAIN));
+            } else if (!wanted.identity().equals(e.getValue().workload().identity())) {
+                it.remove();
+                log.info(
+                        "node {}: workload {} is now {}: reopening its listeners",
+                        name,
+                        wanted.uid(),
+                        wanted.identity());
+                e.getValue().close(Duration.ofSeconds(1));
+            }
+        }
+        for (var e : desired.entrySet()) {
+            if (proxies.containsKey(e.getKey()) || closed) {
+                continue;
+            }
+            try {
+                proxies.put(e.getKey(), openProxy(e.getValue(), e.getKey().ip()));
+                log.info(
+                        "node {}: workload {} ({}) joined: listeners open",
+                        name,
+                        e.getKey().uid(),
+                        e.getKey().ip());
+            } catch (Exception ex) {
+                failed = true;
+                log.warn(
+                        "node {}: listeners of workload {} ({}) did not open (retrying in {}): {}",
+                        name,
+                        e.getKey().uid(),
+                        e.getKey().ip(),
+                        RETRY,
+                        ex.toString());
+            }
+        }
+        published = snapshot();
+        if (failed && !retryScheduled && !closed) {
+            retryScheduled = true;
+            try {
+                control.schedule(
+                        () -> {
+                            retryScheduled = false;
+                            reconcile();
+                        },
+                        RETRY.toMillis(),
+                        TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                // closing
+            }
+        }
+    }
+
+    private Map<Key, WorkloadProxy> snapshot() {
+        return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(proxies));
+    }
+
     /** Metrics and readiness on the first workload IP; readiness answers "not ready" until start ends. */
-    private void startEndpoints(Ports ports, Transport transport, EventLoopGroup group) throws Exception {
+    private void startEndpoints(List<Workload> workloads, Ports ports, Transport transport, EventLoopGroup group)
+            throws Exception {
         var first = workloads.stream().flatMap(w -> w.ips().stream()).findFirst();
         if (first.isEmpty()) {
             return;
@@ -194,8 +325,16 @@ public final class Node implements AutoCloseable {
         return name;
     }
 
+    /** The workloads with listeners open now, in the order they were opened. */
     public List<Workload> workloads() {
-        return workloads;
+        var out = new ArrayList<Workload>();
+        var seen = new HashSet<String>();
+        for (var p : published.values()) {
+            if (seen.add(p.workload().uid())) {
+                out.add(p.workload());
+            }
+        }
+        return List.copyOf(out);
     }
 
     /** The inbound connections open now: HBONE tunnels and allowed plaintext connections. */
@@ -205,42 +344,41 @@ public final class Node implements AutoCloseable {
 
     /** The SOCKS5 listeners, one per workload IP. */
     public List<InetSocketAddress> socksAddresses() {
-        return socks.stream().map(Socks5Listener::address).toList();
+        return published.values().stream().map(WorkloadProxy::socksAddress).toList();
     }
 
     /** The inbound plaintext listeners, one per workload IP. */
     public List<InetSocketAddress> plaintextAddresses() {
-        return plaintext.stream().map(PlaintextListener::address).toList();
+        return published.values().stream().map(WorkloadProxy::plaintextAddress).toList();
     }
 
     /** The inbound HBONE listeners, one per workload IP. */
     public List<InetSocketAddress> hboneAddresses() {
-        return servers.stream().map(HboneServer::localAddress).toList();
+        return published.values().stream().map(WorkloadProxy::hboneAddress).toList();
     }
 
     /** Stops accepting, drains inbound tunnels (GOAWAY, up to {@code deadline}), closes everything. */
     public void close(Duration deadline) {
         ready = false;
+        closed = true;
+        control.shutdown();
+        try {
+            // a reconcile in flight finishes first (it may be waiting for a certificate, up to 30 s)
+            control.awaitTermination(40, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        control.shutdownNow();
         for (var e : endpoints) {
             e.close();
         }
-        for (var s : socks) {
-            s.close();
-        }
-        for (var p : plaintext) {
-            p.close();
-        }
-        for (var s : servers) {
-            s.drain(deadline)
-                    .orTimeout(deadline.toMillis() + 1000, TimeUnit.MILLISECONDS)
-                    .exceptionally(e -> null)
-                    .join();
-            s.close();
+        var all = new ArrayList<>(proxies.values());
+        proxies.clear();
+        published = Map.of();
+        for (var p : all) {
+            p.close(deadline);
         }
         pool.close();
-        for (var t : serverTls) {
-            t.close();
-        }
         clientTls.close();
     }
 

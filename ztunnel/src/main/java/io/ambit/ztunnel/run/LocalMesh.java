@@ -17,6 +17,7 @@ import io.ambit.ztunnel.admin.LogLevels;
 import io.ambit.ztunnel.lifecycle.DrainDeadline;
 import io.ambit.ztunnel.node.Node;
 import io.ambit.ztunnel.telemetry.AccessLog;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -138,8 +139,12 @@ public final class LocalMesh implements AutoCloseable {
         opened.add(timer::shutdownNow);
         ExecutorService issuer = Executors.newVirtualThreadPerTaskExecutor();
         opened.add(issuer::shutdownNow);
-        certificates =
-                CertificateManager.builder(ca, Scheduler.of(timer), issuer).build();
+        // The certificate meters (istio_cert_expiry_timestamp, ambit_cert_*) belong to no one node: they go
+        // to every node's /metrics, each node's registry joining this composite as it starts.
+        var certificateMetrics = new CompositeMeterRegistry();
+        certificates = CertificateManager.builder(ca, Scheduler.of(timer), issuer)
+                .meterRegistry(certificateMetrics)
+                .build();
         opened.add(certificates);
         Transport transport = Transports.select();
         EventLoopGroup loops = transport.newEventLoopGroup(0, "ambit-run-" + transport);
@@ -175,6 +180,7 @@ public final class LocalMesh implements AutoCloseable {
                     loops,
                     config.accessLog());
             nodes.add(node); // closed first, together, in close()
+            certificateMetrics.add(node.registry());
         }
         if (config.demos()) {
             for (var w : state.workloads()) {

@@ -26,6 +26,12 @@ public final class TrafficMetrics {
     public static final String SENT_BYTES = "istio_tcp_sent_bytes";
     public static final String FAILED = "istio_tcp_connections_failed";
 
+    /**
+     * Counter{reporter, policy, decision}: authorization decisions by the policy that decided ({@code ns/name},
+     * {@code none} when no policy matched). No Istio equivalent; bounded by the number of policies.
+     */
+    public static final String DECISIONS = "ambit_authorization_decisions";
+
     /** What Istio renders for a value it does not know. */
     public static final String UNKNOWN = "unknown";
 
@@ -43,6 +49,19 @@ public final class TrafficMetrics {
 
     public TrafficMetrics(MeterRegistry registry) {
         this.registry = registry;
+    }
+
+    /** One authorization decision at {@code reporter} ({@code destination} for ztunnel's inbound). */
+    public void decided(String reporter, String policy, boolean allowed) {
+        registry.counter(
+                        DECISIONS,
+                        "reporter",
+                        reporter,
+                        "policy",
+                        policy == null ? "none" : policy,
+                        "decision",
+                        allowed ? "ALLOW" : "DENY")
+                .increment();
     }
 
     /** A connection was accepted past authorization. */

@@ -92,8 +92,18 @@ class TelemetryTest {
                 .contains("connection_security_policy=\"mutual_tls\"")
                 .contains("request_protocol=\"tcp\"")
                 .contains("source_cluster=\"unknown\"")
-                .contains("destination_service=\"unknown\"")
+                .contains("destination_service=\"httpbin.default.svc.cluster.local\"")
+                .contains("destination_service_name=\"httpbin\"")
                 .endsWith(" 1.0");
+        assertThat(line(body, "ambit_authorization_decisions_total{", "DENY"))
+                .contains("reporter=\"destination\"")
+                .contains("policy=\"none\"")
+                .endsWith(" 1.0");
+        assertThat(line(body, "ambit_authorization_decisions_total{", "ALLOW"))
+                .contains("policy=\"default/httpbin-from-sleep\"");
+        assertThat(line(body, "istio_cert_expiry_timestamp{", "sa/httpbin"))
+                .as("the certificate meters are on every node's /metrics")
+                .doesNotContain(" 0.0");
         assertThat(line(body, "istio_tcp_connections_failed_total{", "sa/curl"))
                 .contains("response_flags=\"DENY\"")
                 .endsWith(" 1.0");

@@ -1,0 +1,79 @@
+package io.ambit.deploy.observability;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/**
+ * Every metric name the dashboard and the alerts use, and what exports it. Only {@link Source#ZTUNNEL}
+ * metrics exist in a running {@code ambit run} mesh today, so only queries made of them must return data
+ * in {@link DashboardLiveMeshTest}; the others are checked to be valid PromQL and are listed as pending.
+ */
+enum MetricCatalog {
+    ;
+
+    /** Who exports a metric. */
+    enum Source {
+        /** The ztunnel, in every mode ({@code ambit run} included): istio_tcp_*, certificates. */
+        ZTUNNEL("the ztunnel (ambit run)"),
+        /** The waypoint (issue 6): istio_requests_total and friends, reporter="waypoint". */
+        WAYPOINT("data once the waypoint lands"),
+        /** The ztunnel's xDS client, only against istiod (issue 5, {@code ambit ztunnel}). */
+        XDS("data once ambit ztunnel runs against istiod (xDS)"),
+        /** Not exported by anything yet; proposed for the ztunnel and the waypoint (see the handoff). */
+        PROPOSED("data once a proxy exports it (proposed metric)");
+
+        final String when;
+
+        Source(String when) {
+            this.when = when;
+        }
+    }
+
+    static final Map<String, Source> METRICS = Map.ofEntries(
+            Map.entry("istio_tcp_connections_opened_total", Source.ZTUNNEL),
+            Map.entry("istio_tcp_connections_closed_total", Source.ZTUNNEL),
+            Map.entry("istio_tcp_connections_failed_total", Source.ZTUNNEL),
+            Map.entry("istio_tcp_sent_bytes_total", Source.ZTUNNEL),
+            Map.entry("istio_tcp_received_bytes_total", Source.ZTUNNEL),
+            Map.entry("istio_cert_expiry_timestamp", Source.ZTUNNEL),
+            Map.entry("ambit_cert_rotations_total", Source.ZTUNNEL),
+            Map.entry("ambit_cert_failures_total", Source.ZTUNNEL),
+            Map.entry("istio_requests_total", Source.WAYPOINT),
+            Map.entry("istio_request_duration_milliseconds_bucket", Source.WAYPOINT),
+            Map.entry("istio_xds_connection_terminations_total", Source.XDS),
+            Map.entry("istio_xds_message_total", Source.XDS),
+            Map.entry("istio_xds_message_bytes_total", Source.XDS),
+            Map.entry("ambit_authorization_decisions_total", Source.PROPOSED));
+
+    private static final Pattern NAME = Pattern.compile("\\b((?:istio|ambit)_[a-z0-9_]+)\\b");
+
+    /** The metric names {@code expr} reads. */
+    static Set<String> metricsIn(String expr) {
+        var names = new TreeSet<String>();
+        NAME.matcher(expr).results().forEach(m -> names.add(m.group(1)));
+        return names;
+    }
+
+    /**
+     * Where the data of {@code expr} comes from: {@link Source#ZTUNNEL} when every metric it reads is the
+     * ztunnel's, else the first other source it reads.
+     *
+     * @throws AssertionError for a metric not in the catalog
+     */
+    static Source sourceOf(String expr) {
+        Source result = Source.ZTUNNEL;
+        for (String name : metricsIn(expr)) {
+            Source s = METRICS.get(name);
+            if (s == null) {
+                throw new AssertionError("metric " + name + " in " + expr + " is not in MetricCatalog (expected one of "
+                        + new TreeSet<>(METRICS.keySet()) + ")");
+            }
+            if (s != Source.ZTUNNEL && result == Source.ZTUNNEL) {
+                result = s;
+            }
+        }
+        return result;
+    }
+}
