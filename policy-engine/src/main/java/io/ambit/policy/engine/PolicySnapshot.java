@@ -1,8 +1,11 @@
 package io.ambit.policy.engine;
 
+import io.ambit.policy.crd.JwtRule;
 import io.ambit.policy.crd.PolicySet;
 import io.ambit.policy.mesh.MeshConfig;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -103,6 +106,28 @@ public final class PolicySnapshot {
 
     TargetIndex<Attached> targets() {
         return targets;
+    }
+
+    /**
+     * The jwtRules of every RequestAuthentication attached to a destination (its Service, its waypoint, and
+     * the {@code istio-waypoint} GatewayClass), merged in that order without repeats: what a waypoint
+     * verifies tokens against, so it verifies with exactly the rules this snapshot judges with.
+     */
+    public List<JwtRule> jwtRules(AccessRequest.Destination d) {
+        var out = new ArrayList<JwtRule>();
+        for (var bucket : Arrays.asList(
+                jwt.service(d.namespace(), d.service()),
+                jwt.gateway(d.namespace(), d.waypoint()),
+                jwt.allWaypoints())) {
+            if (bucket != null) {
+                for (var a : bucket) {
+                    if (!out.contains(a.rule())) {
+                        out.add(a.rule());
+                    }
+                }
+            }
+        }
+        return List.copyOf(out);
     }
 
     TargetIndex<List<JwtAuthenticator.Attached>> jwt() {
