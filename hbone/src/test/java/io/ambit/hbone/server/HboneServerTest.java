@@ -249,8 +249,14 @@ final class HboneServerTest {
                 raw.client.reset(id, Http2Error.CANCEL.code());
                 sent++;
             }
-            RawH2Client.GoAway goAway = Await.get(raw.client.goAway);
-            assertThat(goAway.errorCode()).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+            // The server answers GOAWAY(ENHANCE_YOUR_CALM) and closes. The client is still writing then, so the
+            // close may reach it as a TCP reset that discards the GOAWAY unread (RFC 9293 §3.6.1): what must
+            // hold is that the connection ends early, and that a GOAWAY, when it is read, says why.
+            Await.until(() -> raw.client.goAway.isDone() || !raw.client.channel.isActive(), "the connection ends");
+            if (raw.client.goAway.isDone() && !raw.client.goAway.isCompletedExceptionally()) {
+                assertThat(raw.client.goAway.join().errorCode()).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+            }
+            Await.until(() -> !raw.client.channel.isActive(), "the server closes the connection");
             assertThat(sent).isLessThan(10_000);
             assertThat(handler.calls.get()).isLessThan(1_000);
         }
