@@ -6,8 +6,10 @@ import io.ambit.policy.load.Problems;
 import io.ambit.policy.load.YamlNode;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.policy.mesh.MeshConfig;
+import io.ambit.xds.mesh.ApplicationTunnel;
 import io.ambit.xds.mesh.GatewayAddress;
 import io.ambit.xds.mesh.LoadBalancing;
+import io.ambit.xds.mesh.Locality;
 import io.ambit.xds.mesh.NamespacedHostname;
 import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Port;
@@ -43,9 +45,30 @@ final class MeshReader {
             "waypoint",
             "services",
             "status",
-            "capacity");
-    private static final Set<String> SERVICE =
-            Set.of("name", "namespace", "hostname", "vips", "ports", "subjectAltNames", "waypoint", "loadBalancer");
+            "capacity",
+            "hostname",
+            "workloadName",
+            "workloadType",
+            "clusterId",
+            "locality",
+            "networkGateway",
+            "applicationTunnel",
+            "nativeTunnel",
+            "networkMode");
+    private static final Set<String> SERVICE = Set.of(
+            "name",
+            "namespace",
+            "hostname",
+            "vips",
+            "ports",
+            "subjectAltNames",
+            "waypoint",
+            "loadBalancer",
+            "ipFamilies",
+            "canonical",
+            "visibility");
+    private static final Set<String> LOCALITY = Set.of("region", "zone", "subzone");
+    private static final Set<String> APP_TUNNEL = Set.of("protocol", "port");
     private static final Set<String> GATEWAY = Set.of("destination", "hboneMtlsPort");
     private static final Set<String> DESTINATION = Set.of("address", "hostname");
     private static final Set<String> NAMESPACED = Set.of("namespace", "hostname");
@@ -62,6 +85,22 @@ final class MeshReader {
             "Passthrough", LoadBalancing.Mode.PASSTHROUGH);
     private static final Map<String, LoadBalancing.HealthPolicy> HEALTH = ordered(
             "OnlyHealthy", LoadBalancing.HealthPolicy.ONLY_HEALTHY, "AllowAll", LoadBalancing.HealthPolicy.ALLOW_ALL);
+    private static final Map<String, Workload.WorkloadType> WORKLOAD_TYPES = ordered(
+            "Deployment", Workload.WorkloadType.DEPLOYMENT,
+            "CronJob", Workload.WorkloadType.CRONJOB,
+            "Pod", Workload.WorkloadType.POD,
+            "Job", Workload.WorkloadType.JOB);
+    private static final Map<String, Workload.NetworkMode> NETWORK_MODES =
+            ordered("Standard", Workload.NetworkMode.STANDARD, "HostNetwork", Workload.NetworkMode.HOST_NETWORK);
+    private static final Map<String, ApplicationTunnel.Protocol> TUNNEL_PROTOCOLS =
+            ordered("None", ApplicationTunnel.Protocol.NONE, "Proxy", ApplicationTunnel.Protocol.PROXY);
+    private static final Map<String, Service.IpFamilies> IP_FAMILIES = ordered(
+            "Automatic", Service.IpFamilies.AUTOMATIC,
+            "IPv4Only", Service.IpFamilies.IPV4_ONLY,
+            "IPv6Only", Service.IpFamilies.IPV6_ONLY,
+            "Dual", Service.IpFamilies.DUAL);
+    private static final Map<String, Service.Visibility> VISIBILITIES =
+            ordered("Public", Service.Visibility.PUBLIC, "Namespace", Service.Visibility.NAMESPACE);
     private static final Map<String, LoadBalancing.Scope> SCOPES = ordered(
             "Region", LoadBalancing.Scope.REGION,
             "Zone", LoadBalancing.Scope.ZONE,
@@ -172,6 +211,9 @@ final class MeshReader {
         }
         var waypoint = gateway(f.get("waypoint"));
         var lb = loadBalancing(f.get("loadBalancer"));
+        var families = choice(f.get("ipFamilies"), IP_FAMILIES, Service.IpFamilies.AUTOMATIC);
+        boolean canonical = f.containsKey("canonical") && Fields.bool(f.get("canonical"), p);
+        var visibility = choice(f.get("visibility"), VISIBILITIES, Service.Visibility.PUBLIC);
         if (p.errors().size() > before
                 || name == null
                 || ns == null
@@ -186,7 +228,8 @@ final class MeshReader {
             p.at(n, "is defined twice (expected: one service per namespace and hostname)");
             return;
         }
-        services.put(key, new Service(name, ns, host, vips, ports, sans, waypoint, lb));
+        services.put(
+                key, new Service(name, ns, host, vips, ports, sans, waypoint, lb, families, canonical, visibility));
     }
 
     private LoadBalancing loadBalancing(YamlNode n) {
@@ -239,6 +282,15 @@ final class MeshReader {
         int capacity =
                 f.containsKey("capacity") ? integer(f.get("capacity"), 0, Integer.MAX_VALUE, "a weight >= 0") : 1;
         var waypoint = gateway(f.get("waypoint"));
+        var networkGateway = gateway(f.get("networkGateway"));
+        String hostname = orDefault(Fields.string(f.get("hostname"), p), "");
+        String workloadName = orDefault(Fields.string(f.get("workloadName"), p), name);
+        var workloadType = choice(f.get("workloadType"), WORKLOAD_TYPES, Workload.WorkloadType.POD);
+        String clusterId = orDefault(Fields.string(f.get("clusterId"), p), "");
+        var locality = locality(f.get("locality"));
+        var appTunnel = applicationTunnel(f.get("applicationTunnel"));
+        boolean nativeTunnel = f.containsKey("nativeTunnel") && Fields.bool(f.get("nativeTunnel"), p);
+        var networkMode = choice(f.get("networkMode"), NETWORK_MODES, Workload.NetworkMode.STANDARD);
 
         String who = "Workload " + ns + "/" + name;
         var ips = new ArrayList<NetworkAddress>();
@@ -254,7 +306,8 @@ final class MeshReader {
                     p.at(ipNode, "is \"" + text + "\" (expected: an IPv4 or IPv6 address)");
                 } else {
                     var a = new NetworkAddress(network, ip.get());
-                    if (claim(a, ipNode, who)) {
+                    // host-network workloads share their node's IP: no claim, as ztunnel never looks them up by IP
+                    if (networkMode == Workload.NetworkMode.HOST_NETWORK || claim(a, ipNode, who)) {
                         ips.add(a);
                     }
                 }
@@ -284,23 +337,52 @@ final class MeshReader {
             p.at(n, ".uid", "is \"" + uid + "\", already used at line " + first + " (expected: a unique uid)");
             return null;
         }
-        return new Workload(
-                uid,
-                name,
-                ns,
-                ips,
-                sa,
-                td,
-                node,
-                network,
-                labels,
-                canonicalName,
-                canonicalRevision,
-                protocol,
-                waypoint,
-                memberships,
-                status,
-                capacity);
+        return Workload.builder(uid, name, ns)
+                .ips(ips)
+                .serviceAccount(sa)
+                .trustDomain(td)
+                .node(node)
+                .network(network)
+                .labels(labels)
+                .canonicalName(canonicalName)
+                .canonicalRevision(canonicalRevision)
+                .protocol(protocol)
+                .waypoint(waypoint)
+                .services(memberships)
+                .status(status)
+                .capacity(capacity)
+                .hostname(hostname)
+                .workloadName(workloadName)
+                .workloadType(workloadType)
+                .clusterId(clusterId)
+                .locality(locality)
+                .networkGateway(networkGateway)
+                .applicationTunnel(appTunnel)
+                .nativeTunnel(nativeTunnel)
+                .networkMode(networkMode)
+                .build();
+    }
+
+    private Locality locality(YamlNode n) {
+        if (n == null || n.isNull()) {
+            return Locality.NONE;
+        }
+        var f = Fields.map(n, p, LOCALITY);
+        return new Locality(
+                orDefault(Fields.string(f.get("region"), p), ""),
+                orDefault(Fields.string(f.get("zone"), p), ""),
+                orDefault(Fields.string(f.get("subzone"), p), ""));
+    }
+
+    private ApplicationTunnel applicationTunnel(YamlNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        var f = Fields.map(n, p, APP_TUNNEL);
+        var protocol = choice(f.get("protocol"), TUNNEL_PROTOCOLS, ApplicationTunnel.Protocol.NONE);
+        int port =
+                f.containsKey("port") ? integer(f.get("port"), 0, 65535, "a port 0-65535 (0: the original port)") : 0;
+        return port < 0 ? null : new ApplicationTunnel(protocol, port);
     }
 
     // ---- shared pieces

@@ -25,49 +25,80 @@ public final class MeshState {
     private final Map<NetworkAddress, Service> byVip;
     private final Map<NamespacedHostname, Service> byHostname;
     private final Map<NamespacedHostname, List<Workload>> endpoints;
+    private final List<String> conflicts;
 
-    private MeshState(List<Workload> workloads, List<Service> services, PolicySnapshot policies, String origin) {
-        this.workloads = List.copyOf(workloads);
-        this.services = List.copyOf(services);
+    private MeshState(
+            List<Workload> workloads, List<Service> services, PolicySnapshot policies, String origin, boolean lenient) {
         this.policies = policies;
         this.origin = origin;
+        var conflicts = new ArrayList<String>();
         var hosts = new LinkedHashMap<NamespacedHostname, Service>();
         var vips = new HashMap<NetworkAddress, Service>();
-        for (var s : this.services) {
-            if (hosts.putIfAbsent(s.key(), s) != null) {
-                throw new IllegalArgumentException("service " + s.key() + " is defined twice");
+        for (var s : services) {
+            var before = hosts.put(s.key(), s);
+            if (before != null) {
+                conflict(lenient, conflicts, "service " + s.key() + " is defined twice");
             }
             for (var vip : s.vips()) {
-                if (vips.putIfAbsent(vip, s) != null) {
-                    throw new IllegalArgumentException("VIP " + vip + " belongs to two services");
+                var owner = vips.put(vip, s);
+                if (owner != null && owner != before) {
+                    conflict(lenient, conflicts, "VIP " + vip + " belongs to two services");
                 }
             }
         }
         var ips = new HashMap<NetworkAddress, Workload>();
         var uids = new HashMap<String, Workload>();
         var members = new HashMap<NamespacedHostname, List<Workload>>();
-        for (var w : this.workloads) {
-            if (uids.putIfAbsent(w.uid(), w) != null) {
-                throw new IllegalArgumentException("workload uid " + w.uid() + " is defined twice");
+        for (var w : workloads) {
+            if (uids.put(w.uid(), w) != null) {
+                conflict(lenient, conflicts, "workload uid " + w.uid() + " is defined twice");
             }
-            for (var ip : w.ips()) {
-                if (ips.putIfAbsent(ip, w) != null || vips.containsKey(ip)) {
-                    throw new IllegalArgumentException("IP " + ip + " belongs to two workloads or services");
+            // a host-network workload shares its node's IP with others: never found by IP (as ztunnel)
+            if (w.networkMode() != Workload.NetworkMode.HOST_NETWORK) {
+                for (var ip : w.ips()) {
+                    if (ips.put(ip, w) != null || vips.containsKey(ip)) {
+                        conflict(lenient, conflicts, "IP " + ip + " belongs to two workloads or services");
+                    }
                 }
             }
             for (var svc : w.services().keySet()) {
                 if (!hosts.containsKey(svc)) {
-                    throw new IllegalArgumentException("workload " + w.uid() + " names unknown service " + svc);
+                    if (!lenient) {
+                        throw new IllegalArgumentException("workload " + w.uid() + " names unknown service " + svc);
+                    }
+                    continue; // xDS: the service may arrive later; until then it has no endpoints
                 }
                 members.computeIfAbsent(svc, k -> new ArrayList<>()).add(w);
             }
         }
-        members.replaceAll((k, v) -> List.copyOf(v));
+        if (lenient) {
+            // a later entry took the uid or hostname: keep only what the indexes point at, in order
+            this.workloads =
+                    workloads.stream().filter(w -> uids.get(w.uid()) == w).toList();
+            this.services =
+                    services.stream().filter(s -> hosts.get(s.key()) == s).toList();
+            members.replaceAll(
+                    (k, v) -> v.stream().filter(w -> uids.get(w.uid()) == w).toList());
+            ips.values().removeIf(w -> uids.get(w.uid()) != w);
+            vips.values().removeIf(s -> hosts.get(s.key()) != s);
+        } else {
+            this.workloads = List.copyOf(workloads);
+            this.services = List.copyOf(services);
+            members.replaceAll((k, v) -> List.copyOf(v));
+        }
         this.byIp = Map.copyOf(ips);
         this.byUid = Map.copyOf(uids);
         this.byVip = Map.copyOf(vips);
         this.byHostname = Map.copyOf(hosts);
         this.endpoints = Map.copyOf(members);
+        this.conflicts = List.copyOf(conflicts);
+    }
+
+    private static void conflict(boolean lenient, List<String> conflicts, String message) {
+        if (!lenient) {
+            throw new IllegalArgumentException(message);
+        }
+        conflicts.add(message);
     }
 
     /**
@@ -80,12 +111,25 @@ public final class MeshState {
      */
     public static MeshState of(
             List<Workload> workloads, List<Service> services, PolicySnapshot policies, String origin) {
-        return new MeshState(workloads, services, policies, origin);
+        return new MeshState(workloads, services, policies, origin, false);
+    }
+
+    /**
+     * Indexes workloads and services as ztunnel indexes what istiod sends, where contradictions are
+     * normal for a moment (a pod's IP reused before the old pod's removal arrives, a workload naming a
+     * service that comes in the next response): a later entry in the lists takes a uid, IP or VIP from an
+     * earlier one, and a reference to a service not (yet) known is kept on the workload but gives no
+     * endpoint until the service exists. Never throws for such contradictions; {@link #conflicts()} lists
+     * them.
+     */
+    public static MeshState resolving(
+            List<Workload> workloads, List<Service> services, PolicySnapshot policies, String origin) {
+        return new MeshState(workloads, services, policies, origin, true);
     }
 
     /** No workloads, no services, no policies. */
     public static MeshState empty(MeshConfig mesh) {
-        return new MeshState(List.of(), List.of(), PolicySnapshot.empty(mesh), "empty");
+        return new MeshState(List.of(), List.of(), PolicySnapshot.empty(mesh), "empty", false);
     }
 
     /** The workload with this IP on the default network. */
@@ -146,6 +190,11 @@ public final class MeshState {
 
     public MeshConfig mesh() {
         return policies.mesh();
+    }
+
+    /** What {@link #resolving} had to settle (an IP or VIP taken by a later entry); empty otherwise. */
+    public List<String> conflicts() {
+        return conflicts;
     }
 
     /** Where this state came from: a file name, an xDS server. */

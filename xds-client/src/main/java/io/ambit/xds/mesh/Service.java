@@ -1,6 +1,7 @@
 package io.ambit.xds.mesh;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * A service: a hostname with virtual IPs and ports, backed by the workloads that name it in their
@@ -14,6 +15,9 @@ import java.util.List;
  * @param subjectAltNames extra identities an endpoint may present, as SPIFFE URIs
  * @param waypoint        the service's waypoint, or null
  * @param loadBalancing   endpoint preferences ({@link LoadBalancing#DEFAULT} when not given)
+ * @param ipFamilies      the address families it serves
+ * @param canonical       wins hostname lookups from namespaces that have no service of that hostname
+ * @param visibility      who may resolve it: everyone, or only its own namespace
  */
 public record Service(
         String name,
@@ -23,11 +27,41 @@ public record Service(
         List<Port> ports,
         List<String> subjectAltNames,
         GatewayAddress waypoint,
-        LoadBalancing loadBalancing) {
+        LoadBalancing loadBalancing,
+        IpFamilies ipFamilies,
+        boolean canonical,
+        Visibility visibility) {
     public Service {
         vips = List.copyOf(vips);
         ports = List.copyOf(ports);
         subjectAltNames = List.copyOf(subjectAltNames);
+        loadBalancing = Objects.requireNonNullElse(loadBalancing, LoadBalancing.DEFAULT);
+        ipFamilies = Objects.requireNonNullElse(ipFamilies, IpFamilies.AUTOMATIC);
+        visibility = Objects.requireNonNullElse(visibility, Visibility.PUBLIC);
+    }
+
+    /** The fields the local file had first; address families automatic, not canonical, public. */
+    public Service(
+            String name,
+            String namespace,
+            String hostname,
+            List<NetworkAddress> vips,
+            List<Port> ports,
+            List<String> subjectAltNames,
+            GatewayAddress waypoint,
+            LoadBalancing loadBalancing) {
+        this(
+                name,
+                namespace,
+                hostname,
+                vips,
+                ports,
+                subjectAltNames,
+                waypoint,
+                loadBalancing,
+                IpFamilies.AUTOMATIC,
+                false,
+                Visibility.PUBLIC);
     }
 
     /** The key workloads use to name this service. */
@@ -35,7 +69,7 @@ public record Service(
         return new NamespacedHostname(namespace, hostname);
     }
 
-    /** The target port for a service port, or -1 when the service does not expose it. */
+    /** The target port for a service port, or -1 when the service does not expose it (0: see {@link Port}). */
     public int targetPort(int servicePort) {
         for (var p : ports) {
             if (p.servicePort() == servicePort) {
@@ -43,5 +77,19 @@ public record Service(
             }
         }
         return -1;
+    }
+
+    /** workload.proto's {@code IPFamilies}. */
+    public enum IpFamilies {
+        AUTOMATIC,
+        IPV4_ONLY,
+        IPV6_ONLY,
+        DUAL
+    }
+
+    /** workload.proto's {@code Visibility}: {@link #NAMESPACE} services are seen only from their namespace. */
+    public enum Visibility {
+        PUBLIC,
+        NAMESPACE
     }
 }

@@ -148,6 +148,45 @@ class LocalMeshFileTest {
     }
 
     @Test
+    void istiodsOtherWorkloadAndServiceFieldsAreCarriedThrough() throws Exception {
+        var state = LocalMeshFile.parse("""
+                workloads:
+                - name: a
+                  namespace: ns
+                  workloadIps: ["127.0.3.1"]
+                  hostname: a.example
+                  workloadName: a-deploy
+                  workloadType: Deployment
+                  clusterId: c1
+                  locality: {region: eu, zone: eu-1, subzone: rack-2}
+                  networkGateway: {destination: {address: /127.0.3.9}, hboneMtlsPort: 15009}
+                  applicationTunnel: {protocol: Proxy, port: 15088}
+                  nativeTunnel: true
+                - {name: h1, namespace: ns, workloadIps: ["127.0.3.2"], networkMode: HostNetwork}
+                - {name: h2, namespace: ns, workloadIps: ["127.0.3.2"], networkMode: HostNetwork}
+                services:
+                - {name: s, namespace: ns, hostname: s.ns, ipFamilies: Dual, canonical: true, visibility: Namespace}
+                """, "f.yaml");
+        var a = state.workloadByUid("Kubernetes//Pod/ns/a").orElseThrow();
+        assertThat(a.hostname()).isEqualTo("a.example");
+        assertThat(a.workloadName()).isEqualTo("a-deploy");
+        assertThat(a.workloadType()).isEqualTo(Workload.WorkloadType.DEPLOYMENT);
+        assertThat(a.clusterId()).isEqualTo("c1");
+        assertThat(a.locality()).isEqualTo(new io.ambit.xds.mesh.Locality("eu", "eu-1", "rack-2"));
+        assertThat(a.networkGateway().hboneMtlsPort()).isEqualTo(15009);
+        assertThat(a.applicationTunnel())
+                .isEqualTo(new io.ambit.xds.mesh.ApplicationTunnel(
+                        io.ambit.xds.mesh.ApplicationTunnel.Protocol.PROXY, 15088));
+        assertThat(a.nativeTunnel()).isTrue();
+        assertThat(state.workloadByUid("Kubernetes//Pod/ns/h2").orElseThrow().networkMode())
+                .isEqualTo(Workload.NetworkMode.HOST_NETWORK);
+        var s = state.services().getFirst();
+        assertThat(s.ipFamilies()).isEqualTo(io.ambit.xds.mesh.Service.IpFamilies.DUAL);
+        assertThat(s.canonical()).isTrue();
+        assertThat(s.visibility()).isEqualTo(io.ambit.xds.mesh.Service.Visibility.NAMESPACE);
+    }
+
+    @Test
     void aFileWithOnlyPoliciesGivesAnEmptyMesh() throws Exception {
         var state = LocalMeshFile.parse(VALID.substring(VALID.indexOf("---")), "p.yaml");
         assertThat(state.workloads()).isEmpty();
@@ -161,6 +200,16 @@ class LocalMeshFileTest {
                         "an unknown workload field is refused",
                         "workloads:\n- {name: a, namespace: ns, workloadIps: [\"127.0.0.1\"], serviceAcount: x}\n",
                         "bad.yaml:2: Workload ns/a: workloads[0].serviceAcount: unknown field"),
+                bad(
+                        "an unknown workload type names the choices",
+                        "workloads:\n- {name: a, namespace: ns, workloadIps: [\"127.0.0.1\"], workloadType: Pods}\n",
+                        "bad.yaml:2: Workload ns/a: workloads[0].workloadType: is \"Pods\" (expected one of: Deployment,"
+                                + " CronJob, Pod, Job)"),
+                bad(
+                        "an unknown field in a locality is refused",
+                        "workloads:\n- {name: a, namespace: ns, workloadIps: [\"127.0.0.1\"], locality: {zon: x}}\n",
+                        "bad.yaml:2: Workload ns/a: workloads[0].locality.zon: unknown field (expected one of: region,"
+                                + " subzone, zone)"),
                 bad(
                         "an unknown top-level field is refused",
                         "workload: []\n",

@@ -87,4 +87,46 @@ class MeshStateTest {
         assertThat(state.workload(IpAddress.parse("::ffff:10.0.0.1"))).contains(w);
         assertThat(MeshState.empty(MeshConfig.DEFAULT).workloads()).isEmpty();
     }
+
+    @org.junit.jupiter.api.Test
+    void resolvingLetsALaterEntryTakeAnIpAsZtunnelDoes() {
+        var old = workload("u1", "10.0.0.1", Map.of());
+        var reused = workload("u2", "10.0.0.1", Map.of());
+        var state = MeshState.resolving(List.of(old, reused), List.of(), NO_POLICIES, "xds");
+        assertThat(state.workload(IpAddress.parse("10.0.0.1"))).contains(reused);
+        assertThat(state.workloadByUid("u1")).contains(old);
+        assertThat(state.conflicts()).containsExactly("IP /10.0.0.1 belongs to two workloads or services");
+    }
+
+    @org.junit.jupiter.api.Test
+    void resolvingKeepsAReferenceToAServiceNotYetKnownWithoutEndpoints() {
+        var svc = new NamespacedHostname("ns", "a");
+        var w = workload("u1", "10.0.0.1", Map.of(svc, List.of()));
+        var before = MeshState.resolving(List.of(w), List.of(), NO_POLICIES, "xds");
+        assertThat(before.workloads()).containsExactly(w);
+        var after = MeshState.resolving(List.of(w), List.of(service("a", "/10.96.0.1")), NO_POLICIES, "xds");
+        assertThat(after.endpoints(after.service(svc).orElseThrow())).containsExactly(w);
+    }
+
+    @org.junit.jupiter.api.Test
+    void resolvingKeepsTheLastDefinitionOfAUidOnly() {
+        var first = workload("u1", "10.0.0.1", Map.of());
+        var second = workload("u1", "10.0.0.2", Map.of());
+        var state = MeshState.resolving(List.of(first, second), List.of(), NO_POLICIES, "xds");
+        assertThat(state.workloads()).containsExactly(second);
+        assertThat(state.workload(IpAddress.parse("10.0.0.1"))).isEmpty();
+    }
+
+    @org.junit.jupiter.api.Test
+    void hostNetworkWorkloadsShareAnIpAndAreNotFoundByIt() {
+        var a = workload("u1", "10.0.0.1", Map.of()).toBuilder()
+                .networkMode(Workload.NetworkMode.HOST_NETWORK)
+                .build();
+        var b = workload("u2", "10.0.0.1", Map.of()).toBuilder()
+                .networkMode(Workload.NetworkMode.HOST_NETWORK)
+                .build();
+        var state = MeshState.of(List.of(a, b), List.of(), NO_POLICIES, "test");
+        assertThat(state.workload(IpAddress.parse("10.0.0.1"))).isEmpty();
+        assertThat(state.workloadByUid("u2")).contains(b);
+    }
 }

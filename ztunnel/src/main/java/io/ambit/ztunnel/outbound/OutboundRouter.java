@@ -126,8 +126,13 @@ public final class OutboundRouter {
         }
         Workload endpoint = pick(healthy);
         int target = endpoint.targetPort(service.key(), port);
-        if (target < 0) {
+        if (target <= 0) {
             target = service.targetPort(port);
+        }
+        if (target <= 0) {
+            // istiod sends 0 for a named target port that each endpoint resolves; this one did not
+            return new Route.Refused(
+                    "service " + service.hostname() + " port " + port + " has no target port on " + endpoint.name());
         }
         var sans = new LinkedHashSet<SpiffeId>();
         for (var san : service.subjectAltNames()) {

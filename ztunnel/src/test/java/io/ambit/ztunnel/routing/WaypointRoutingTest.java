@@ -6,9 +6,14 @@ import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.file.LocalMeshFile;
 import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.NamespacedHostname;
+import io.ambit.xds.mesh.Port;
+import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.outbound.OutboundRouter;
 import io.ambit.ztunnel.outbound.Route;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** ztunnel-reference.md §1.4 steps 1 and 4: traffic to a service or workload with a waypoint goes to it. */
@@ -111,6 +116,35 @@ class WaypointRoutingTest {
                 ""));
         var route = (Route.Hbone) router.route(plain, workload("client"), ip("127.95.10.1"), 80);
         assertThat(route.hbone().getAddress().getHostAddress()).isEqualTo("127.95.2.1");
+    }
+
+    @Test
+    void aNamedTargetPortNoEndpointResolvesIsRefusedNotDialledAtZero() {
+        // istiod sends target port 0 for a named port each endpoint resolves; the file cannot say that
+        var key = new NamespacedHostname("shop", "orders.shop.svc.cluster.local");
+        var workloads = state.workloads().stream()
+                .map(w -> w.name().equals("orders-1")
+                        ? w.toBuilder().services(Map.of(key, List.of())).build()
+                        : w)
+                .toList();
+        var services = state.services().stream()
+                .map(sv -> sv.hostname().equals(key.hostname())
+                        ? new Service(
+                                sv.name(),
+                                sv.namespace(),
+                                sv.hostname(),
+                                sv.vips(),
+                                List.of(new Port(80, 0)),
+                                sv.subjectAltNames(),
+                                null,
+                                sv.loadBalancing())
+                        : sv)
+                .toList();
+        var named = MeshState.of(workloads, services, state.policies(), "test");
+        var orders = OutboundRouter.serviceByName(named, "orders.shop").orElseThrow();
+        var route = router.toService(named, null, orders, 80);
+        assertThat(route).isInstanceOf(Route.Refused.class);
+        assertThat(((Route.Refused) route).reason()).contains("has no target port on orders-1");
     }
 
     private Workload workload(String name) {
