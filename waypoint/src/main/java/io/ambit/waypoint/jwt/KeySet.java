@@ -1,0 +1,199 @@
+package io.ambit.waypoint.jwt;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSVerifier;
+import com.nimbusds.jose.crypto.ECDSAVerifier;
+import com.nimbusds.jose.crypto.MACVerifier;
+import com.nimbusds.jose.crypto.RSASSAVerifier;
+import com.nimbusds.jose.jwk.ECKey;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.OctetSequenceKey;
+import com.nimbusds.jose.jwk.RSAKey;
+import java.text.ParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One JWKS, parsed once into ready verifiers. Immutable apart from a bounded cache of tokens it has
+ * already verified (Envoy keeps one too): a repeated token costs a map lookup instead of an RSA or ECDSA
+ * verification. The cache belongs to this key set, so a rotated JWKS starts with an empty one.
+ *
+ * <p>Key selection is jwt_verify_lib's: a token with a {@code kid} is tried against keys with that kid and
+ * keys without one; a key's {@code alg}, when set, must equal the token's; the key type decides which
+ * algorithms it can verify (an RSA or EC key never verifies an HMAC token: no algorithm confusion).
+ */
+final class KeySet {
+    /** Most keys one JWKS may hold; real ones have a handful. */
+    static final int MAX_KEYS = 64;
+
+    static final int MIN_RSA_BITS = 2048;
+    private static final long CACHE_CHARS = 4L << 20;
+
+    /** One usable key. */
+    record Key(String kid, String alg, JWSVerifier verifier) {}
+
+    /** The outcome of verifying one token's signature. */
+    enum Outcome {
+        OK,
+        /** no key has the token's kid (when it has one) and algorithm */
+        NO_MATCHING_KEY,
+        /** keys matched but none verified the signature */
+        BAD_SIGNATURE
+    }
+
+    private final List<Key> keys;
+    private final List<String> problems;
+    private final ConcurrentHashMap<String, Boolean> verified = new ConcurrentHashMap<>();
+    private final AtomicLong cachedChars = new AtomicLong();
+
+    private KeySet(List<Key> keys, List<String> problems) {
+        this.keys = List.copyOf(keys);
+        this.problems = List.copyOf(problems);
+    }
+
+    static final KeySet EMPTY = new KeySet(List.of(), List.of());
+
+    /**
+     * Parses a JWKS document. Keys that cannot be used are skipped and named in {@link #problems()}; a
+     * document that is not a JWKS at all throws.
+     *
+     * @throws ParseException with what was wrong (bad JSON, no {@code keys}, too many keys)
+     */
+    static KeySet parse(String json) throws ParseException {
+        JWKSet set = JWKSet.parse(json);
+        if (set.getKeys().size() > MAX_KEYS) {
+            throw new ParseException(
+                    "JWKS has " + set.getKeys().size() + " keys (expected: at most " + MAX_KEYS + ")", 0);
+        }
+        var keys = new ArrayList<Key>();
+        var problems = new ArrayList<String>();
+        int i = 0;
+        for (JWK jwk : set.getKeys()) {
+            String name = "keys[" + i++ + "]" + (jwk.getKeyID() == null ? "" : " (kid " + jwk.getKeyID() + ")");
+            if (jwk.getKeyUse() != null && !KeyUse.SIGNATURE.equals(jwk.getKeyUse())) {
+                problems.add(name + ": use is \"" + jwk.getKeyUse().identifier() + "\" (expected: sig)");
+                continue;
+            }
+            try {
+                JWSVerifier v = verifier(jwk);
+                if (v == null) {
+                    problems.add(
+                            name + ": key type " + jwk.getKeyType() + " is not supported (expected: RSA, EC or oct)");
+                    continue;
+                }
+                String alg =
+                        jwk.getAlgorithm() == null ? null : jwk.getAlgorithm().getName();
+                if (alg != null && !v.supportedJWSAlgorithms().contains(JWSAlgorithm.parse(alg))) {
+                    problems.add(name + ": alg " + alg + " does not fit a " + jwk.getKeyType() + " key");
+                    continue;
+                }
+                keys.add(new Key(jwk.getKeyID(), alg, v));
+            } catch (JOSEException | IllegalArgumentException e) {
+                problems.add(name + ": " + e.getMessage());
+            }
+        }
+        return new KeySet(keys, problems);
+    }
+
+    private static JWSVerifier verifier(JWK jwk) throws JOSEException {
+        if (jwk instanceof RSAKey rsa) {
+            var pub = rsa.toRSAPublicKey();
+            if (pub.getModulus().bitLength() < MIN_RSA_BITS) {
+                throw new IllegalArgumentException("RSA key has "
+                        + pub.getModulus().bitLength() + " bits (expected: at least " + MIN_RSA_BITS + ")");
+            }
+            return new RSASSAVerifier(pub, Set.of());
+        }
+        if (jwk instanceof ECKey ec) {
+            // ECDSAVerifier checks that the point is on the curve (invalid-curve attacks).
+            return new ECDSAVerifier(ec.toECPublicKey(), Set.of());
+        }
+        if (jwk instanceof OctetSequenceKey oct) {
+            // HMAC only with a symmetric key the JWKS declares as such; MACVerifier needs >= 256 bits.
+            return new MACVerifier(oct.toByteArray());
+        }
+        return null; // OKP (Ed25519) needs Tink, which the waypoint does not ship
+    }
+
+    List<Key> keys() {
+        return keys;
+    }
+
+    /** Keys that were skipped and why, for logs and the admin API. */
+    List<String> problems() {
+        return problems;
+    }
+
+    boolean isEmpty() {
+        return keys.isEmpty();
+    }
+
+    /** Whether some key could verify this token (its kid and algorithm), before trying a signature. */
+    boolean hasCandidate(ParsedJwt t) {
+        for (Key k : keys) {
+            if (matches(k, t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the JWKS names the token's kid at all (a missing kid may mean the issuer rotated keys). */
+    boolean knowsKid(String kid) {
+        for (Key k : keys) {
+            if (kid.equals(k.kid())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    Outcome verify(ParsedJwt t) {
+        if (verified.containsKey(t.token)) {
+            return Outcome.OK;
+        }
+        boolean matched = false;
+        var alg = t.header.getAlgorithm();
+        for (Key k : keys) {
+            if (!matches(k, t)) {
+                continue;
+            }
+            matched = true;
+            try {
+                if (k.verifier().supportedJWSAlgorithms().contains(alg)
+                        && k.verifier().verify(t.header, t.signingInput, t.signature)) {
+                    remember(t.token);
+                    return Outcome.OK;
+                }
+            } catch (JOSEException e) {
+                // a malformed signature for this key (e.g. wrong length): try the next key
+            }
+        }
+        return matched ? Outcome.BAD_SIGNATURE : Outcome.NO_MATCHING_KEY;
+    }
+
+    private static boolean matches(Key k, ParsedJwt t) {
+        if (t.kid != null && k.kid() != null && !k.kid().equals(t.kid)) {
+            return false;
+        }
+        if (k.alg() != null && !k.alg().equals(t.alg)) {
+            return false;
+        }
+        return k.verifier().supportedJWSAlgorithms().contains(t.header.getAlgorithm());
+    }
+
+    private void remember(String token) {
+        // Bounded by characters, not entries: tokens vary in size. Clearing all is crude but O(1) amortized.
+        if (cachedChars.addAndGet(token.length()) > CACHE_CHARS) {
+            verified.clear();
+            cachedChars.set(token.length());
+        }
+        verified.put(token, Boolean.TRUE);
+    }
+}
