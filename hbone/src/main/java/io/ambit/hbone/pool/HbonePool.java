@@ -225,7 +225,7 @@ public final class HbonePool implements AutoCloseable {
         long idleNanos = config.idleTimeout().toNanos();
         Bootstrap bootstrap = new Bootstrap()
                 .group(group)
-                .channel(transport.socketChannelClass())
+                .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)

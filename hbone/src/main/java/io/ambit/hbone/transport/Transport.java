@@ -1,8 +1,10 @@
 package io.ambit.hbone.transport;
 
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -18,6 +20,8 @@ public final class Transport {
     private final Supplier<IoHandlerFactory> ioHandlerFactory;
     private final Class<? extends ServerSocketChannel> serverChannelClass;
     private final Class<? extends SocketChannel> socketChannelClass;
+    private final ChannelFactory<? extends ServerSocketChannel> serverChannelFactory;
+    private final ChannelFactory<? extends SocketChannel> socketChannelFactory;
 
     /** The transports Ambit knows, best first. */
     public enum Kind {
@@ -56,10 +60,49 @@ public final class Transport {
             Supplier<IoHandlerFactory> ioHandlerFactory,
             Class<? extends ServerSocketChannel> serverChannelClass,
             Class<? extends SocketChannel> socketChannelClass) {
+        this(
+                kind,
+                ioHandlerFactory,
+                serverChannelClass,
+                socketChannelClass,
+                new ReflectiveChannelFactory<>(serverChannelClass),
+                new ReflectiveChannelFactory<>(socketChannelClass));
+    }
+
+    private Transport(
+            Kind kind,
+            Supplier<IoHandlerFactory> ioHandlerFactory,
+            Class<? extends ServerSocketChannel> serverChannelClass,
+            Class<? extends SocketChannel> socketChannelClass,
+            ChannelFactory<? extends ServerSocketChannel> serverChannelFactory,
+            ChannelFactory<? extends SocketChannel> socketChannelFactory) {
         this.kind = kind;
         this.ioHandlerFactory = ioHandlerFactory;
         this.serverChannelClass = serverChannelClass;
         this.socketChannelClass = socketChannelClass;
+        this.serverChannelFactory = serverChannelFactory;
+        this.socketChannelFactory = socketChannelFactory;
+    }
+
+    /**
+     * This transport, with its channels made by the given factories rather than by their classes'
+     * no-argument constructors: for sockets that must be created elsewhere (ztunnel's in-pod mode creates
+     * them inside a pod's network namespace). The factories must make this transport's channel classes;
+     * the event loops are the same.
+     */
+    public Transport withChannelFactories(
+            ChannelFactory<? extends ServerSocketChannel> server, ChannelFactory<? extends SocketChannel> socket) {
+        return new Transport(kind, ioHandlerFactory, serverChannelClass, socketChannelClass, server, socket);
+    }
+
+    /** Makes this transport's listening channels: use with {@code ServerBootstrap.channelFactory}. */
+    public ChannelFactory<? extends ServerSocketChannel> serverChannelFactory() {
+        return serverChannelFactory;
+    }
+
+    /** Makes this transport's connecting channels: use with {@code Bootstrap.channelFactory}. */
+    public ChannelFactory<? extends SocketChannel> socketChannelFactory() {
+        return socketChannelFactory;
     }
 
     public Kind kind() {

@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -23,6 +24,7 @@ import java.util.function.Predicate;
 public final class TargetDialer implements ConnectHandler {
     private final Transport transport;
     private final Predicate<InetSocketAddress> allowed;
+    private final Function<ConnectRequest, InetSocketAddress> source;
 
     /** Serves loopback targets only. */
     public TargetDialer(Transport transport) {
@@ -30,8 +32,20 @@ public final class TargetDialer implements ConnectHandler {
     }
 
     public TargetDialer(Transport transport, Predicate<InetSocketAddress> allowed) {
+        this(transport, allowed, request -> null);
+    }
+
+    /**
+     * @param source the local address to bind before connecting for a request, or null for the system's
+     *     choice (ztunnel in a pod binds the client's own IP, so the app sees the real peer)
+     */
+    public TargetDialer(
+            Transport transport,
+            Predicate<InetSocketAddress> allowed,
+            Function<ConnectRequest, InetSocketAddress> source) {
         this.transport = transport;
         this.allowed = allowed;
+        this.source = source;
     }
 
     @Override
@@ -46,13 +60,13 @@ public final class TargetDialer implements ConnectHandler {
         CompletableFuture<ConnectResponse> answer = new CompletableFuture<>();
         ChannelFuture connected = new Bootstrap()
                 .group(request.eventLoop())
-                .channel(transport.socketChannelClass())
+                .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
                 // held until the relay is in place (Netty reads a half-closed socket even with auto-read off)
                 .handler(new InboundHold(64 * 1024))
-                .connect(target.get());
+                .connect(target.get(), source.apply(request));
         connected.addListener(f -> answer.complete(
                 f.isSuccess()
                         ? ConnectResponse.tunnel(connected.channel())

@@ -49,11 +49,29 @@ public final class InboundHandler implements ConnectHandler {
      */
     public InboundHandler(
             MeshSource mesh, Transport transport, AccessLog accessLog, LiveConnections live, TrafficMetrics metrics) {
+        this(mesh, transport, accessLog, live, metrics, false);
+    }
+
+    /**
+     * @param keepClientIp connect to the app from the client's own IP (ztunnel in a pod: the transport's
+     *     sockets are IP_TRANSPARENT, and the pod's routing hands the answers back), so the app sees its
+     *     real peer
+     */
+    public InboundHandler(
+            MeshSource mesh,
+            Transport transport,
+            AccessLog accessLog,
+            LiveConnections live,
+            TrafficMetrics metrics,
+            boolean keepClientIp) {
         this.mesh = mesh;
         this.metrics = metrics;
         this.live = live;
         // Only ever asked after authorization, for the authority of a local workload.
-        this.dialer = new TargetDialer(transport, a -> true);
+        this.dialer = new TargetDialer(
+                transport,
+                a -> true,
+                keepClientIp ? r -> new InetSocketAddress(r.remoteAddress().getAddress(), 0) : r -> null);
         this.accessLog = accessLog;
     }
 

@@ -48,6 +48,7 @@ public final class PlaintextListener implements AutoCloseable {
     private final LiveConnections live;
     private final TrafficMetrics metrics;
     private final boolean capture;
+    private final boolean keepClientIp;
     private Channel listener; // set once bound, before anyone else sees this object
 
     private PlaintextListener(
@@ -56,8 +57,10 @@ public final class PlaintextListener implements AutoCloseable {
             AccessLog accessLog,
             LiveConnections live,
             TrafficMetrics metrics,
-            boolean capture) {
+            boolean capture,
+            boolean keepClientIp) {
         this.capture = capture;
+        this.keepClientIp = keepClientIp;
         this.mesh = mesh;
         this.transport = transport;
         this.accessLog = accessLog;
@@ -78,7 +81,7 @@ public final class PlaintextListener implements AutoCloseable {
             LiveConnections live,
             TrafficMetrics metrics)
             throws InterruptedException {
-        return start(bind, mesh, transport, group, accessLog, live, metrics, false);
+        return start(bind, mesh, transport, group, accessLog, live, metrics, false, false);
     }
 
     /**
@@ -87,6 +90,8 @@ public final class PlaintextListener implements AutoCloseable {
      *
      * @param capture   whether connections arrive captured (TPROXY in a pod): the app port is then the
      *                  original destination's
+     * @param keepClientIp connect to the app from the client's own IP (the transport's sockets are
+     *                  IP_TRANSPARENT in a pod), so the app sees its real peer
      *
      * @param mesh      read once per connection
      * @param accessLog told about every connection once: at refusal, or when it ends
@@ -101,12 +106,13 @@ public final class PlaintextListener implements AutoCloseable {
             AccessLog accessLog,
             LiveConnections live,
             TrafficMetrics metrics,
-            boolean capture)
+            boolean capture,
+            boolean keepClientIp)
             throws InterruptedException {
-        var self = new PlaintextListener(mesh, transport, accessLog, live, metrics, capture);
+        var self = new PlaintextListener(mesh, transport, accessLog, live, metrics, capture, keepClientIp);
         self.listener = new ServerBootstrap()
                 .group(group)
-                .channel(transport.serverChannelClass())
+                .channelFactory(transport.serverChannelFactory())
                 // a listener reopened on the same address (a workload re-added) must not wait out TIME_WAIT
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -196,12 +202,12 @@ public final class PlaintextListener implements AutoCloseable {
         conn.access = access;
         var connected = new Bootstrap()
                 .group(client.eventLoop())
-                .channel(transport.socketChannelClass())
+                .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new InboundHold(64 * 1024))
-                .connect(conn.target);
+                .connect(conn.target, keepClientIp ? new InetSocketAddress(remote.getAddress(), 0) : null);
         connected.addListener(f -> {
             if (!f.isSuccess()) {
                 conn.flags = "CONNECT";

@@ -156,7 +156,8 @@ public final class Node implements AutoCloseable {
                     metrics,
                     pool,
                     inbound,
-                    ports.hbone());
+                    ports.hbone(),
+                    false);
             for (var w : workloads) {
                 if (w.protocol() != Workload.Protocol.HBONE) {
                     continue;

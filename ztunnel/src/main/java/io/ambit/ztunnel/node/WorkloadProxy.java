@@ -42,6 +42,7 @@ public final class WorkloadProxy implements AutoCloseable {
      * @param pool      carries outbound tunnels
      * @param inbound   decides inbound HBONE tunnels
      * @param hbonePort the port every node's inbound HBONE listens on (15008), for outbound routes
+     * @param keepClientIp whether connections to the app bind the client's IP (transparent sockets)
      */
     public record Context(
             MeshSource mesh,
@@ -54,7 +55,8 @@ public final class WorkloadProxy implements AutoCloseable {
             TrafficMetrics metrics,
             HbonePool pool,
             InboundHandler inbound,
-            int hbonePort) {}
+            int hbonePort,
+            boolean keepClientIp) {}
 
     /**
      * Where each listener binds; null leaves it out.
@@ -122,7 +124,8 @@ public final class WorkloadProxy implements AutoCloseable {
                         ctx.accessLog(),
                         ctx.live(),
                         ctx.metrics(),
-                        binds.capture());
+                        binds.capture(),
+                        ctx.keepClientIp());
             }
             if (binds.socks() != null || binds.outbound() != null) {
                 var flow = new OutboundFlow(

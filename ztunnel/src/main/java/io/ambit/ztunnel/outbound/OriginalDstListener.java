@@ -11,7 +11,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -22,9 +21,10 @@ import java.util.Set;
  * passthrough → relay → report). A refused or failed connection is simply closed: plain TCP has no
  * way to say why, the access log does.
  *
- * <p>Self-call: a connection that was not redirected and whose local port is one of ztunnel's own
- * (the app dialed {@code 127.0.0.1:15001} or its pod IP's 15001 itself) would loop; it is refused.
- * Redirected connections to ztunnel ports on loopback are refused by the router.
+ * <p>Self-call: a connection that was not redirected — its original destination is the listener's own
+ * address; {@code SO_ORIGINAL_DST} answers for any connection conntrack tracks, NAT or not — and whose
+ * port is one of ztunnel's (the app dialed {@code 127.0.0.1:15001} or its pod IP's 15001 itself) would
+ * loop; it is refused. Redirected connections to ztunnel ports on loopback are refused by the router.
  */
 public final class OriginalDstListener implements AutoCloseable {
     /** Closes the client: plain TCP has no failure reply. */
@@ -58,7 +58,7 @@ public final class OriginalDstListener implements AutoCloseable {
         var ports = Set.copyOf(ownPorts);
         var listener = new ServerBootstrap()
                 .group(group)
-                .channel(transport.serverChannelClass())
+                .channelFactory(transport.serverChannelFactory())
                 // a listener reopened on the same address (a workload re-added) must not wait out TIME_WAIT
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -87,9 +87,11 @@ public final class OriginalDstListener implements AutoCloseable {
     /** One captured connection, on its event loop. */
     private static void accept(Channel client, OutboundFlow flow, Set<Integer> ownPorts) {
         var local = (InetSocketAddress) client.localAddress();
-        Optional<InetSocketAddress> original = OriginalDestination.of(client);
-        var destination = OutboundFlow.Destination.of(original.orElse(local));
-        if (original.isEmpty() && ownPorts.contains(local.getPort())) {
+        InetSocketAddress original = OriginalDestination.orLocal(client);
+        var destination = OutboundFlow.Destination.of(original);
+        // Not redirected (conntrack's original destination is this very socket, or there is no entry):
+        // the client dialed ztunnel's port itself.
+        if (original.equals(local) && ownPorts.contains(local.getPort())) {
             flow.refuse(
                     client,
                     destination,

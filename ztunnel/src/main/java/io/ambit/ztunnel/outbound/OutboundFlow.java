@@ -174,7 +174,7 @@ public final class OutboundFlow {
     private void direct(Conn conn, Route.Direct route) {
         var connected = new Bootstrap()
                 .group(conn.client.eventLoop())
-                .channel(transport.socketChannelClass())
+                .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)

@@ -82,7 +82,7 @@ public final class Socks5Listener implements AutoCloseable {
                 flow.open(client, new OutboundFlow.Destination(request.ip(), request.host(), request.port()), REPLY);
         var listener = new ServerBootstrap()
                 .group(group)
-                .channel(transport.serverChannelClass())
+                .channelFactory(transport.serverChannelFactory())
                 // a listener reopened on the same address (a workload re-added) must not wait out TIME_WAIT
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)

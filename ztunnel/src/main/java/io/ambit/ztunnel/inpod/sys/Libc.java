@@ -35,6 +35,8 @@ final class Libc {
     static final int SO_REUSEADDR = 2;
     static final int SO_REUSEPORT = 15;
     static final int SO_MARK = 36;
+    static final int SO_DOMAIN = 39;
+    static final int SO_RCVTIMEO = 20;
     static final int SCM_RIGHTS = 1;
     static final int SOL_IP = 0;
     static final int SOL_IPV6 = 41;
@@ -212,6 +214,25 @@ final class Libc {
             var state = state(arena);
             var v = arena.allocateFrom(JAVA_INT, value);
             int rc = (int) Handles.SETSOCKOPT.invokeExact(state, fd, level, name, v, 4);
+            if (rc != 0) {
+                throw fail("setsockopt(" + what + ")", state);
+            }
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** setsockopt with a {@code struct timeval} (SO_RCVTIMEO). */
+    static void setsockoptTimeval(int fd, int level, int name, long micros, String what) throws ErrnoException {
+        check();
+        try (var arena = Arena.ofConfined()) {
+            var state = state(arena);
+            var tv = arena.allocate(16, 8);
+            tv.set(JAVA_LONG, 0, micros / 1_000_000);
+            tv.set(JAVA_LONG, 8, micros % 1_000_000);
+            int rc = (int) Handles.SETSOCKOPT.invokeExact(state, fd, level, name, tv, 16);
             if (rc != 0) {
                 throw fail("setsockopt(" + what + ")", state);
             }

@@ -44,22 +44,27 @@ public final class SocketOptions {
     }
 
     /**
-     * {@code IP_TRANSPARENT} (and {@code IPV6_TRANSPARENT} for an IPv6 socket): a listener may then take
-     * TPROXY'd connections, a client may bind an address that is not local (the original client's).
+     * {@code IP_TRANSPARENT} (and {@code IPV6_TRANSPARENT} on an IPv6 socket, as Netty's dual-stack
+     * sockets are): a listener may then take TPROXY'd connections, a client may bind an address that is
+     * not local (the original client's). Both set the same flag; IPv4 traffic needs only the first.
      *
      * @return false when the kernel refused it (no CAP_NET_ADMIN / CAP_NET_RAW): callers then run without
      *     source-IP preservation, as ztunnel's auto-detection does
      */
-    public static boolean trySetTransparent(int fd, boolean ipv6) {
+    public static boolean trySetTransparent(int fd) {
         try {
             Libc.setsockopt(fd, Libc.SOL_IP, Libc.IP_TRANSPARENT, 1, "IP_TRANSPARENT");
-            if (ipv6) {
-                Libc.setsockopt(fd, Libc.SOL_IPV6, Libc.IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT");
-            }
-            return true;
         } catch (ErrnoException e) {
             return false;
         }
+        try {
+            if (Libc.getsockoptInt(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, "SO_DOMAIN") == Libc.AF_INET6) {
+                Libc.setsockopt(fd, Libc.SOL_IPV6, Libc.IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT");
+            }
+        } catch (ErrnoException e) {
+            // IPv4 traffic (all a pod's capture handles here) needs only IP_TRANSPARENT
+        }
+        return true;
     }
 
     public static boolean transparent(int fd) throws ErrnoException {
