@@ -210,7 +210,7 @@ class DashboardLiveMeshTest {
             assertThat(result).as(q.toString()).isNotEmpty();
             checked.add(q.toString());
         }
-        assertThat(checked).as("ztunnel queries checked").hasSizeGreaterThanOrEqualTo(12);
+        assertThat(checked).as("ztunnel queries checked").hasSizeGreaterThanOrEqualTo(14);
         System.out.println("Dashboard queries answered by the live mesh (" + checked.size() + "): " + checked);
     }
 
@@ -255,6 +255,16 @@ class DashboardLiveMeshTest {
     void denialsAreShownPerDestinationService() throws Exception {
         String l4 = panelQuery("Authorization denials by destination service", "A");
         assertThat(labelValues(l4, "destination_canonical_service")).containsExactlyInAnyOrder("httpbin", "ledger");
+    }
+
+    @Test
+    void decisionsAreShownPerPolicy() throws Exception {
+        String decisions = panelQuery("Decisions by policy", "A");
+        // sleep -> httpbin allowed by its ALLOW policy; curl -> httpbin denied with no policy matching;
+        // sleep -> ledger denied by the DENY policy
+        assertThat(labelValues(decisions + " > 0", "policy"))
+                .contains("default/httpbin-from-sleep", "payments/ledger-deny-default", "none");
+        assertThat(labelValues(decisions + " > 0", "decision")).contains("ALLOW", "DENY");
     }
 
     @Test

@@ -6,23 +6,22 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
- * Every metric name the dashboard and the alerts use, and what exports it. Only {@link Source#ZTUNNEL}
- * metrics exist in a running {@code ambit run} mesh today, so only queries made of them must return data
- * in {@link DashboardLiveMeshTest}; the others are checked to be valid PromQL and are listed as pending.
+ * Every metric name the dashboard and the alerts use, and what exports it: queries made of {@link
+ * Source#ZTUNNEL} metrics must return data in {@link DashboardLiveMeshTest} (a running local mesh), those of
+ * {@link Source#XDS} metrics in {@link XdsPanelsLiveTest} (the real xDS client); the waypoint's are checked
+ * to be valid PromQL and listed as pending until the waypoint lands.
  */
 enum MetricCatalog {
     ;
 
     /** Who exports a metric. */
     enum Source {
-        /** The ztunnel, in every mode ({@code ambit run} included): istio_tcp_*, certificates. */
+        /** The ztunnel, in every mode ({@code ambit run} included): istio_tcp_*, certificates, decisions. */
         ZTUNNEL("the ztunnel (ambit run)"),
         /** The waypoint (issue 6): istio_requests_total and friends, reporter="waypoint". */
         WAYPOINT("data once the waypoint lands"),
-        /** The ztunnel's xDS client, only against istiod (issue 5, {@code ambit ztunnel}). */
-        XDS("data once ambit ztunnel runs against istiod (xDS)"),
-        /** Not exported by anything yet; proposed for the ztunnel and the waypoint (see the handoff). */
-        PROPOSED("data once a proxy exports it (proposed metric)");
+        /** The ztunnel's xDS client ({@code ambit ztunnel} against istiod): checked by XdsPanelsLiveTest. */
+        XDS("answered by the xDS client in XdsPanelsLiveTest");
 
         final String when;
 
@@ -40,12 +39,12 @@ enum MetricCatalog {
             Map.entry("istio_cert_expiry_timestamp", Source.ZTUNNEL),
             Map.entry("ambit_cert_rotations_total", Source.ZTUNNEL),
             Map.entry("ambit_cert_failures_total", Source.ZTUNNEL),
+            Map.entry("ambit_authorization_decisions_total", Source.ZTUNNEL),
             Map.entry("istio_requests_total", Source.WAYPOINT),
             Map.entry("istio_request_duration_milliseconds_bucket", Source.WAYPOINT),
             Map.entry("istio_xds_connection_terminations_total", Source.XDS),
             Map.entry("istio_xds_message_total", Source.XDS),
-            Map.entry("istio_xds_message_bytes_total", Source.XDS),
-            Map.entry("ambit_authorization_decisions_total", Source.PROPOSED));
+            Map.entry("istio_xds_message_bytes_total", Source.XDS));
 
     private static final Pattern NAME = Pattern.compile("\\b((?:istio|ambit)_[a-z0-9_]+)\\b");
 
