@@ -21,7 +21,7 @@ class MeshConfigLoaderTest {
                 trustDomain: td.example
                 trustDomainAliases: [old.example]
                 pathNormalization: MERGE_SLASHES
-                extensionProviders: [authz, {name: other, envoyExtAuthzHttp: {service: x}}]
+                extensionProviders: [authz, {name: other, envoyExtAuthzHttp: {service: x, port: 9000}}]
                 extendedConditions: true
                 timeZone: Europe/Berlin
                 """, "m.yaml");

@@ -18,10 +18,12 @@ final class JwksServer implements AutoCloseable {
     private final AtomicInteger status = new AtomicInteger(200);
     private final AtomicInteger hits = new AtomicInteger();
     private volatile long delayMillis;
+    // Platform threads: the JDK server on virtual threads hangs writing a large response (seen on JDK 25).
+    private final java.util.concurrent.ExecutorService pool = Executors.newCachedThreadPool();
 
     JwksServer(String address) throws IOException {
         server = HttpServer.create(new InetSocketAddress(address, 0), 16);
-        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.setExecutor(pool);
         server.createContext("/", exchange -> {
             hits.incrementAndGet();
             try {
@@ -65,5 +67,6 @@ final class JwksServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        pool.shutdownNow();
     }
 }

@@ -8,7 +8,6 @@ import static io.ambit.waypoint.jwt.JwtFixtures.sign;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jose.jwk.RSAKey;
-import io.ambit.policy.crd.JwtRule;
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
 import io.ambit.policy.engine.PolicyCompiler;
@@ -17,7 +16,6 @@ import io.ambit.policy.load.PolicyLoader;
 import io.ambit.policy.mesh.MeshConfig;
 import java.time.Clock;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -31,6 +29,8 @@ import org.junit.jupiter.api.Test;
  */
 class JwtWithPolicyEngineTest {
     private static final RSAKey KEY = JwtFixtures.rsa("idp-1");
+    private static final AccessRequest.Destination DESTINATION =
+            new AccessRequest.Destination("api", Map.of(), null, "api-gateway", null);
 
     private final JwtFixtures.FakeClock clock = new JwtFixtures.FakeClock(NOW);
     private final JwksCache cache = new JwksCache(JwksCache.Settings.DEFAULT, clock);
@@ -65,9 +65,8 @@ class JwtWithPolicyEngineTest {
         var loaded = new PolicyLoader(false).text(yaml, "article.yaml").result();
         assertThat(loaded.errors()).isEmpty();
         snapshot = PolicyCompiler.compile(loaded.policies(), MeshConfig.DEFAULT, Clock.fixed(NOW, ZoneOffset.UTC));
-        var rules = new ArrayList<JwtRule>();
-        loaded.policies().requestAuthentications().forEach(ra -> rules.addAll(ra.jwtRules()));
-        auth = JwtAuthenticator.of(rules, cache);
+        // the rules the engine attaches to the destination: exactly what the waypoint verifies tokens against
+        auth = JwtAuthenticator.of(snapshot.jwtRules(DESTINATION), cache);
     }
 
     @AfterEach
@@ -80,7 +79,7 @@ class JwtWithPolicyEngineTest {
     private Outcome call(Map<String, List<String>> headers) {
         var jwt = await(auth.authenticate(new JwtRequest("GET", "http", "api-gateway.api", "/orders", headers)));
         var request = AccessRequest.builder()
-                .destination(new AccessRequest.Destination("api", Map.of(), null, "api-gateway", null))
+                .destination(DESTINATION)
                 .sourceIp("10.0.0.1")
                 .http("GET", "api-gateway.api", "/orders")
                 .headers(headers)

@@ -1,0 +1,136 @@
+package io.ambit.waypoint.extauthz;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Keep-alive HTTP/1.1 connections to one provider. Bounded: at most {@code max} connections, each carrying
+ * one check at a time, so at most {@code max} checks are in flight (more fail at once instead of queueing
+ * without bound). Idle connections close after a minute. Responses are aggregated up to
+ * {@link #MAX_BODY} bytes with headers up to {@link #MAX_HEADERS} (CVE-2024-34364: a provider cannot make
+ * the waypoint buffer without bound).
+ */
+final class ConnectionPool implements AutoCloseable {
+    static final int MAX_HEADERS = 32 * 1024;
+    static final int MAX_BODY = 64 * 1024;
+
+    private final Bootstrap bootstrap;
+    private final ProviderResolver resolver;
+    private final String host;
+    private final int port;
+    private final int max;
+    private final ConcurrentLinkedDeque<Channel> idle = new ConcurrentLinkedDeque<>();
+    private final AtomicInteger open = new AtomicInteger();
+    private volatile boolean closed;
+
+    ConnectionPool(
+            EventLoopGroup group,
+            Class<? extends SocketChannel> channelClass,
+            ProviderResolver resolver,
+            String host,
+            int port,
+            int max,
+            int connectTimeoutMillis) {
+        this.resolver = resolver;
+        this.host = host;
+        this.port = port;
+        this.max = max;
+        this.bootstrap = new Bootstrap()
+                .group(group)
+                .channel(channelClass)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline()
+                                .addLast("idle", new IdleStateHandler(0, 0, 60, TimeUnit.SECONDS) {
+                                    @Override
+                                    protected void channelIdle(
+                                            io.netty.channel.ChannelHandlerContext ctx, IdleStateEvent evt) {
+                                        ctx.close();
+                                    }
+                                })
+                                .addLast("codec", new HttpClientCodec(4096, MAX_HEADERS, 8192))
+                                .addLast("aggregator", new HttpObjectAggregator(MAX_BODY));
+                    }
+                });
+    }
+
+    /** A connection for one exchange; {@code reused} when it served an earlier one (it may have gone stale). */
+    record Lease(Channel channel, boolean reused) {}
+
+    /** A connected channel: an idle one, or a new one when fewer than {@code max} are open. */
+    CompletableFuture<Lease> acquire() {
+        Channel ch;
+        while ((ch = idle.pollFirst()) != null) {
+            if (ch.isActive()) {
+                return CompletableFuture.completedFuture(new Lease(ch, true));
+            }
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the provider's client is closed"));
+        }
+        if (open.incrementAndGet() > max) {
+            open.decrementAndGet();
+            return CompletableFuture.failedFuture(
+                    new IllegalStateException(max + " checks to " + host + ":" + port + " are already in flight"));
+        }
+        var result = new CompletableFuture<Lease>();
+        resolver.resolve(host, port).whenComplete((address, error) -> {
+            if (error != null) {
+                open.decrementAndGet();
+                result.completeExceptionally(error);
+                return;
+            }
+            bootstrap.connect(address).addListener(f -> {
+                if (!f.isSuccess()) {
+                    open.decrementAndGet();
+                    result.completeExceptionally(f.cause());
+                    return;
+                }
+                Channel c = ((io.netty.channel.ChannelFuture) f).channel();
+                c.closeFuture().addListener(x -> open.decrementAndGet());
+                result.complete(new Lease(c, false));
+            });
+        });
+        return result;
+    }
+
+    /** Returns a channel after a complete exchange; a channel that cannot be reused is closed. */
+    void release(Channel ch, boolean reusable) {
+        if (reusable && !closed && ch.isActive()) {
+            idle.offerFirst(ch);
+            if (closed) {
+                ch.close();
+            }
+        } else {
+            ch.close();
+        }
+    }
+
+    int openConnections() {
+        return open.get();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        Channel ch;
+        while ((ch = idle.pollFirst()) != null) {
+            ch.close();
+        }
+    }
+}

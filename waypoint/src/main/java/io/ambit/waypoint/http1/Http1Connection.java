@@ -1,0 +1,246 @@
+package io.ambit.waypoint.http1;
+
+import io.ambit.waypoint.ingress.Tunnel;
+import io.ambit.waypoint.proxy.Downstream;
+import io.ambit.waypoint.proxy.Exchange;
+import io.ambit.waypoint.proxy.ProxyServices;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.flow.FlowControlHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP/1.1 server of one tunnel: one request at a time, read on demand. Auto-read is off and a
+ * {@link FlowControlHandler} hands over one decoded part per read, so a pipelined request waits in the
+ * decoder until the exchange before it is done, and a request body is read only as fast as the upstream
+ * takes it. A malformed head is answered 400 and the connection closed.
+ */
+public final class Http1Connection extends ChannelDuplexHandler implements Downstream {
+    private final ProxyServices services;
+    private final Tunnel tunnel;
+    private final Http1Limits limits;
+    private ChannelHandlerContext ctx;
+    private ResponseEncoder encoder;
+    private Exchange exchange;
+    private boolean inRead;
+    private boolean readRequested;
+    private boolean inputShutdown;
+    private boolean closing;
+    private ScheduledFuture<?> headersTimer;
+
+    private Http1Connection(ProxyServices services, Tunnel tunnel, Http1Limits limits) {
+        this.services = services;
+        this.tunnel = tunnel;
+        this.limits = limits;
+    }
+
+    /** Adds the HTTP/1.1 server to the end of a tunnel's pipeline. */
+    public static void install(ChannelPipeline pipeline, ProxyServices services, Tunnel tunnel, Http1Limits limits) {
+        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(limits.maxInitialLineLength())
+                .setMaxHeaderSize(limits.maxHeaderSize())
+                .setMaxChunkSize(limits.maxChunkSize())
+                .setValidateHeaders(true)
+                .setStrictLineParsing(true);
+        ResponseEncoder encoder = new ResponseEncoder();
+        Http1Connection connection = new Http1Connection(services, tunnel, limits);
+        connection.encoder = encoder;
+        pipeline.addLast("h1-decoder", new StrictRequestDecoder(decoder))
+                .addLast("h1-encoder", encoder)
+                .addLast("h1-flow", new FlowControlHandler())
+                .addLast("h1-server", connection);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        armHeadersTimer();
+        ctx.channel().config().setAutoRead(true); // until the first request head
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        // One part per request for more: reading stops here until the exchange asks again.
+        ctx.channel().config().setAutoRead(false);
+        inRead = true;
+        try {
+            dispatch(msg);
+        } finally {
+            inRead = false;
+        }
+        if (readRequested) {
+            readRequested = false;
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    private void dispatch(Object msg) {
+        if (msg instanceof HttpRequest request) {
+            cancelHeadersTimer();
+            if (exchange != null || closing) {
+                ReferenceCountUtil.release(msg); // cannot happen with one read per exchange; never serve two
+                return;
+            }
+            encoder.answeringHead(request.method() == HttpMethod.HEAD);
+            exchange = Exchange.of(this, services, tunnel, request, true);
+            exchange.start(); // may finish (and clear the field) before it returns
+            if (request instanceof HttpContent) {
+                return; // a full request (never from this decoder): nothing more to read for it
+            }
+        } else if (msg instanceof HttpContent part && exchange != null) {
+            exchange.onRequestPart(part);
+        } else {
+            // The end of a body-less request answered before it was read: drop it, go on to the next head.
+            ReferenceCountUtil.release(msg);
+            if (!closing) {
+                readRequested = true;
+            }
+        }
+    }
+
+    // ---- Downstream
+
+    @Override
+    public EventLoop eventLoop() {
+        return ctx.channel().eventLoop();
+    }
+
+    @Override
+    public ByteBufAllocator alloc() {
+        return ctx.alloc();
+    }
+
+    @Override
+    public String protocol() {
+        return "HTTP/1.1";
+    }
+
+    /**
+     * Demand is signalled by auto-read, not by single {@code read()} calls: a single read on an HTTP/2
+     * child channel (the tunnel) does not reliably hand flow-control credit back to the client, which then
+     * stalls on a large body; with auto-read on, the {@link FlowControlHandler} delivers queued parts as
+     * long as it stays on, and {@link #channelRead} turns it off again after each part.
+     */
+    @Override
+    public void requestMore() {
+        if (inRead) {
+            readRequested = true; // after the current part is handled: no recursion through the queue
+        } else {
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void write(HttpObject part) {
+        ctx.writeAndFlush(part, ctx.voidPromise());
+    }
+
+    @Override
+    public boolean isWritable() {
+        return ctx.channel().isWritable();
+    }
+
+    @Override
+    public boolean isActive() {
+        return ctx.channel().isActive() && !closing;
+    }
+
+    @Override
+    public void exchangeDone(boolean keepOpen) {
+        exchange = null;
+        if (keepOpen && !inputShutdown && !closing) {
+            armHeadersTimer();
+            requestMore();
+        } else {
+            closeGracefully();
+        }
+    }
+
+    @Override
+    public void abort() {
+        exchange = null;
+        closing = true;
+        ctx.channel().attr(io.ambit.waypoint.ingress.TunnelCloser.ABRUPT).set(true); // a reset, not an end
+        ctx.close();
+    }
+
+    /** Closes after the response: the tunnel's {@link io.ambit.waypoint.ingress.TunnelCloser} ends it cleanly. */
+    private void closeGracefully() {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        cancelHeadersTimer();
+        ctx.close();
+    }
+
+    // ---- events
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (exchange != null && ctx.channel().isWritable()) {
+            exchange.onDownstreamWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            inputShutdown = true;
+            if (closing || exchange == null) {
+                ctx.close();
+            }
+            return;
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelHeadersTimer();
+        Exchange e = exchange;
+        exchange = null;
+        if (e != null) {
+            e.onDownstreamClosed();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+
+    private void armHeadersTimer() {
+        cancelHeadersTimer();
+        headersTimer = ctx.executor()
+                .schedule(
+                        () -> {
+                            headersTimer = null;
+                            if (exchange == null) {
+                                abort();
+                            }
+                        },
+                        limits.headersTimeout().toNanos(),
+                        TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelHeadersTimer() {
+        if (headersTimer != null) {
+            headersTimer.cancel(false);
+            headersTimer = null;
+        }
+    }
+}

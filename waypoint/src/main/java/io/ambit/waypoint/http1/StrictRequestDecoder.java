@@ -1,0 +1,57 @@
+package io.ambit.waypoint.http1;
+
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpVersion;
+import java.util.List;
+
+/**
+ * Netty's request decoder with the framing rules a proxy needs against request smuggling (security cases
+ * 17–18). Netty already refuses two Content-Length values, whitespace before a header colon, a header
+ * without colon, bare LF line endings (strict line parsing) and invalid header characters; this adds:
+ *
+ * <ul>
+ *   <li>Content-Length together with Transfer-Encoding is refused (Netty would drop the Content-Length
+ *       and go on; an upstream that reads it the other way round would see a second request: CL.TE/TE.CL);
+ *   <li>Transfer-Encoding must be exactly one {@code chunked} (no {@code xchunked}, no lists, no second
+ *       header line: the TE.TE obfuscations), and only on HTTP/1.1.
+ * </ul>
+ *
+ * A refused head comes out with a failed {@code DecoderResult}; the connection answers 400 and closes, and
+ * the decoder discards everything after it.
+ */
+public final class StrictRequestDecoder extends HttpRequestDecoder {
+
+    public StrictRequestDecoder(HttpDecoderConfig config) {
+        super(config);
+    }
+
+    @Override
+    protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+        // Called once per head, after the headers are read and before the body framing is chosen.
+        List<String> te = msg.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        if (!te.isEmpty()) {
+            if (msg.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                throw new IllegalArgumentException(
+                        "both Content-Length and Transfer-Encoding (expected one of them: request smuggling)");
+            }
+            if (te.size() != 1 || !te.getFirst().trim().equalsIgnoreCase("chunked")) {
+                throw new IllegalArgumentException(
+                        "Transfer-Encoding: " + String.join(", ", te) + " (expected exactly: chunked)");
+            }
+            if (msg.protocolVersion() != HttpVersion.HTTP_1_1) {
+                throw new IllegalArgumentException(
+                        "Transfer-Encoding on " + msg.protocolVersion() + " (expected: HTTP/1.1)");
+            }
+        }
+        return super.isContentAlwaysEmpty(msg);
+    }
+
+    @Override
+    protected void handleTransferEncodingChunkedWithContentLength(HttpMessage message) {
+        // Not reached (refused above); never resolve the conflict silently.
+        throw new IllegalArgumentException("both Content-Length and Transfer-Encoding");
+    }
+}

@@ -1,0 +1,188 @@
+package io.ambit.waypoint.pipeline;
+
+import io.ambit.policy.engine.AccessRequest;
+import io.ambit.policy.engine.Decision;
+import io.ambit.policy.engine.Token;
+import io.ambit.waypoint.ingress.Peer;
+import io.ambit.waypoint.ingress.Target;
+import io.ambit.xds.mesh.MeshState;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One request on its way through the pipeline: what arrived (read-only facts) and what the stages found
+ * out (token, ext_authz answer, decision). Confined to the request's event loop: stages read and write it
+ * there only (a stage that completes on another thread must not touch it from there).
+ *
+ * <p>{@link #headers()} are the headers that will go upstream, already cleaned of hop-by-hop and
+ * internal headers; stages may add to them (ext_authz {@code headersToUpstreamOnAllow}, JWT
+ * {@code outputClaimToHeaders}) or remove from them ({@code forwardOriginalToken: false}).
+ */
+public final class RequestContext {
+    private final MeshState mesh;
+    private final Peer peer;
+    private final Target target;
+    private final EventLoop eventLoop;
+    private final String method;
+    private final String authority;
+    private final String rawPath;
+    private final String path;
+    private final HttpHeaders headers;
+    private final boolean grpc;
+    private final Instant time;
+    private Token token = Token.NONE;
+    private AccessRequest.ExtAuthzAnswer extAuthz;
+    private Decision decision;
+
+    /**
+     * @param rawPath the request target as the client sent it (query included), for stages that read
+     *     query parameters
+     * @param path the normalized path with the query: what authorization matches and the upstream gets
+     */
+    public RequestContext(
+            MeshState mesh,
+            Peer peer,
+            Target target,
+            EventLoop eventLoop,
+            String method,
+            String authority,
+            String rawPath,
+            String path,
+            HttpHeaders headers,
+            boolean grpc,
+            Instant time) {
+        this.mesh = mesh;
+        this.peer = peer;
+        this.target = target;
+        this.eventLoop = eventLoop;
+        this.method = method;
+        this.authority = authority;
+        this.rawPath = rawPath;
+        this.path = path;
+        this.headers = headers;
+        this.grpc = grpc;
+        this.time = time;
+    }
+
+    /** The mesh state this request is decided and routed with (read once when it arrived). */
+    public MeshState mesh() {
+        return mesh;
+    }
+
+    /** The verified client. */
+    public Peer peer() {
+        return peer;
+    }
+
+    /** The destination service. */
+    public Target target() {
+        return target;
+    }
+
+    /** The event loop this request lives on. */
+    public EventLoop eventLoop() {
+        return eventLoop;
+    }
+
+    public String method() {
+        return method;
+    }
+
+    /** {@code Host} or {@code :authority} as sent. */
+    public String authority() {
+        return authority;
+    }
+
+    /** The request target as sent, query included. */
+    public String rawPath() {
+        return rawPath;
+    }
+
+    /** The normalized path, query included: what is matched and forwarded. */
+    public String path() {
+        return path;
+    }
+
+    /** The headers to forward (mutable, see the class comment). */
+    public HttpHeaders headers() {
+        return headers;
+    }
+
+    /** Whether this is a gRPC call ({@code content-type: application/grpc...}): denials answer in gRPC's form. */
+    public boolean grpc() {
+        return grpc;
+    }
+
+    /** When the request arrived (for extended time conditions and logs). */
+    public Instant time() {
+        return time;
+    }
+
+    public Token token() {
+        return token;
+    }
+
+    /** Records what RequestAuthentication found ({@code Verified} or {@code Invalid}). */
+    public void token(Token value) {
+        this.token = value == null ? Token.NONE : value;
+    }
+
+    public AccessRequest.ExtAuthzAnswer extAuthz() {
+        return extAuthz;
+    }
+
+    /** Records the CUSTOM provider's answer. */
+    public void extAuthz(AccessRequest.ExtAuthzAnswer value) {
+        this.extAuthz = value;
+    }
+
+    /** The last decision {@link #decide()} made, or null. */
+    public Decision decision() {
+        return decision;
+    }
+
+    /**
+     * The policy engine's L7 decision for this request as it stands (token and ext_authz answer so far),
+     * over the policies attached to the target Service and this waypoint. With no ext_authz answer yet,
+     * a matching CUSTOM policy yields verdict {@code CUSTOM} naming the provider.
+     */
+    public Decision decide() {
+        decision = mesh.policies().decideL7(accessRequest());
+        return decision;
+    }
+
+    /** This request as the policy engine sees it. */
+    public AccessRequest accessRequest() {
+        return new AccessRequest(
+                peer.policyIdentity(),
+                peer.sourceIp(),
+                null,
+                target.destination(),
+                target.vip().ip(),
+                target.targetPort(),
+                method,
+                authority,
+                path,
+                headerMap(headers),
+                token,
+                null,
+                extAuthz,
+                time);
+    }
+
+    /** Lower-case names, every value of a repeated header kept (rules match per value: CVE-2026-26308). */
+    static Map<String, List<String>> headerMap(HttpHeaders headers) {
+        Map<String, List<String>> out = new LinkedHashMap<>(headers.size() * 2);
+        for (Map.Entry<String, String> e : headers) {
+            out.computeIfAbsent(e.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>(1))
+                    .add(e.getValue());
+        }
+        return out;
+    }
+}

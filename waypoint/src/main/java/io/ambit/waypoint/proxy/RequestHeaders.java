@@ -1,0 +1,88 @@
+package io.ambit.waypoint.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * What the waypoint removes from and adds to a request before anything reads it: hop-by-hop headers
+ * (they describe the client's connection, not the request), internal headers a client must not be able to
+ * forge ({@code x-forwarded-client-cert}, {@code x-envoy-*}, {@code x-istio-*}: CVE-2024-45806), the
+ * upgrade machinery (no protocol switch through the waypoint: CVE-2024-23326), and a missing
+ * {@code x-request-id} (Envoy generates one before its filters run).
+ *
+ * <p>Nothing here is identity: the source principal is the HBONE peer certificate, whatever
+ * {@code forwarded}, {@code x-forwarded-for} or {@code x-forwarded-client-cert} say.
+ */
+final class RequestHeaders {
+    private static final List<String> HOP_BY_HOP =
+            List.of("keep-alive", "proxy-connection", "upgrade", "http2-settings", "proxy-authorization", "expect");
+
+    private RequestHeaders() {}
+
+    /**
+     * Cleans {@code headers} in place. {@code http1}: {@code transfer-encoding} (already validated to be
+     * exactly {@code chunked}) stays, it frames the body we forward; HTTP/2 has no such header.
+     */
+    static void clean(HttpHeaders headers, boolean http1) {
+        List<String> connectionTokens = null;
+        for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
+            for (String token : value.split(",")) {
+                String t = token.trim().toLowerCase(Locale.ROOT);
+                if (!t.isEmpty()) {
+                    if (connectionTokens == null) {
+                        connectionTokens = new ArrayList<>(2);
+                    }
+                    connectionTokens.add(t);
+                }
+            }
+        }
+        headers.remove(HttpHeaderNames.CONNECTION);
+        if (connectionTokens != null) {
+            for (String t : connectionTokens) {
+                if (!t.equals("close") && !t.equals("keep-alive") && !t.equals("transfer-encoding")) {
+                    headers.remove(t); // headers the client declared hop-by-hop
+                }
+            }
+        }
+        for (String h : HOP_BY_HOP) {
+            headers.remove(h);
+        }
+        String te = headers.get(HttpHeaderNames.TE);
+        if (te != null && !te.trim().equalsIgnoreCase("trailers")) {
+            headers.remove(HttpHeaderNames.TE); // only "trailers" may cross (gRPC sends it)
+        }
+        if (!http1) {
+            headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        }
+        List<String> internal = null;
+        for (Map.Entry<String, String> e : headers) {
+            String name = e.getKey().toLowerCase(Locale.ROOT);
+            if (name.startsWith("x-envoy-") || name.startsWith("x-istio-") || name.equals("x-forwarded-client-cert")) {
+                if (internal == null) {
+                    internal = new ArrayList<>(2);
+                }
+                internal.add(name);
+            }
+        }
+        if (internal != null) {
+            internal.forEach(headers::remove);
+        }
+    }
+
+    /** The request's id: the client's {@code x-request-id}, or a new random UUID set on the request. */
+    static String requestId(HttpHeaders headers) {
+        String id = headers.get("x-request-id");
+        if (id == null || id.isEmpty() || id.length() > 256) {
+            ThreadLocalRandom r = ThreadLocalRandom.current();
+            id = new java.util.UUID((r.nextLong() & ~0xf000L) | 0x4000L, (r.nextLong() & ~(3L << 62)) | (1L << 63))
+                    .toString();
+            headers.set("x-request-id", id);
+        }
+        return id;
+    }
+}

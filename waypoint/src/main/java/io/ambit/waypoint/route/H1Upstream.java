@@ -1,0 +1,146 @@
+package io.ambit.waypoint.route;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An HTTP/1.1 connection to one endpoint, inside one HBONE tunnel (one CONNECT stream). It carries one
+ * exchange at a time and goes back to its loop's idle list between them (keep-alive); an idle connection
+ * closes after the idle timeout, or as soon as the upstream sends anything unasked or ends its side.
+ */
+final class H1Upstream extends ChannelDuplexHandler implements Upstream {
+    private final Channel channel;
+    private final LoopUpstreams owner;
+    private final UpstreamKey key;
+    private final Duration idleTimeout;
+    private UpstreamListener listener;
+    private ScheduledFuture<?> idleTimer;
+
+    H1Upstream(Channel channel, LoopUpstreams owner, UpstreamKey key, Duration idleTimeout) {
+        this.channel = channel;
+        this.owner = owner;
+        this.key = key;
+        this.idleTimeout = idleTimeout;
+    }
+
+    UpstreamKey key() {
+        return key;
+    }
+
+    /** Takes the connection out of the idle list for an exchange. */
+    boolean checkout() {
+        if (!channel.isActive()) {
+            return false;
+        }
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+        return true;
+    }
+
+    @Override
+    public void listen(UpstreamListener l) {
+        this.listener = l;
+    }
+
+    @Override
+    public void write(HttpObject part) {
+        channel.writeAndFlush(part, channel.voidPromise());
+    }
+
+    @Override
+    public boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    @Override
+    public void reading(boolean on) {
+        channel.config().setAutoRead(on);
+    }
+
+    @Override
+    public void release(boolean reusable) {
+        listener = null;
+        channel.config().setAutoRead(true); // an idle connection must notice the upstream closing it
+        if (reusable && channel.isActive()) {
+            idleTimer =
+                    channel.eventLoop().schedule(() -> channel.close(), idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            owner.offerIdle(this);
+        } else {
+            channel.close();
+        }
+    }
+
+    @Override
+    public void abort() {
+        listener = null;
+        channel.close();
+    }
+
+    @Override
+    public Channel channel() {
+        return channel;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        UpstreamListener l = listener;
+        if (l != null && msg instanceof HttpObject part) {
+            l.onResponse(part);
+        } else {
+            ReferenceCountUtil.release(msg);
+            ctx.close(); // a response nobody asked for: the connection cannot be trusted for another request
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        UpstreamListener l = listener;
+        if (l != null && ctx.channel().isWritable()) {
+            l.onUpstreamWritable();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // The app (through the tunnel) ended its side; a response delimited by that end was completed
+            // by the codec before this event. Nothing more can come: close.
+            ctx.close();
+            return;
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+        }
+        owner.removeIdle(this);
+        UpstreamListener l = listener;
+        listener = null;
+        if (l != null) {
+            l.onUpstreamClosed(null);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        UpstreamListener l = listener;
+        listener = null;
+        ctx.close();
+        if (l != null) {
+            l.onUpstreamClosed(cause);
+        }
+    }
+}

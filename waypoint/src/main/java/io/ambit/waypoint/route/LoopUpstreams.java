@@ -1,0 +1,209 @@
+package io.ambit.waypoint.route;
+
+import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.pool.HbonePool;
+import io.ambit.hbone.pool.HboneStream;
+import io.ambit.hbone.pool.PoolKey;
+import io.ambit.hbone.pool.TunnelRequest;
+import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.server.Authority;
+import io.ambit.hbone.server.TraceParent;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import java.net.InetAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The upstream connections of one event loop: idle HTTP/1.1 connections and shared HTTP/2 connections per
+ * endpoint, each inside an HBONE tunnel from this loop's own HBONE pool (its TLS connections live on this
+ * loop too). Everything here runs on that loop, so nothing is locked. A request takes an idle HTTP/1.1
+ * connection or opens a new tunnel; an HTTP/2 request takes a stream on a connection with room, waiting
+ * for the one being dialed rather than dialing a second (no thundering herd).
+ */
+public final class LoopUpstreams {
+    /** Streams the server opens (push, which we disable in SETTINGS) are closed at once. */
+    private static final io.netty.channel.ChannelInitializer<Channel> REFUSE_PUSH =
+            new io.netty.channel.ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel stream) {
+                    stream.close();
+                }
+            };
+
+    private final EventLoop loop;
+    private final HbonePool pool;
+    private final SpiffeId self;
+    private final InetAddress sourceIp;
+    private final RouteConfig config;
+    private final Map<UpstreamKey, ArrayDeque<H1Upstream>> idle = new HashMap<>();
+    private final Map<UpstreamKey, List<H2Session>> sessions = new HashMap<>();
+    private final Map<UpstreamKey, CompletableFuture<H2Session>> dialing = new HashMap<>();
+
+    /**
+     * @param pool an HBONE pool whose event-loop group is {@code loop} alone
+     * @param self the waypoint's identity, presented to the endpoints' nodes
+     * @param sourceIp the local address of the tunnels, or null for the system's choice
+     */
+    public LoopUpstreams(EventLoop loop, HbonePool pool, SpiffeId self, InetAddress sourceIp, RouteConfig config) {
+        this.loop = loop;
+        this.pool = pool;
+        this.self = self;
+        this.sourceIp = sourceIp;
+        this.config = config;
+    }
+
+    /**
+     * An upstream for one request to {@code key}; completes on this loop. Call on this loop.
+     *
+     * @param trace sent as the tunnel's {@code traceparent}
+     */
+    public CompletableFuture<Upstream> acquire(UpstreamKey key, TraceParent trace) {
+        return key.http2() ? acquireH2(key, trace) : acquireH1(key, trace);
+    }
+
+    private CompletableFuture<Upstream> acquireH1(UpstreamKey key, TraceParent trace) {
+        ArrayDeque<H1Upstream> list = idle.get(key);
+        if (list != null) {
+            for (H1Upstream c; (c = list.pollLast()) != null; ) { // most recently used: warm, least likely stale
+                if (c.checkout()) {
+                    return CompletableFuture.completedFuture(c);
+                }
+            }
+        }
+        return tunnel(key, trace).thenApply(stream -> {
+            Channel ch = stream.channel();
+            H1Upstream upstream = new H1Upstream(ch, this, key, config.upstreamIdleTimeout());
+            HttpDecoderConfig decoder = new HttpDecoderConfig()
+                    .setMaxHeaderSize(config.maxResponseHeaderBytes())
+                    .setMaxInitialLineLength(8192)
+                    .setStrictLineParsing(true);
+            ch.pipeline().addLast("h1-client", new HttpClientCodec(decoder, true, false));
+            ch.pipeline().addLast("upstream", upstream);
+            InboundHold.release(ch.pipeline());
+            ch.config().setAutoRead(true);
+            return upstream;
+        });
+    }
+
+    private CompletableFuture<Upstream> acquireH2(UpstreamKey key, TraceParent trace) {
+        List<H2Session> list = sessions.get(key);
+        if (list != null) {
+            for (H2Session s : list) {
+                if (s.hasCapacity()) {
+                    return openStream(s);
+                }
+            }
+        }
+        CompletableFuture<H2Session> dial = dialing.get(key);
+        if (dial == null) {
+            dial = dialH2(key, trace);
+            dialing.put(key, dial);
+            CompletableFuture<H2Session> mine = dial;
+            dial.whenComplete((s, e) -> dialing.remove(key, mine));
+        }
+        return dial.thenCompose(this::openStream);
+    }
+
+    private CompletableFuture<H2Session> dialH2(UpstreamKey key, TraceParent trace) {
+        return tunnel(key, trace).thenApply(stream -> {
+            Channel ch = stream.channel();
+            Http2Settings settings = new Http2Settings()
+                    .pushEnabled(false)
+                    .maxHeaderListSize(config.maxResponseHeaderBytes())
+                    .initialWindowSize(1024 * 1024);
+            H2Session session =
+                    new H2Session(ch, this, key, config.maxStreamsPerConnection(), config.upstreamIdleTimeout());
+            ch.pipeline()
+                    .addLast(
+                            "h2-client",
+                            Http2FrameCodecBuilder.forClient()
+                                    .initialSettings(settings)
+                                    .validateHeaders(true)
+                                    .decoderEnforceMaxRstFramesPerWindow(200, 30)
+                                    .decoderEnforceMaxSmallContinuationFrames(16)
+                                    .build())
+                    .addLast("h2-streams", new Http2MultiplexHandler(REFUSE_PUSH))
+                    .addLast("h2-session", session);
+            InboundHold.release(ch.pipeline());
+            ch.config().setAutoRead(true);
+            sessions.computeIfAbsent(key, k -> new ArrayList<>()).add(session);
+            return session;
+        });
+    }
+
+    private CompletableFuture<Upstream> openStream(H2Session session) {
+        CompletableFuture<Upstream> out = new CompletableFuture<>();
+        session.open().addListener(f -> {
+            if (f.isSuccess()) {
+                Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
+                out.complete(stream.pipeline().get(H2Upstream.class));
+            } else {
+                out.completeExceptionally(f.cause());
+            }
+        });
+        return out;
+    }
+
+    // A CONNECT to the endpoint's app port through its node, presenting the waypoint's identity.
+    private CompletableFuture<HboneStream> tunnel(UpstreamKey key, TraceParent trace) {
+        Endpoint e = key.endpoint();
+        PoolKey poolKey = new PoolKey(self, e.identities(), sourceIp, e.hbone());
+        TunnelRequest request = new TunnelRequest(Authority.of(e.target()), null, null, trace, Map.of());
+        CompletableFuture<HboneStream> out = new CompletableFuture<>();
+        pool.connect(poolKey, request).whenComplete((stream, error) -> {
+            Runnable complete = () -> {
+                if (error != null) {
+                    out.completeExceptionally(error);
+                } else {
+                    out.complete(stream);
+                }
+            };
+            if (loop.inEventLoop()) {
+                complete.run();
+            } else {
+                loop.execute(complete);
+            }
+        });
+        return out;
+    }
+
+    void offerIdle(H1Upstream connection) {
+        idle.computeIfAbsent(connection.key(), k -> new ArrayDeque<>()).addLast(connection);
+    }
+
+    void removeIdle(H1Upstream connection) {
+        ArrayDeque<H1Upstream> list = idle.get(connection.key());
+        if (list != null) {
+            list.remove(connection);
+            if (list.isEmpty()) {
+                idle.remove(connection.key());
+            }
+        }
+    }
+
+    void removeSession(H2Session session) {
+        List<H2Session> list = sessions.get(session.key());
+        if (list != null) {
+            list.remove(session);
+            if (list.isEmpty()) {
+                sessions.remove(session.key());
+            }
+        }
+    }
+
+    /** The HBONE pool of this loop (to close it). */
+    public HbonePool pool() {
+        return pool;
+    }
+}
