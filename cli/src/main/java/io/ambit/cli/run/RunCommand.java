@@ -26,7 +26,7 @@ import picocli.CommandLine.Parameters;
             "connections and close open ones the new policy denies."
         })
 public final class RunCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/quickstart-mesh.yaml.")
+    @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/quickstart.yaml.")
     Path file;
 
     @Option(

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 /**
  * The container image, built here without a registry by {@code scripts/image/build-offline.sh} (podman,
  * debootstrap'ed Debian bases), then run for real: {@code ambit --version}, Istio's {@code proxy ztunnel}
- * arguments, a non-root user, and {@code ambit run examples/quickstart-mesh.yaml} answering the host's
+ * arguments, a non-root user, and {@code ambit run examples/quickstart.yaml} answering the host's
  * {@code curl} through SOCKS5 — allowed and denied as the README says.
  *
  * <p>Opt-in ({@code AMBIT_IMAGE_TEST=1}): the first build takes minutes (debootstrap, a Maven build in the
@@ -51,7 +51,7 @@ class ContainerImageTest {
         assertThat(flags.ok()).as(flags.output()).isTrue();
         runFlags = flags.output().lines().filter(l -> !l.isBlank()).toList();
 
-        var run = podman("run", "-d", "--name", CONTAINER, IMAGE, "run", "examples/quickstart-mesh.yaml");
+        var run = podman("run", "-d", "--name", CONTAINER, IMAGE, "run", "examples/quickstart.yaml");
         assertThat(run.ok()).as(run.output()).isTrue();
         var pid = podman("inspect", "-f", "{{.State.Pid}}", CONTAINER);
         assertThat(pid.ok()).as(pid.output()).isTrue();

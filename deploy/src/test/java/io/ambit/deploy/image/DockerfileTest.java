@@ -69,7 +69,7 @@ class DockerfileTest {
                     .isFalse();
         }
         assertThat(ignored("cli/src/main/java/io/ambit/cli/Main.java", ignore)).isFalse();
-        assertThat(ignored("examples/quickstart-mesh.yaml", ignore)).isFalse();
+        assertThat(ignored("examples/quickstart.yaml", ignore)).isFalse();
         assertThat(ignored("deploy/pom.xml", ignore))
                 .as("the reactor reads every module's POM")
                 .isFalse();
@@ -100,8 +100,8 @@ class DockerfileTest {
                 .contains("-jar /opt/ambit/ambit-cli.jar ztunnel --version")
                 .doesNotContain("ambit-cli.jar proxy");
         assertThat(trace("proxy", "--help")).contains("-jar /opt/ambit/ambit-cli.jar proxy --help");
-        assertThat(trace("run", "examples/quickstart-mesh.yaml"))
-                .contains("-jar /opt/ambit/ambit-cli.jar run examples/quickstart-mesh.yaml")
+        assertThat(trace("run", "examples/quickstart.yaml"))
+                .contains("-jar /opt/ambit/ambit-cli.jar run examples/quickstart.yaml")
                 .contains("--enable-native-access=ALL-UNNAMED")
                 .contains("-XX:+ExitOnOutOfMemoryError");
     }
