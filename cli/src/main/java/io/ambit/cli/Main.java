@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
             io.ambit.cli.ca.CaCommand.class,
             io.ambit.cli.hbone.HboneCommand.class,
             io.ambit.cli.run.RunCommand.class,
+            io.ambit.cli.ztunnel.ZtunnelCommand.class,
+            io.ambit.cli.controlplane.ControlPlaneCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -115,15 +115,26 @@ final class CaService extends IstioCertificateServiceGrpc.IstioCertificateServic
                         "csr is not a PEM certificate request (expected: -----BEGIN CERTIFICATE REQUEST-----)");
             }
             csr = c;
-        } catch (java.io.IOException e) {
+        } catch (java.io.IOException | RuntimeException e) { // BouncyCastle reports bad base64 unchecked
             throw new Refused("csr does not parse: " + e.getMessage());
         }
-        var jcsr = new JcaPKCS10CertificationRequest(csr);
-        PublicKey key = jcsr.getPublicKey();
-        if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(key))) {
-            throw new Refused("csr signature does not verify with its own key");
+        PublicKey key;
+        try {
+            key = new JcaPKCS10CertificationRequest(csr).getPublicKey();
+            if (!csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(key))) {
+                throw new Refused("csr signature does not verify with its own key");
+            }
+        } catch (Refused e) {
+            throw e;
+        } catch (Exception e) {
+            throw new Refused("csr key or signature is unusable: " + e.getMessage());
         }
-        SpiffeId id = identity(csr);
+        SpiffeId id;
+        try {
+            id = identity(csr);
+        } catch (RuntimeException e) { // a malformed extension request
+            throw new Refused("csr extensions do not parse: " + e.getMessage());
+        }
         if (!id.trustDomain().equals(trustDomain)) {
             throw new Refused("csr asks for " + id + " (expected: trust domain " + trustDomain + ")");
         }

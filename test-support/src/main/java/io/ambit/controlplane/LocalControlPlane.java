@@ -268,8 +268,8 @@ public final class LocalControlPlane implements AutoCloseable {
     /** Ends every stream and stops listening; clients keep their last state and retry. */
     @Override
     public void close() {
+        server.shutdown(); // no new streams first, so a client told to go away does not come straight back
         ads.closeAll();
-        server.shutdown();
         try {
             if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
                 server.shutdownNow();

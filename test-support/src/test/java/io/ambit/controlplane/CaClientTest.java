@@ -162,6 +162,54 @@ class CaClientTest {
         assertThat(plane.certificatesRefused()).isEqualTo(1);
     }
 
+    @Test
+    void anImpersonationOfAnotherIdentityThanTheCsrsIsRefused() throws Exception {
+        var channel = new io.ambit.xds.client.ControlPlaneChannel(plane.url(), plane.rootCert(), null, 1 << 20, null);
+        try {
+            var keys = SigningCa.newKeyPair();
+            var ext = new org.bouncycastle.asn1.x509.ExtensionsGenerator();
+            ext.addExtension(
+                    org.bouncycastle.asn1.x509.Extension.subjectAlternativeName,
+                    true,
+                    new org.bouncycastle.asn1.x509.GeneralNames(new org.bouncycastle.asn1.x509.GeneralName(
+                            org.bouncycastle.asn1.x509.GeneralName.uniformResourceIdentifier, WEB.toString())));
+            var request = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                            new org.bouncycastle.asn1.x500.X500Name(new org.bouncycastle.asn1.x500.RDN[0]),
+                            keys.getPublic())
+                    .addAttribute(
+                            org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, ext.generate())
+                    .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                            .build(keys.getPrivate()));
+            var pem = new java.io.StringWriter();
+            try (var w = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(pem)) {
+                w.writeObject(request);
+            }
+            var stub = io.ambit.xds.proto.ca.IstioCertificateServiceGrpc.newBlockingStub(channel.current());
+            var other = com.google.protobuf.Struct.newBuilder()
+                    .putFields(
+                            "ImpersonatedIdentity",
+                            com.google.protobuf.Value.newBuilder()
+                                    .setStringValue("spiffe://cluster.local/ns/shop/sa/admin")
+                                    .build())
+                    .build();
+            assertThatThrownBy(() -> stub.createCertificate(io.ambit.xds.proto.ca.IstioCertificateRequest.newBuilder()
+                            .setCsr(pem.toString())
+                            .setValidityDuration(3600)
+                            .setMetadata(other)
+                            .build()))
+                    .hasMessageContaining("INVALID_ARGUMENT")
+                    .hasMessageContaining(
+                            "ImpersonatedIdentity spiffe://cluster.local/ns/shop/sa/admin differs from the"
+                                    + " csr's spiffe://cluster.local/ns/shop/sa/web");
+            assertThatThrownBy(() -> stub.createCertificate(io.ambit.xds.proto.ca.IstioCertificateRequest.newBuilder()
+                            .setCsr("-----BEGIN CERTIFICATE REQUEST-----\ngarbage\n-----END CERTIFICATE REQUEST-----\n")
+                            .build()))
+                    .hasMessageContaining("INVALID_ARGUMENT");
+        } finally {
+            channel.close();
+        }
+    }
+
     private double failures() {
         var c = registry.find(CertificateManager.FAILURES_METRIC).counter();
         return c == null ? 0 : c.count();

@@ -56,6 +56,11 @@ public final class XdsMeshSource implements MeshSource {
     /** The control thread when this source made it (closed with the source), else null. */
     private final ScheduledExecutorService ownedThread;
 
+    private final ScheduledExecutorService control;
+    private final CompletableFuture<Void> ready;
+    private boolean dirty; // control thread: applied changes not yet published
+    private boolean policiesChanged; // control thread: authorizations changed since the last compile
+
     // control thread only: what istiod sent, by resource name, in arrival order (later wins conflicts)
     private final LinkedHashMap<String, Workload> workloads = new LinkedHashMap<>();
     private final LinkedHashMap<String, Service> services = new LinkedHashMap<>();
@@ -92,6 +97,10 @@ public final class XdsMeshSource implements MeshSource {
                 settings.initialBackoff(),
                 settings.maxBackoff());
         this.ownedThread = control == null ? thread : null;
+        this.control = thread;
+        // ready once the first full view is acknowledged *and* published (the publication is queued
+        // behind the response that completed it on this same thread)
+        this.ready = client.ready().thenRunAsync(() -> {}, thread);
     }
 
     /**
@@ -119,7 +128,7 @@ public final class XdsMeshSource implements MeshSource {
 
     /** Completes after the first ACK of workloads/services and of policies. */
     public CompletableFuture<Void> ready() {
-        return client.ready();
+        return ready;
     }
 
     public DeltaAdsClient.Status status() {
@@ -137,7 +146,8 @@ public final class XdsMeshSource implements MeshSource {
         }
         return client.demand(AddressConverter.TYPE_URL, address.network() + "/" + address.ip())
                 .orTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
-                .handle((v, e) -> current().workload(address));
+                // answered on the control thread, behind the publication of what the response brought
+                .handleAsync((v, e) -> current().workload(address), control);
     }
 
     @Override
@@ -150,7 +160,33 @@ public final class XdsMeshSource implements MeshSource {
 
     // ---- applying responses (control thread)
 
+    /**
+     * Publishes soon, once: a burst of responses already queued on the control thread (gRPC drains them in
+     * one go) is applied first and published as one state, instead of one O(mesh) rebuild per response.
+     * A lone response is published right after it was applied.
+     */
+    private void publishSoon() {
+        if (!dirty) {
+            dirty = true;
+            control.execute(this::publish);
+        }
+    }
+
     private void publish() {
+        if (!dirty) {
+            return;
+        }
+        dirty = false;
+        if (policiesChanged) {
+            policiesChanged = false;
+            long start = System.nanoTime();
+            policies = PolicyCompiler.compile(
+                    new PolicySet(List.copyOf(authorizations.values()), List.of(), List.of()), mesh);
+            log.debug(
+                    "compiled {} authorizations in {} ms",
+                    authorizations.size(),
+                    (System.nanoTime() - start) / 1_000_000);
+        }
         var next =
                 MeshState.resolving(List.copyOf(workloads.values()), List.copyOf(services.values()), policies, origin);
         if (!next.conflicts().isEmpty()) {
@@ -217,7 +253,7 @@ public final class XdsMeshSource implements MeshSource {
                 changed |= services.remove(name) != null;
             }
             if (changed) {
-                publish();
+                publishSoon();
             }
             rejected(typeUrl(), rejected);
             return rejected;
@@ -261,14 +297,8 @@ public final class XdsMeshSource implements MeshSource {
                 changed |= authorizations.remove(name) != null;
             }
             if (changed) {
-                long start = System.nanoTime();
-                policies = PolicyCompiler.compile(
-                        new PolicySet(List.copyOf(authorizations.values()), List.of(), List.of()), mesh);
-                log.debug(
-                        "compiled {} authorizations in {} ms",
-                        authorizations.size(),
-                        (System.nanoTime() - start) / 1_000_000);
-                publish();
+                policiesChanged = true;
+                publishSoon();
             }
             rejected(typeUrl(), rejected);
             return rejected;

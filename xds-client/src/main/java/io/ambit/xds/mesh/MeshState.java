@@ -4,6 +4,7 @@ import io.ambit.policy.engine.PolicySnapshot;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.policy.mesh.MeshConfig;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,7 +34,7 @@ public final class MeshState {
         this.origin = origin;
         var conflicts = new ArrayList<String>();
         var hosts = new LinkedHashMap<NamespacedHostname, Service>();
-        var vips = new HashMap<NetworkAddress, Service>();
+        var vips = HashMap.<NetworkAddress, Service>newHashMap(services.size());
         for (var s : services) {
             var before = hosts.put(s.key(), s);
             if (before != null) {
@@ -46,8 +47,8 @@ public final class MeshState {
                 }
             }
         }
-        var ips = new HashMap<NetworkAddress, Workload>();
-        var uids = new HashMap<String, Workload>();
+        var ips = HashMap.<NetworkAddress, Workload>newHashMap(workloads.size());
+        var uids = HashMap.<String, Workload>newHashMap(workloads.size());
         var members = new HashMap<NamespacedHostname, List<Workload>>();
         for (var w : workloads) {
             if (uids.put(w.uid(), w) != null) {
@@ -71,7 +72,7 @@ public final class MeshState {
                 members.computeIfAbsent(svc, k -> new ArrayList<>()).add(w);
             }
         }
-        if (lenient) {
+        if (lenient && !conflicts.isEmpty()) {
             // a later entry took the uid or hostname: keep only what the indexes point at, in order
             this.workloads =
                     workloads.stream().filter(w -> uids.get(w.uid()) == w).toList();
@@ -84,13 +85,15 @@ public final class MeshState {
         } else {
             this.workloads = List.copyOf(workloads);
             this.services = List.copyOf(services);
-            members.replaceAll((k, v) -> List.copyOf(v));
+            members.replaceAll((k, v) -> Collections.unmodifiableList(v));
         }
-        this.byIp = Map.copyOf(ips);
-        this.byUid = Map.copyOf(uids);
-        this.byVip = Map.copyOf(vips);
-        this.byHostname = Map.copyOf(hosts);
-        this.endpoints = Map.copyOf(members);
+        // the maps are private to this state and never change after this point: wrapping is enough, and
+        // saves copying the indexes of 10,000 workloads again on every xDS update
+        this.byIp = Collections.unmodifiableMap(ips);
+        this.byUid = Collections.unmodifiableMap(uids);
+        this.byVip = Collections.unmodifiableMap(vips);
+        this.byHostname = Collections.unmodifiableMap(hosts);
+        this.endpoints = Collections.unmodifiableMap(members);
         this.conflicts = List.copyOf(conflicts);
     }
 

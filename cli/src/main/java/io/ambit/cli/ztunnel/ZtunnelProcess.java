@@ -1,0 +1,313 @@
+package io.ambit.cli.ztunnel;
+
+import io.ambit.hbone.ca.LocalCa;
+import io.ambit.hbone.cert.CertificateManager;
+import io.ambit.hbone.cert.CertificateSource;
+import io.ambit.hbone.cert.Scheduler;
+import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.tls.TlsSettings;
+import io.ambit.hbone.transport.Transport;
+import io.ambit.hbone.transport.Transports;
+import io.ambit.policy.mesh.MeshConfig;
+import io.ambit.xds.ca.IstioCaClient;
+import io.ambit.xds.client.NodeInfo;
+import io.ambit.xds.client.XdsMeshSource;
+import io.ambit.xds.file.ChangeTrigger;
+import io.ambit.xds.file.LocalFileSource;
+import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.Workload;
+import io.ambit.ztunnel.admin.AdminRoutes;
+import io.ambit.ztunnel.admin.ConfigDump;
+import io.ambit.ztunnel.admin.HttpEndpoint;
+import io.ambit.ztunnel.admin.LogLevels;
+import io.ambit.ztunnel.node.Node;
+import io.ambit.ztunnel.telemetry.AccessLog;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.channel.EventLoopGroup;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ztunnel process, as {@code ambit ztunnel} runs it: the mesh from istiod (Delta ADS) or a local file,
+ * certificates from istiod's CA or the embedded one, and the {@link Node} that proxies the workloads on
+ * this node. Ports as ztunnel's: metrics on {@code bind:15020} ({@code /metrics}, {@code /stats/prometheus}),
+ * readiness on {@code bind:15021} ({@code /healthz/ready}), admin on {@code 127.0.0.1:15000}.
+ *
+ * <p><b>Start-up, as ztunnel's</b> (ztunnel-reference §4.3, §7.4): the endpoints open first and readiness
+ * answers 503 naming what is pending; the node starts only after the first ACK of both xDS types, and
+ * opens each workload's listeners once its certificate is in; then readiness answers 200. Later mesh
+ * states reach the node by themselves (it follows its source). When istiod goes away the last state keeps
+ * serving; readiness stays 200, as ztunnel's does.
+ *
+ * <p><b>Extension point: in-pod capture (ZDS).</b> Today the node opens each workload's listeners on the
+ * workload's own IP ({@link #startNode}). In a cluster, istio-cni hands ztunnel each pod's network
+ * namespace over the ZDS unix socket, and the listeners must open inside it. That is where
+ * {@code --zds-socket} plugs in: {@link #startNode} is the one place that decides how workloads get their
+ * listeners; a ZDS server would be started next to it (after readiness of the mesh source, as ztunnel
+ * starts its inpod manager after xDS), given the same {@link MeshSource}, {@link CertificateManager},
+ * transport and access log, and would open each pod's proxy in the namespace it receives instead of the
+ * node binding pod IPs. Nothing else here changes: metrics, readiness and admin stay node-wide.
+ */
+public final class ZtunnelProcess implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ZtunnelProcess.class);
+
+    private final ZtunnelSettings settings;
+    private final AccessLog accessLog;
+    private final LogLevels logLevels;
+    private final Duration drain;
+    private final List<AutoCloseable> opened = new ArrayList<>(); // closed in reverse
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final CompletableFuture<Void> started = new CompletableFuture<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private volatile String pending = "xds, certificates";
+    private volatile Node node;
+    private MeshSource source;
+    private XdsMeshSource xds;
+    private CertificateManager certificates;
+    private Transport transport;
+    private EventLoopGroup loops;
+    private HttpEndpoint metrics;
+    private HttpEndpoint readiness;
+    private HttpEndpoint admin;
+
+    private ZtunnelProcess(ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain) {
+        this.settings = settings;
+        this.accessLog = accessLog;
+        this.logLevels = logLevels;
+        this.drain = drain;
+    }
+
+    /**
+     * Opens the endpoints and the mesh source, and starts the node in the background once the mesh is in.
+     *
+     * @throws Exception when a local file is invalid, a CA directory unusable or a port taken; nothing stays
+     *     open
+     */
+    public static ZtunnelProcess start(
+            ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain) throws Exception {
+        var p = new ZtunnelProcess(settings, accessLog, logLevels, drain);
+        try {
+            p.open();
+        } catch (Exception e) {
+            p.close();
+            throw e;
+        }
+        return p;
+    }
+
+    private void open() throws Exception {
+        transport = Transports.select();
+        loops = transport.newEventLoopGroup(0, "ambit-ztunnel-" + transport);
+        var group = loops;
+        opened.add(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+
+        var mesh = new MeshConfig(
+                settings.rootNamespace(),
+                settings.trustDomain(),
+                List.of(),
+                MeshConfig.DEFAULT.pathNormalization(),
+                null,
+                false,
+                MeshConfig.DEFAULT.timeZone());
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "ambit-cert-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        opened.add(timer::shutdownNow);
+        var issuer = Executors.newVirtualThreadPerTaskExecutor();
+        opened.add(issuer::shutdownNow);
+        CertificateSource ca;
+        if (settings.ca() != null) {
+            var self = new SpiffeId(settings.trustDomain(), settings.podNamespace(), settings.serviceAccount());
+            var client = new IstioCaClient(settings.ca(), self);
+            opened.add(client);
+            ca = client;
+        } else {
+            ca = LocalCa.open(settings.caDir(), Clock.systemUTC());
+        }
+        // certificate meters go to this process's /metrics and to the node's, like ambit run's
+        var certificateMetrics = new CompositeMeterRegistry();
+        certificateMetrics.add(registry);
+        certificates = CertificateManager.builder(ca, Scheduler.of(timer), issuer)
+                .ttl(settings.certTtl())
+                .meterRegistry(certificateMetrics)
+                .build();
+        opened.add(certificates);
+
+        HttpEndpoint.Route scrape = (method, query) -> new HttpEndpoint.Reply(
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                registry.scrape() + (node == null ? "" : node.registry().scrape()));
+        metrics = HttpEndpoint.start(
+                transport,
+                loops,
+                new InetSocketAddress(settings.bind(), settings.ports().metrics()),
+                Map.of("/metrics", scrape, "/stats/prometheus", scrape));
+        opened.add(metrics);
+        readiness = HttpEndpoint.start(
+                transport,
+                loops,
+                new InetSocketAddress(settings.bind(), settings.ports().readiness()),
+                Map.of(
+                        "/healthz/ready",
+                        (method, query) -> node != null
+                                ? HttpEndpoint.Reply.text(200, "ready\n")
+                                : HttpEndpoint.Reply.text(503, "not ready, pending: " + pending + "\n")));
+        opened.add(readiness);
+        admin = HttpEndpoint.start(
+                transport,
+                loops,
+                new InetSocketAddress(
+                        InetAddress.getLoopbackAddress(), settings.ports().admin()),
+                AdminRoutes.of(
+                        () -> ConfigDump.json(source.current(), certificates),
+                        logLevels,
+                        () -> Thread.ofPlatform().name("ambit-quit").start(this::close)));
+        opened.add(admin);
+
+        CompletableFuture<Void> meshReady;
+        if (settings.meshFile() != null) {
+            var file = LocalFileSource.open(settings.meshFile(), ChangeTrigger.polling(Duration.ofSeconds(1)));
+            opened.add(file);
+            source = file;
+            meshReady = CompletableFuture.completedFuture(null);
+        } else {
+            var node = NodeInfo.ztunnel(
+                    settings.instanceIp(),
+                    settings.podName(),
+                    settings.podNamespace(),
+                    settings.nodeName(),
+                    settings.xds().clusterId(),
+                    settings.metadata());
+            xds = XdsMeshSource.start(settings.xds(), node, mesh, registry);
+            opened.add(xds);
+            source = xds;
+            meshReady = xds.ready();
+            log.info(
+                    "ztunnel {}: connecting to {} as {}",
+                    settings.nodeName(),
+                    settings.xds().address(),
+                    node.id());
+        }
+        meshReady.thenRunAsync(this::startNode, Executors.newVirtualThreadPerTaskExecutor());
+    }
+
+    /**
+     * Starts the node for this node's workloads (see the class comment: the place in-pod capture plugs
+     * in). Runs once, off the xDS thread, after the first full mesh arrived.
+     */
+    private void startNode() {
+        pending = "certificates";
+        var state = source.current();
+        var mine = new ArrayList<Workload>();
+        for (var w : state.workloads()) {
+            if (settings.nodeName().equals(w.node())) {
+                mine.add(w);
+            }
+        }
+        try {
+            var n = Node.start(
+                    settings.nodeName(),
+                    mine,
+                    settings.ports(),
+                    source,
+                    certificates,
+                    TlsSettings.defaults(),
+                    transport,
+                    loops,
+                    accessLog);
+            synchronized (this) {
+                if (closed.isDone()) {
+                    n.close(Duration.ZERO);
+                    return;
+                }
+                node = n;
+            }
+            log.info("ztunnel {} ready: {} workload(s) on this node, mesh {}", settings.nodeName(), mine.size(), state);
+            started.complete(null);
+        } catch (Exception e) {
+            pending = "certificates or listeners (" + e.getMessage() + ")";
+            log.error("ztunnel {}: the node did not start: {}", settings.nodeName(), e.toString());
+            started.completeExceptionally(e);
+        }
+    }
+
+    /** Completes when the node is up (ready); fails when it could not start. */
+    public CompletableFuture<Void> started() {
+        return started;
+    }
+
+    /** Completes once {@link #close()} has finished (e.g. after {@code POST /quitquitquit}). */
+    public CompletableFuture<Void> closed() {
+        return closed;
+    }
+
+    public MeshSource source() {
+        return source;
+    }
+
+    /** The xDS client's view (null in local-file mode). */
+    public XdsMeshSource xds() {
+        return xds;
+    }
+
+    public Node node() {
+        return node;
+    }
+
+    public CertificateManager certificates() {
+        return certificates;
+    }
+
+    public InetSocketAddress metricsAddress() {
+        return metrics.address();
+    }
+
+    public InetSocketAddress readinessAddress() {
+        return readiness.address();
+    }
+
+    public InetSocketAddress adminAddress() {
+        return admin.address();
+    }
+
+    /** Drains the node's connections (up to the drain deadline) and closes everything. */
+    @Override
+    public void close() {
+        Node n;
+        synchronized (this) {
+            if (closed.isDone()) {
+                return;
+            }
+            n = node;
+            node = null;
+            pending = "shutting down";
+            closed.complete(null);
+        }
+        if (n != null) {
+            n.close(drain);
+        }
+        for (int i = opened.size() - 1; i >= 0; i--) {
+            try {
+                opened.get(i).close();
+            } catch (Exception e) {
+                log.debug("closing", e);
+            }
+        }
+        opened.clear();
+    }
+}
