@@ -7,6 +7,7 @@ import io.ambit.ztunnel.lifecycle.DrainDeadline;
 import io.ambit.ztunnel.node.Node;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
@@ -152,8 +153,38 @@ public final class ZtunnelCommand implements Callable<Integer> {
             description = "Shutdown drain [CONNECTION_TERMINATION_DEADLINE]; default 5s.")
     String drainDeadline;
 
+    @Option(
+            names = "--inpod-uds",
+            paramLabel = "PATH",
+            description = {
+                "In-pod capture: the CNI node agent's ZDS socket; pods are handed over there and get their",
+                "listeners inside their own network namespace [INPOD_UDS, or INPOD_ENABLED=true for",
+                "/var/run/ztunnel/ztunnel.sock]. Needs CAP_NET_ADMIN and CAP_SYS_ADMIN."
+            })
+    Path inpodUds;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** The ZDS socket: the flag, else {@code INPOD_UDS}, else ztunnel's path when {@code INPOD_ENABLED=true}. */
+    static Path inpodSocket(Path flag, Map<String, String> env) {
+        if (flag != null) {
+            return flag;
+        }
+        String uds = env.get("INPOD_UDS");
+        String enabled = env.getOrDefault("INPOD_ENABLED", "").trim().toLowerCase(java.util.Locale.ROOT);
+        if (!enabled.isEmpty() && !enabled.equals("true") && !enabled.equals("false")) {
+            throw new IllegalArgumentException(
+                    "INPOD_ENABLED is \"" + env.get("INPOD_ENABLED") + "\" (expected: true or false)");
+        }
+        if (enabled.equals("false")) {
+            return null;
+        }
+        if (uds != null && !uds.isBlank()) {
+            return Path.of(uds);
+        }
+        return enabled.equals("true") ? Path.of("/var/run/ztunnel/ztunnel.sock") : null;
+    }
 
     ZtunnelSettings.Flags flags() {
         Node.Ports p = null;
@@ -193,9 +224,11 @@ public final class ZtunnelCommand implements Callable<Integer> {
         ZtunnelSettings settings;
         AccessLog accessLog;
         java.time.Duration drain;
+        Path zds;
         try {
             var env = System.getenv();
             settings = ZtunnelSettings.resolve(flags(), env);
+            zds = inpodSocket(inpodUds, env);
             accessLog = AccessLog.slf4j(
                     AccessLog.Format.parse(logFormat != null ? logFormat : env.getOrDefault("LOG_FORMAT", "text")));
             drain = drainDeadline != null
@@ -207,7 +240,7 @@ public final class ZtunnelCommand implements Callable<Integer> {
         }
         ZtunnelProcess process;
         try {
-            process = ZtunnelProcess.start(settings, accessLog, LogbackLevels.current(), drain);
+            process = ZtunnelProcess.start(settings, accessLog, LogbackLevels.current(), drain, zds);
         } catch (InvalidMeshFileException | CertificateSourceException e) {
             err.println("ambit ztunnel: " + e.getMessage());
             return 2;
@@ -217,7 +250,8 @@ public final class ZtunnelCommand implements Callable<Integer> {
         }
         out.println("ambit ztunnel: node " + settings.nodeName() + ", mesh from "
                 + (settings.xds() != null ? settings.xds().address() : settings.meshFile()) + ", certificates from "
-                + (settings.ca() != null ? settings.ca().address() : "the embedded CA in " + settings.caDir()));
+                + (settings.ca() != null ? settings.ca().address() : "the embedded CA in " + settings.caDir())
+                + (zds != null ? ", pods from ZDS at " + zds : ""));
         out.println("  metrics http://" + hostPort(process.metricsAddress()) + "/metrics  ready http://"
                 + hostPort(process.readinessAddress()) + "/healthz/ready  admin http://"
                 + hostPort(process.adminAddress()) + "/config_dump");

@@ -20,6 +20,7 @@ import io.ambit.ztunnel.admin.AdminRoutes;
 import io.ambit.ztunnel.admin.ConfigDump;
 import io.ambit.ztunnel.admin.HttpEndpoint;
 import io.ambit.ztunnel.admin.LogLevels;
+import io.ambit.ztunnel.inpod.InPodProxies;
 import io.ambit.ztunnel.node.Node;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
@@ -28,6 +29,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,14 +54,12 @@ import org.slf4j.LoggerFactory;
  * states reach the node by themselves (it follows its source). When istiod goes away the last state keeps
  * serving; readiness stays 200, as ztunnel's does.
  *
- * <p><b>Extension point: in-pod capture (ZDS).</b> Today the node opens each workload's listeners on the
- * workload's own IP ({@link #startNode}). In a cluster, istio-cni hands ztunnel each pod's network
- * namespace over the ZDS unix socket, and the listeners must open inside it. That is where
- * {@code --zds-socket} plugs in: {@link #startNode} is the one place that decides how workloads get their
- * listeners; a ZDS server would be started next to it (after readiness of the mesh source, as ztunnel
- * starts its inpod manager after xDS), given the same {@link MeshSource}, {@link CertificateManager},
- * transport and access log, and would open each pod's proxy in the namespace it receives instead of the
- * node binding pod IPs. Nothing else here changes: metrics, readiness and admin stay node-wide.
+ * <p><b>In-pod capture (ZDS).</b> Without a ZDS socket the node opens each workload's listeners on the
+ * workload's own IP ({@link #startNode}). With one ({@code --inpod-uds}), as in a cluster, istio-cni hands
+ * ztunnel each pod's network namespace over ZDS and {@link InPodProxies} opens the pod's listeners inside
+ * it; it starts after the mesh source is ready, as ztunnel starts its in-pod manager after xDS, and
+ * readiness then also waits for its first snapshot and for no pod to be pending. Metrics, readiness and
+ * admin stay node-wide.
  */
 public final class ZtunnelProcess implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ZtunnelProcess.class);
@@ -68,6 +68,8 @@ public final class ZtunnelProcess implements AutoCloseable {
     private final AccessLog accessLog;
     private final LogLevels logLevels;
     private final Duration drain;
+    private final Path zdsSocket;
+    private volatile InPodProxies inpod;
     private final List<AutoCloseable> opened = new ArrayList<>(); // closed in reverse
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final CompletableFuture<Void> started = new CompletableFuture<>();
@@ -83,7 +85,9 @@ public final class ZtunnelProcess implements AutoCloseable {
     private HttpEndpoint readiness;
     private HttpEndpoint admin;
 
-    private ZtunnelProcess(ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain) {
+    private ZtunnelProcess(
+            ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain, Path zdsSocket) {
+        this.zdsSocket = zdsSocket;
         this.settings = settings;
         this.accessLog = accessLog;
         this.logLevels = logLevels;
@@ -98,7 +102,17 @@ public final class ZtunnelProcess implements AutoCloseable {
      */
     public static ZtunnelProcess start(
             ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain) throws Exception {
-        var p = new ZtunnelProcess(settings, accessLog, logLevels, drain);
+        return start(settings, accessLog, logLevels, drain, null);
+    }
+
+    /**
+     * As {@link #start(ZtunnelSettings, AccessLog, LogLevels, Duration)}, with pods from the CNI agent's ZDS
+     * socket when {@code zdsSocket} is not null (in-pod capture).
+     */
+    public static ZtunnelProcess start(
+            ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain, Path zdsSocket)
+            throws Exception {
+        var p = new ZtunnelProcess(settings, accessLog, logLevels, drain, zdsSocket);
         try {
             p.open();
         } catch (Exception e) {
@@ -162,11 +176,7 @@ public final class ZtunnelProcess implements AutoCloseable {
                 transport,
                 loops,
                 new InetSocketAddress(settings.bind(), settings.ports().readiness()),
-                Map.of(
-                        "/healthz/ready",
-                        (method, query) -> node != null
-                                ? HttpEndpoint.Reply.text(200, "ready\n")
-                                : HttpEndpoint.Reply.text(503, "not ready, pending: " + pending + "\n")));
+                Map.of("/healthz/ready", (method, query) -> readinessReply()));
         opened.add(readiness);
         admin = HttpEndpoint.start(
                 transport,
@@ -207,10 +217,14 @@ public final class ZtunnelProcess implements AutoCloseable {
     }
 
     /**
-     * Starts the node for this node's workloads (see the class comment: the place in-pod capture plugs
-     * in). Runs once, off the xDS thread, after the first full mesh arrived.
+     * Starts the node for this node's workloads, or the in-pod proxies (see the class comment). Runs once,
+     * off the xDS thread, after the first full mesh arrived.
      */
     private void startNode() {
+        if (zdsSocket != null) {
+            startInPod();
+            return;
+        }
         pending = "certificates";
         var state = source.current();
         var mine = new ArrayList<Workload>();
@@ -244,6 +258,60 @@ public final class ZtunnelProcess implements AutoCloseable {
             log.error("ztunnel {}: the node did not start: {}", settings.nodeName(), e.toString());
             started.completeExceptionally(e);
         }
+    }
+
+    /**
+     * In-pod mode: no listeners on workload IPs (pod IPs are not this pod's); each pod the CNI agent hands
+     * over gets its proxy inside its own namespace.
+     */
+    private void startInPod() {
+        pending = "workload proxy manager";
+        try {
+            var pods = InPodProxies.start(new InPodProxies.Config(
+                    zdsSocket,
+                    source,
+                    certificates,
+                    TlsSettings.defaults(),
+                    transport,
+                    loops,
+                    accessLog,
+                    registry,
+                    InPodProxies.Ports.DEFAULT,
+                    drain));
+            synchronized (this) {
+                if (closed.isDone()) {
+                    pods.close();
+                    return;
+                }
+                inpod = pods;
+            }
+            log.info("ztunnel {}: pods from ZDS at {}", settings.nodeName(), zdsSocket);
+            started.complete(null);
+        } catch (Exception e) {
+            pending = "workload proxy manager (" + e.getMessage() + ")";
+            log.error("ztunnel {}: in-pod capture did not start: {}", settings.nodeName(), e.toString());
+            started.completeExceptionally(e);
+        }
+    }
+
+    /** ztunnel's readiness: the node up, and in in-pod mode the first ZDS snapshot in and no pod pending. */
+    private HttpEndpoint.Reply readinessReply() {
+        if (zdsSocket != null) {
+            var pods = inpod;
+            if (pods == null || !pods.ready()) {
+                String why = pods == null ? pending : String.join(", ", pods.notReadyBecause());
+                return HttpEndpoint.Reply.text(503, "not ready, pending: " + why + "\n");
+            }
+            return HttpEndpoint.Reply.text(200, "ready\n");
+        }
+        return node != null
+                ? HttpEndpoint.Reply.text(200, "ready\n")
+                : HttpEndpoint.Reply.text(503, "not ready, pending: " + pending + "\n");
+    }
+
+    /** The in-pod proxies (null without a ZDS socket, or before the mesh is in). */
+    public InPodProxies inpod() {
+        return inpod;
     }
 
     /** Completes when the node is up (ready); fails when it could not start. */
@@ -297,6 +365,11 @@ public final class ZtunnelProcess implements AutoCloseable {
             node = null;
             pending = "shutting down";
             closed.complete(null);
+        }
+        var pods = inpod;
+        inpod = null;
+        if (pods != null) {
+            pods.close(); // stops ZDS, drains every pod up to the deadline
         }
         if (n != null) {
             n.close(drain);
