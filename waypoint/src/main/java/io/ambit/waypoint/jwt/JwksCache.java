@@ -108,13 +108,47 @@ public final class JwksCache implements AutoCloseable {
     private final Settings settings;
     private final InstantSource clock;
     private final JwksFetcher fetcher;
+    private final java.util.concurrent.Executor verifier;
     private final ConcurrentHashMap<String, Entry> remote = new ConcurrentHashMap<>();
     private final Map<String, KeySet> inline = new ConcurrentHashMap<>();
+    /** Parsed tokens of every authenticator (4 M characters at most). */
+    private final TokenCache tokens = new TokenCache(4L << 20);
 
     public JwksCache(Settings settings, InstantSource clock) {
+        this(settings, clock, null);
+    }
+
+    /**
+     * @param verifier where new signatures are verified (RSA and ECDSA cost up to milliseconds of CPU, which
+     *                 an event loop should not spend); null verifies on the caller's thread. Give a bounded
+     *                 one ({@link #boundedVerifier}): when it refuses work, the token is refused (fail closed).
+     */
+    public JwksCache(Settings settings, InstantSource clock, java.util.concurrent.Executor verifier) {
         this.settings = settings;
         this.clock = clock;
+        this.verifier = verifier;
         this.fetcher = new JwksFetcher(settings.fetchTimeout(), settings.maxBytes());
+    }
+
+    /**
+     * A verifier executor of {@code threads} daemon threads and at most {@code queue} waiting verifications;
+     * beyond that it refuses (and those tokens are refused), so a flood of new tokens costs bounded CPU and
+     * memory. The caller shuts it down.
+     */
+    public static java.util.concurrent.ExecutorService boundedVerifier(int threads, int queue) {
+        var count = new java.util.concurrent.atomic.AtomicInteger();
+        return new java.util.concurrent.ThreadPoolExecutor(
+                threads,
+                threads,
+                0,
+                java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(queue),
+                r -> {
+                    var t = new Thread(r, "ambit-jwt-verify-" + count.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                },
+                new java.util.concurrent.ThreadPoolExecutor.AbortPolicy());
     }
 
     /** A cache with {@link Settings#DEFAULT} on the system clock. */
@@ -128,6 +162,14 @@ public final class JwksCache implements AutoCloseable {
 
     InstantSource clock() {
         return clock;
+    }
+
+    TokenCache tokens() {
+        return tokens;
+    }
+
+    java.util.concurrent.Executor verifier() {
+        return verifier;
     }
 
     /** Starts fetching a URI's keys if nothing is cached yet (e.g. when a snapshot names a new jwksUri). */

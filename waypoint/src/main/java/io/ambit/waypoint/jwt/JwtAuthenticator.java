@@ -200,8 +200,7 @@ public final class JwtAuthenticator {
             ClaimHeaders.add(v.rule(), v.jwt(), add);
         }
         var first = verdicts[0];
-        var jwt = first.jwt();
-        var token = new Token.Verified(jwt.issuer, jwt.subject, jwt.audiences, jwt.presenter, jwt.claimsForPolicy());
+        var token = first.jwt().policyToken();
         String detail = "verified by jwtRule issuer \"" + first.rule().rule.issuer() + "\""
                 + (found.size() > 1 ? " (" + found.size() + " tokens)" : "");
         return new JwtResult(token, null, List.copyOf(remove), add, path, detail);

@@ -16,13 +16,11 @@ import java.text.ParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * One JWKS, parsed once into ready verifiers. Immutable apart from a bounded cache of tokens it has
- * already verified (Envoy keeps one too): a repeated token costs a map lookup instead of an RSA or ECDSA
- * verification. The cache belongs to this key set, so a rotated JWKS starts with an empty one.
+ * One JWKS, parsed once into ready verifiers; immutable. A token it verified remembers it
+ * ({@link ParsedJwt#verifiedBy}, Envoy keeps such a cache too), so a repeated token is not verified again;
+ * a rotated JWKS is a new key set, so nothing verified by the old one carries over.
  *
  * <p>Key selection is jwt_verify_lib's: a token with a {@code kid} is tried against keys with that kid and
  * keys without one; a key's {@code alg}, when set, must equal the token's; the key type decides which
@@ -33,7 +31,6 @@ final class KeySet {
     static final int MAX_KEYS = 64;
 
     static final int MIN_RSA_BITS = 2048;
-    private static final long CACHE_CHARS = 4L << 20;
 
     /** One usable key. */
     record Key(String kid, String alg, JWSVerifier verifier) {}
@@ -49,8 +46,6 @@ final class KeySet {
 
     private final List<Key> keys;
     private final List<String> problems;
-    private final ConcurrentHashMap<String, Boolean> verified = new ConcurrentHashMap<>();
-    private final AtomicLong cachedChars = new AtomicLong();
 
     private KeySet(List<Key> keys, List<String> problems) {
         this.keys = List.copyOf(keys);
@@ -155,7 +150,7 @@ final class KeySet {
     }
 
     Outcome verify(ParsedJwt t) {
-        if (verified.containsKey(t.token)) {
+        if (t.verifiedBy == this) {
             return Outcome.OK;
         }
         boolean matched = false;
@@ -168,7 +163,7 @@ final class KeySet {
             try {
                 if (k.verifier().supportedJWSAlgorithms().contains(alg)
                         && k.verifier().verify(t.header, t.signingInput, t.signature)) {
-                    remember(t.token);
+                    t.verifiedBy = this;
                     return Outcome.OK;
                 }
             } catch (JOSEException e) {
@@ -186,14 +181,5 @@ final class KeySet {
             return false;
         }
         return k.verifier().supportedJWSAlgorithms().contains(t.header.getAlgorithm());
-    }
-
-    private void remember(String token) {
-        // Bounded by characters, not entries: tokens vary in size. Clearing all is crude but O(1) amortized.
-        if (cachedChars.addAndGet(token.length()) > CACHE_CHARS) {
-            verified.clear();
-            cachedChars.set(token.length());
-        }
-        verified.put(token, Boolean.TRUE);
     }
 }

@@ -54,6 +54,12 @@ final class ParsedJwt {
 
     final long nbf;
 
+    /** The key set that last verified this token's signature (a repeated token is not verified again). */
+    volatile KeySet verifiedBy;
+
+    /** The token as the policy engine takes it, built once. */
+    private volatile io.ambit.policy.engine.Token.Verified policyToken;
+
     private ParsedJwt(
             String token,
             JWSHeader header,
@@ -204,6 +210,16 @@ final class ParsedJwt {
         return v instanceof Long l ? l : 0;
     }
 
+    /** {@code request.auth.*} for the policy engine: principal parts, audiences, presenter and claims. */
+    io.ambit.policy.engine.Token.Verified policyToken() {
+        var t = policyToken;
+        if (t == null) {
+            t = new io.ambit.policy.engine.Token.Verified(issuer, subject, audiences, presenter, claimsForPolicy());
+            policyToken = t;
+        }
+        return t;
+    }
+
     /**
      * The claims as the policy engine wants them: strings, numbers, booleans, lists and maps, immutable,
      * JSON nulls dropped (an absent claim and a null claim both never match).
@@ -222,7 +238,7 @@ final class ParsedJwt {
                     out.put(String.valueOf(k), immutable(v));
                 }
             });
-            return java.util.Collections.unmodifiableMap(out);
+            return Map.copyOf(out);
         }
         if (o instanceof List<?> l) {
             var out = new ArrayList<Object>(l.size());

@@ -16,7 +16,7 @@ final class TokenVerifier {
     static CompletionStage<TokenCheck> check(TokenLocations.Found f, JwtAuthenticator a) {
         ParsedJwt t;
         try {
-            t = ParsedJwt.parse(f.token(), a.limits().maxTokenBytes());
+            t = a.cache().tokens().parse(f.token(), a.limits().maxTokenBytes());
         } catch (ParsedJwt.Malformed m) {
             return done(TokenCheck.refused(m.failure, "token in " + where(f.location())));
         }
@@ -61,7 +61,7 @@ final class TokenVerifier {
                     "token audiences " + t.audiences + ", rule audiences " + r.rule.audiences()));
         }
         if (r.inline != null) {
-            return done(signature(r, t, r.inline, r.inline.verify(t)));
+            return withKeys(r, t, a, r.inline);
         }
         return a.cache()
                 .keys(r.remote)
@@ -75,15 +75,48 @@ final class TokenVerifier {
     }
 
     private static CompletionStage<TokenCheck> withKeys(RuleKeys r, ParsedJwt t, JwtAuthenticator a, KeySet keys) {
-        var outcome = keys.verify(t);
-        if (outcome == KeySet.Outcome.NO_MATCHING_KEY && t.kid != null && !keys.knowsKid(t.kid)) {
-            // The issuer may have rotated its keys since we fetched them: look again (rate-limited).
-            return a.cache()
-                    .refreshForUnknownKid(r.remote, keys)
-                    .thenApply(fresh ->
-                            fresh == keys ? signature(r, t, keys, outcome) : signature(r, t, fresh, fresh.verify(t)));
+        return verify(keys, t, a)
+                .handle((outcome, busy) -> {
+                    if (busy != null) {
+                        return done(TokenCheck.refused(
+                                JwtFailure.VERIFICATION_FAILED, "signature verification capacity exhausted"));
+                    }
+                    if (outcome == KeySet.Outcome.NO_MATCHING_KEY
+                            && r.remote != null
+                            && t.kid != null
+                            && !keys.knowsKid(t.kid)) {
+                        // The issuer may have rotated its keys since we fetched them: look again (rate-limited).
+                        return a.cache()
+                                .refreshForUnknownKid(r.remote, keys)
+                                .thenCompose(fresh -> fresh == keys
+                                        ? done(signature(r, t, keys, outcome))
+                                        : verify(fresh, t, a)
+                                                .handle((o, e) -> e != null
+                                                        ? TokenCheck.refused(
+                                                                JwtFailure.VERIFICATION_FAILED,
+                                                                "signature verification capacity exhausted")
+                                                        : signature(r, t, fresh, o)));
+                    }
+                    return done(signature(r, t, keys, outcome));
+                })
+                .thenCompose(s -> s);
+    }
+
+    /**
+     * The signature check: on the cache's verifier executor when one is set and a real verification is
+     * due (an RSA or ECDSA operation, up to milliseconds of CPU), inline otherwise (a token verified before,
+     * or no key that could verify it). Completes exceptionally when the executor refuses the work.
+     */
+    private static CompletionStage<KeySet.Outcome> verify(KeySet keys, ParsedJwt t, JwtAuthenticator a) {
+        var executor = a.cache().verifier();
+        if (executor == null || t.verifiedBy == keys || !keys.hasCandidate(t)) {
+            return done(keys.verify(t));
         }
-        return done(signature(r, t, keys, outcome));
+        try {
+            return CompletableFuture.supplyAsync(() -> keys.verify(t), executor);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     private static TokenCheck signature(RuleKeys r, ParsedJwt t, KeySet keys, KeySet.Outcome outcome) {

@@ -195,6 +195,20 @@ class JwtAttacksTest {
     }
 
     @Test
+    void aTokenVerifiedForOneKeySetIsNotTakenAsVerifiedByAnother() {
+        String token = sign(rsa);
+        assertThat(await(auth.authenticate(bearer(token))).rejected()).isFalse(); // cached as verified by rsa
+        var otherKeys = JwtAuthenticator.of(List.of(inlineRule(jwks(JwtFixtures.rsa("rsa-1")))), cache);
+        assertThat(refused(otherKeys, token).rejection().body()).isEqualTo("Jwt verification fails");
+    }
+
+    private JwtResult refused(JwtAuthenticator a, String token) {
+        var r = await(a.authenticate(bearer(token)));
+        assertThat(r.rejected()).isTrue();
+        return r;
+    }
+
+    @Test
     void anUnknownCriticalHeaderIsRefused() throws Exception {
         var header = new com.nimbusds.jose.JWSHeader.Builder(com.nimbusds.jose.JWSAlgorithm.RS256)
                 .keyID("rsa-1")

@@ -1,0 +1,74 @@
+package io.ambit.waypoint.ratelimit;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One local rate limit at the waypoint, from the article's EnvoyFilter ({@code envoy.filters.http.local_ratelimit})
+ * or Ambit's {@code LocalRateLimit}.
+ *
+ * @param name                  how logs and decisions name it, e.g. {@code EnvoyFilter production/rate-limit-filter}
+ * @param namespace             the policy's namespace
+ * @param targets               where it applies; empty means every destination in {@code namespace} (or in the
+ *                              whole mesh when {@code meshWide})
+ * @param meshWide              an untargeted policy in the root namespace
+ * @param bucket                the token bucket, shared by every request it applies to at this waypoint
+ * @param enabled               share of requests that are counted ({@code filter_enabled}; Envoy: none when absent)
+ * @param enforced              share of limited requests that are refused ({@code filter_enforced}; Envoy: none when
+ *                              absent)
+ * @param status                the refusal status (429)
+ * @param xRateLimitHeaders     {@code enable_x_ratelimit_headers: DRAFT_VERSION_03}
+ * @param perConnection         {@code local_rate_limit_per_downstream_connection}: one bucket per connection
+ * @param resourceExhausted     {@code rate_limited_as_resource_exhausted}: gRPC status 8 instead of 14
+ * @param responseHeaders       {@code response_headers_to_add}, on the refusal
+ * @param requestHeadersIfNotEnforced {@code request_headers_to_add_when_not_enforced}
+ */
+public record LocalRateLimit(
+        String name,
+        String namespace,
+        List<Target> targets,
+        boolean meshWide,
+        BucketSpec bucket,
+        Fraction enabled,
+        Fraction enforced,
+        int status,
+        boolean xRateLimitHeaders,
+        boolean perConnection,
+        boolean resourceExhausted,
+        List<Map.Entry<String, String>> responseHeaders,
+        List<Map.Entry<String, String>> requestHeadersIfNotEnforced) {
+
+    /** A target: a Service, a waypoint (Gateway) of the policy's namespace, or every waypoint. */
+    public record Target(Kind kind, String name) {
+        public enum Kind {
+            SERVICE,
+            GATEWAY,
+            ALL_WAYPOINTS
+        }
+    }
+
+    public LocalRateLimit {
+        targets = List.copyOf(targets);
+        responseHeaders = List.copyOf(responseHeaders);
+        requestHeadersIfNotEnforced = List.copyOf(requestHeadersIfNotEnforced);
+    }
+
+    /** Whether it applies to a request for {@code service} in {@code ns}, served by waypoint {@code waypoint}. */
+    public boolean appliesTo(String ns, String service, String waypoint) {
+        if (targets.isEmpty()) {
+            return meshWide || namespace.equals(ns);
+        }
+        for (Target t : targets) {
+            boolean hit =
+                    switch (t.kind()) {
+                        case SERVICE -> namespace.equals(ns) && t.name().equals(service);
+                        case GATEWAY -> namespace.equals(ns) && t.name().equals(waypoint);
+                        case ALL_WAYPOINTS -> true;
+                    };
+            if (hit) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
