@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
             io.ambit.cli.run.RunCommand.class,
             io.ambit.cli.ztunnel.ZtunnelCommand.class,
             io.ambit.cli.controlplane.ControlPlaneCommand.class,
+            io.ambit.cli.waypoint.WaypointCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

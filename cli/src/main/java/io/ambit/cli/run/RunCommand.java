@@ -2,6 +2,8 @@ package io.ambit.cli.run;
 
 import io.ambit.cli.logging.LogbackLevels;
 import io.ambit.hbone.cert.CertificateSourceException;
+import io.ambit.waypoint.local.LocalWaypoints;
+import io.ambit.waypoint.local.WaypointDirectory;
 import io.ambit.xds.file.InvalidMeshFileException;
 import io.ambit.ztunnel.lifecycle.DrainDeadline;
 import io.ambit.ztunnel.run.LocalMesh;
@@ -23,7 +25,8 @@ import picocli.CommandLine.Parameters;
             "echo server for every workload that backs a service, all on 127.0.0.0/8. Each workload gets",
             "inbound HBONE on its ip:15008 and SOCKS5 on its ip:15080; each node serves metrics on :15020 and",
             "readiness on :15021 of its first workload IP, admin on 127.0.0.1:15000. Edits to FILE apply to new",
-            "connections and close open ones the new policy denies."
+            "connections and close open ones the new policy denies. Waypoints the file declares (a workload",
+            "labelled gateway.networking.k8s.io/gateway-name, or named by a service's waypoint:) run too."
         })
 public final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/quickstart.yaml.")
@@ -70,7 +73,9 @@ public final class RunCommand implements Callable<Integer> {
                             drainDeadline != null
                                     ? DrainDeadline.parse(drainDeadline, "--drain-deadline")
                                     : DrainDeadline.fromEnvironment(System.getenv()))
-                    .withLogLevels(LogbackLevels.current());
+                    .withLogLevels(LogbackLevels.current())
+                    // waypoints listen on their own ip:15008; the ztunnel must not
+                    .withServedElsewhere(WaypointDirectory::isWaypoint);
         } catch (IllegalArgumentException e) {
             err.println("ambit run: " + e.getMessage());
             return 2;
@@ -88,7 +93,26 @@ public final class RunCommand implements Callable<Integer> {
             err.println("ambit run: cannot start: " + e);
             return 1;
         }
+        LocalWaypoints waypoints;
+        try {
+            waypoints = LocalWaypoints.start(
+                    mesh.source(),
+                    mesh.certificates(),
+                    mesh.transport(),
+                    mesh.loops(),
+                    io.ambit.waypoint.telemetry.AccessLog.slf4j(),
+                    LocalWaypoints.Options.all());
+        } catch (Exception e) {
+            mesh.close();
+            err.println("ambit run: cannot start the waypoints: " + e);
+            return 1;
+        }
+        var drain = config.drainDeadline();
+        mesh.closeAlongside(() -> waypoints.close(drain));
         out.println(mesh.banner());
+        if (!waypoints.waypoints().isEmpty()) {
+            out.print(waypoints.banner());
+        }
         out.flush();
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -32,6 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,6 +97,8 @@ public final class Node implements AutoCloseable {
     private volatile boolean ready;
     private volatile boolean closed;
     private boolean retryScheduled; // control thread
+    /** Workloads of this node that another proxy serves (a waypoint binds its own ip:15008): no listeners. */
+    private BiPredicate<MeshState, Workload> excluded = (state, w) -> false;
 
     private Node(
             String name, List<Workload> workloads, Ports ports, HbonePool pool, ClientTls clientTls, MeshSource mesh) {
@@ -135,10 +138,30 @@ public final class Node implements AutoCloseable {
             EventLoopGroup group,
             AccessLog accessLog)
             throws Exception {
+        return start(name, workloads, ports, mesh, certificates, tls, transport, group, accessLog, (s, w) -> false);
+    }
+
+    /**
+     * As the other {@code start}, leaving out the workloads {@code excluded} names, now and in later
+     * states (e.g. waypoints, which listen on their own IP themselves).
+     */
+    public static Node start(
+            String name,
+            List<Workload> workloads,
+            Ports ports,
+            MeshSource mesh,
+            CertificateManager certificates,
+            TlsSettings tls,
+            Transport transport,
+            EventLoopGroup group,
+            AccessLog accessLog,
+            BiPredicate<MeshState, Workload> excluded)
+            throws Exception {
         var clientTls = new ClientTls(tls);
         var pool = new HbonePool(
                 PoolConfig.defaults(), clientTls, SourceCertificates.from(certificates), transport, group);
         var node = new Node(name, workloads, ports, pool, clientTls, mesh);
+        node.excluded = excluded;
         // Every published state re-decides the open inbound tunnels (on the source's control thread).
         mesh.addListener(node.live);
         try {
@@ -214,7 +237,9 @@ public final class Node implements AutoCloseable {
         MeshState state = context.mesh().current();
         var desired = new LinkedHashMap<Key, Workload>();
         for (var w : state.workloads()) {
-            if (w.protocol() == Workload.Protocol.HBONE && (belongs(name, w) || pinned.contains(w.uid()))) {
+            if (w.protocol() == Workload.Protocol.HBONE
+                    && (belongs(name, w) || pinned.contains(w.uid()))
+                    && !excluded.test(state, w)) {
                 for (var ip : w.ips()) {
                     desired.put(new Key(w.uid(), ip.ip().toString()), w);
                 }

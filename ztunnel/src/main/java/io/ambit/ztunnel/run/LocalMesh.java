@@ -33,6 +33,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiPredicate;
 
 /**
  * What {@code ambit run FILE} starts in one JVM: the mesh file (watched; edits apply to new connections),
@@ -53,6 +54,7 @@ public final class LocalMesh implements AutoCloseable {
      * @param trigger   when to look at the file again; null: poll every second (tests fire by hand)
      * @param drainDeadline how long shutdown lets open connections drain before closing them
      * @param logLevels what admin {@code /logging} reads and changes
+     * @param servedElsewhere workloads another proxy in this process serves (e.g. waypoints)
      */
     public record Config(
             Path file,
@@ -62,10 +64,20 @@ public final class LocalMesh implements AutoCloseable {
             AccessLog accessLog,
             ChangeTrigger trigger,
             Duration drainDeadline,
-            LogLevels logLevels) {
+            LogLevels logLevels,
+            BiPredicate<MeshState, Workload> servedElsewhere) {
         public Config(
                 Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog, ChangeTrigger trigger) {
-            this(file, caDir, ports, demos, accessLog, trigger, DrainDeadline.DEFAULT, LogLevels.unsupported());
+            this(
+                    file,
+                    caDir,
+                    ports,
+                    demos,
+                    accessLog,
+                    trigger,
+                    DrainDeadline.DEFAULT,
+                    LogLevels.unsupported(),
+                    (state, w) -> false);
         }
 
         public static Config of(Path file, Path caDir) {
@@ -73,34 +85,45 @@ public final class LocalMesh implements AutoCloseable {
         }
 
         public Config withPorts(Node.Ports value) {
-            return new Config(file, caDir, value, demos, accessLog, trigger, drainDeadline, logLevels);
+            return new Config(file, caDir, value, demos, accessLog, trigger, drainDeadline, logLevels, servedElsewhere);
         }
 
         public Config withAccessLog(AccessLog value) {
-            return new Config(file, caDir, ports, demos, value, trigger, drainDeadline, logLevels);
+            return new Config(file, caDir, ports, demos, value, trigger, drainDeadline, logLevels, servedElsewhere);
         }
 
         public Config withTrigger(ChangeTrigger value) {
-            return new Config(file, caDir, ports, demos, accessLog, value, drainDeadline, logLevels);
+            return new Config(file, caDir, ports, demos, accessLog, value, drainDeadline, logLevels, servedElsewhere);
         }
 
         /** How long shutdown lets open connections drain (ztunnel's 5 s by default). */
         public Config withDrainDeadline(Duration value) {
-            return new Config(file, caDir, ports, demos, accessLog, trigger, value, logLevels);
+            return new Config(file, caDir, ports, demos, accessLog, trigger, value, logLevels, servedElsewhere);
+        }
+
+        /**
+         * Workloads another proxy of this process serves (waypoints: they bind their own {@code ip:15008}):
+         * no ztunnel listeners and no demo server for them.
+         */
+        public Config withServedElsewhere(BiPredicate<MeshState, Workload> value) {
+            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, logLevels, value);
         }
 
         /** What admin {@code /logging} reads and changes. */
         public Config withLogLevels(LogLevels value) {
-            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, value);
+            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, value, servedElsewhere);
         }
     }
 
     private final Config config;
     private final List<AutoCloseable> opened = new ArrayList<>(); // closed in reverse
+    private final List<AutoCloseable> alongside = new ArrayList<>(); // other proxies: closed with the nodes
     private final List<Node> nodes = new ArrayList<>();
     private final List<InetSocketAddress> demoAddresses = new ArrayList<>();
     private LocalFileSource source;
     private CertificateManager certificates;
+    private Transport transport;
+    private EventLoopGroup loops;
     private HttpEndpoint admin;
     private final CompletableFuture<Void> quit = new CompletableFuture<>();
 
@@ -146,8 +169,9 @@ public final class LocalMesh implements AutoCloseable {
                 .meterRegistry(certificateMetrics)
                 .build();
         opened.add(certificates);
-        Transport transport = Transports.select();
-        EventLoopGroup loops = transport.newEventLoopGroup(0, "ambit-run-" + transport);
+        transport = Transports.select();
+        var loops = transport.newEventLoopGroup(0, "ambit-run-" + transport);
+        this.loops = loops;
         opened.add(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
 
         admin = HttpEndpoint.start(
@@ -165,6 +189,9 @@ public final class LocalMesh implements AutoCloseable {
         MeshState state = source.current();
         var byNode = new LinkedHashMap<String, List<Workload>>();
         for (var w : state.workloads()) {
+            if (config.servedElsewhere().test(state, w)) {
+                continue;
+            }
             String node = w.node() == null || w.node().isEmpty() ? "default" : w.node();
             byNode.computeIfAbsent(node, k -> new ArrayList<>()).add(w);
         }
@@ -178,12 +205,16 @@ public final class LocalMesh implements AutoCloseable {
                     TlsSettings.defaults(),
                     transport,
                     loops,
-                    config.accessLog());
+                    config.accessLog(),
+                    config.servedElsewhere());
             nodes.add(node); // closed first, together, in close()
             certificateMetrics.add(node.registry());
         }
         if (config.demos()) {
             for (var w : state.workloads()) {
+                if (config.servedElsewhere().test(state, w)) {
+                    continue;
+                }
                 var ports = new LinkedHashSet<Integer>();
                 for (var svc : state.servicesOf(w)) {
                     for (var p : svc.ports()) {
@@ -206,6 +237,29 @@ public final class LocalMesh implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Another proxy this process runs on the mesh's loops (waypoints): closed together with the nodes,
+     * before the loops stop, however the mesh is closed (Ctrl-C, {@code /quitquitquit}).
+     */
+    public synchronized void closeAlongside(AutoCloseable proxy) {
+        alongside.add(proxy);
+    }
+
+    /** The embedded CA's certificates, for other proxies this process runs (waypoints). */
+    public CertificateManager certificates() {
+        return certificates;
+    }
+
+    /** The transport every listener uses. */
+    public Transport transport() {
+        return transport;
+    }
+
+    /** The event loops every listener uses. */
+    public EventLoopGroup loops() {
+        return loops;
     }
 
     public List<Node> nodes() {
@@ -318,6 +372,16 @@ public final class LocalMesh implements AutoCloseable {
     @Override
     public synchronized void close() {
         var draining = new ArrayList<Thread>();
+        for (var other : alongside) {
+            draining.add(Thread.ofVirtual().name("ambit-drain").start(() -> {
+                try {
+                    other.close();
+                } catch (Exception e) {
+                    // keep closing the rest
+                }
+            }));
+        }
+        alongside.clear();
         for (var node : nodes) {
             draining.add(Thread.ofVirtual()
                     .name("ambit-drain-" + node.name())
