@@ -56,7 +56,8 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         ResponseEncoder encoder = new ResponseEncoder();
         Http1Connection connection = new Http1Connection(services, tunnel, limits);
         connection.encoder = encoder;
-        pipeline.addLast("h1-decoder", new StrictRequestDecoder(decoder))
+        pipeline.addLast("drop-empty", io.ambit.waypoint.ingress.EmptyWrites.DROP)
+                .addLast("h1-decoder", new StrictRequestDecoder(decoder))
                 .addLast("h1-encoder", encoder)
                 .addLast("h1-flow", new FlowControlHandler())
                 .addLast("h1-server", connection);
@@ -144,6 +145,16 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     @Override
     public void write(HttpObject part) {
         ctx.writeAndFlush(part, ctx.voidPromise());
+    }
+
+    @Override
+    public void writeLater(HttpObject part) {
+        ctx.write(part, ctx.voidPromise());
+    }
+
+    @Override
+    public void flush() {
+        ctx.flush();
     }
 
     @Override

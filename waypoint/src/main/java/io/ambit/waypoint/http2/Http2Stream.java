@@ -90,6 +90,16 @@ final class Http2Stream extends ChannelDuplexHandler implements Downstream {
     }
 
     @Override
+    public void writeLater(HttpObject part) {
+        ctx.write(part, ctx.voidPromise());
+    }
+
+    @Override
+    public void flush() {
+        ctx.flush();
+    }
+
+    @Override
     public boolean isWritable() {
         return ctx.channel().isWritable();
     }

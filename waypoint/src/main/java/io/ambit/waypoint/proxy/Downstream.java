@@ -25,6 +25,12 @@ public interface Downstream {
     /** Writes (and flushes) a response part; the downstream owns it from then on. */
     void write(HttpObject part);
 
+    /** Writes a response part without flushing: more follows in the same batch ({@link #flush()} comes). */
+    void writeLater(HttpObject part);
+
+    /** Sends what {@link #writeLater} queued. */
+    void flush();
+
     /** Whether the client can take more without queueing beyond the high-water mark. */
     boolean isWritable();
 

@@ -83,6 +83,7 @@ public final class Exchange implements UpstreamListener {
     private boolean responseComplete;
     private boolean upstreamKeepAlive = true;
     private boolean skipInformational;
+    private boolean unflushed;
     private int status;
     private String grpcStatus;
     private ResponseFlag flag = ResponseFlag.NONE;
@@ -342,8 +343,12 @@ public final class Exchange implements UpstreamListener {
             skipInformational = !(part instanceof LastHttpContent);
             ReferenceCountUtil.release(part);
             return;
-        } else {
+        } else if (part instanceof LastHttpContent) {
             down.write(part);
+            unflushed = false;
+        } else {
+            down.writeLater(part); // flushed when this read batch ends (onUpstreamReadComplete)
+            unflushed = true;
         }
         if (part instanceof HttpContent body) {
             bytesOut += body.content().readableBytes();
@@ -400,8 +405,22 @@ public final class Exchange implements UpstreamListener {
                 headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
         }
-        down.write(response);
+        if (response instanceof LastHttpContent) {
+            down.write(response);
+            unflushed = false;
+        } else {
+            down.writeLater(response); // the body usually follows in the same read batch
+            unflushed = true;
+        }
         return true;
+    }
+
+    @Override
+    public void onUpstreamReadComplete() {
+        if (unflushed) {
+            unflushed = false;
+            down.flush();
+        }
     }
 
     @Override

@@ -88,6 +88,7 @@ public final class LoopUpstreams {
                     .setMaxHeaderSize(config.maxResponseHeaderBytes())
                     .setMaxInitialLineLength(8192)
                     .setStrictLineParsing(true);
+            ch.pipeline().addLast("drop-empty", io.ambit.waypoint.ingress.EmptyWrites.DROP);
             ch.pipeline().addLast("h1-client", new HttpClientCodec(decoder, true, false));
             ch.pipeline().addLast("upstream", upstream);
             InboundHold.release(ch.pipeline());

@@ -7,6 +7,9 @@ public interface UpstreamListener {
     /** A response part; the listener owns (and releases) it. */
     void onResponse(HttpObject part);
 
+    /** The upstream finished a batch of reads: flush what was written on without flushing. */
+    default void onUpstreamReadComplete() {}
+
     /** The upstream can take more request body again. */
     void onUpstreamWritable();
 

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * curl through the waypoint, HTTP/1.1 and HTTP/2 with prior knowledge: allowed and denied requests,
  * per-request balancing, routing failures, and what reaches the app.
  */
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
 class CurlThroughWaypointTest {
     private static WaypointFixture mesh;
     private static InetSocketAddress asSleep;
@@ -101,6 +102,25 @@ class CurlThroughWaypointTest {
         assertThat(r.out()).as(r.toString()).isEqualTo("RBAC: access denied\n403");
         String line = mesh.awaitLog(l -> l.contains("\"response_code\":403") && l.contains("sa/curl"));
         assertThat(line).contains("\"decision\":\"DENY\"").contains("\"explanation\":");
+    }
+
+    @Test
+    void identityHeadersFromTheClientAreNeverItsIdentity() throws Exception {
+        // curl's certificate is curl's; headers claiming sleep change nothing (CVE-2024-45806)
+        var r = curl(
+                asCurl,
+                "-H",
+                "x-forwarded-client-cert: By=spiffe://cluster.local/ns/default/sa/httpbin;URI=spiffe://cluster.local/ns/default/sa/sleep",
+                "-H",
+                "forwarded: for=127.92.1.10;by=spiffe://cluster.local/ns/default/sa/sleep",
+                "-H",
+                "x-forwarded-for: 127.92.1.10",
+                "-H",
+                "x-istio-attributes: source.principal=cluster.local/ns/default/sa/sleep",
+                "http://VIA/get?forged");
+        assertThat(r.out()).as(r.toString()).isEqualTo("RBAC: access denied\n403");
+        assertThat(mesh.awaitLog(l -> l.contains("/get?forged")))
+                .contains("\"source_principal\":\"spiffe://cluster.local/ns/default/sa/curl\"");
     }
 
     @Test

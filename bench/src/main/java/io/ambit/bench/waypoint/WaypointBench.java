@@ -1,0 +1,140 @@
+package io.ambit.bench.waypoint;
+
+import io.ambit.hbone.ca.LocalCa;
+import io.ambit.hbone.cert.CertificateManager;
+import io.ambit.hbone.cert.Scheduler;
+import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.pool.HbonePool;
+import io.ambit.hbone.pool.PoolConfig;
+import io.ambit.hbone.pool.PoolKey;
+import io.ambit.hbone.pool.SourceCertificates;
+import io.ambit.hbone.server.HboneServer;
+import io.ambit.hbone.server.HboneServerConfig;
+import io.ambit.hbone.tls.ClientTls;
+import io.ambit.hbone.tls.ServerTls;
+import io.ambit.hbone.tls.TlsSettings;
+import io.ambit.hbone.transport.Transport;
+import io.ambit.hbone.transport.Transports;
+import io.ambit.hbone.tunnel.TargetDialer;
+import io.ambit.hbone.tunnel.TcpTunnelListener;
+import io.ambit.waypoint.local.LocalWaypoints;
+import io.ambit.waypoint.telemetry.AccessLog;
+import io.ambit.xds.file.LocalFileSource;
+import io.netty.channel.EventLoopGroup;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The processes of {@code bench/run-waypoint-bench.sh}, one per JVM so each one's CPU and memory can be
+ * read on its own:
+ *
+ * <ul>
+ *   <li>{@code targets}: the app (fixed 64-byte answers, HTTP/1.1 and HTTP/2 on one port) and, in front of
+ *       it, the destination node's HBONE server (what a ztunnel does inbound), presenting the app's identity;
+ *   <li>{@code waypoint}: the waypoints the mesh file declares (the same call as {@code ambit waypoint});
+ *   <li>{@code client}: the client side's ztunnel in miniature: a local TCP port whose connections are
+ *       tunnelled over pooled HBONE to the waypoint with {@code :authority = VIP:port}.
+ * </ul>
+ *
+ * Each prints {@code ready} once it serves, then runs until killed (by the script, by PID).
+ */
+public final class WaypointBench {
+    private WaypointBench() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            usage("missing command");
+        }
+        try {
+            switch (args[0]) {
+                case "targets" -> targets(Args.parse(args, 1, Set.of("--app", "--node", "--ca", "--identity")));
+                case "waypoint" -> waypoint(Args.parse(args, 1, Set.of("--mesh", "--ca")));
+                case "client" ->
+                    client(Args.parse(
+                            args,
+                            1,
+                            Set.of("--listen", "--waypoint", "--waypoint-identity", "--target", "--ca", "--identity")));
+                default -> usage("unknown command " + args[0]);
+            }
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
+    }
+
+    private static void usage(String why) {
+        System.err.println(
+                "waypoint bench: " + why + "\nusage: WaypointBench targets --app IP:PORT --node IP:PORT --ca DIR"
+                        + " --identity SPIFFE | waypoint --mesh FILE --ca DIR | client --listen IP:PORT --waypoint IP:PORT"
+                        + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE");
+        System.exit(2);
+    }
+
+    private static CertificateManager certificates(String caDir) throws Exception {
+        var timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "bench-cert-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        return CertificateManager.builder(
+                        LocalCa.open(Path.of(caDir), Clock.systemUTC()),
+                        Scheduler.of(timer),
+                        Executors.newVirtualThreadPerTaskExecutor())
+                .build();
+    }
+
+    private static void targets(Args a) throws Exception {
+        Transport transport = Transports.select();
+        EventLoopGroup loops = transport.newEventLoopGroup(0, "bench-targets");
+        var certs = certificates(a.text("--ca"));
+        var identity = SpiffeId.parse(a.text("--identity"));
+        certs.certificate(identity).get(30, TimeUnit.SECONDS);
+        Backend.start(transport, loops, a.address("--app"));
+        var tls = ServerTls.forIdentity(certs, identity, TlsSettings.defaults(), null);
+        HboneServer.start(
+                        HboneServerConfig.defaults(a.address("--node")),
+                        tls,
+                        new TargetDialer(transport),
+                        transport,
+                        loops)
+                .get(30, TimeUnit.SECONDS);
+        ready("targets: app " + a.text("--app") + ", node " + a.text("--node") + " as " + identity);
+    }
+
+    private static void waypoint(Args a) throws Exception {
+        Transport transport = Transports.select();
+        EventLoopGroup loops = transport.newEventLoopGroup(0, "bench-waypoint");
+        var certs = certificates(a.text("--ca"));
+        var source = LocalFileSource.open(Path.of(a.text("--mesh")));
+        var waypoints =
+                LocalWaypoints.start(source, certs, transport, loops, AccessLog.slf4j(), LocalWaypoints.Options.all());
+        ready(waypoints.banner().strip() + " (transport " + transport + ")");
+    }
+
+    private static void client(Args a) throws Exception {
+        Transport transport = Transports.select();
+        EventLoopGroup loops = transport.newEventLoopGroup(0, "bench-client");
+        var certs = certificates(a.text("--ca"));
+        var identity = SpiffeId.parse(a.text("--identity"));
+        certs.certificate(identity).get(30, TimeUnit.SECONDS);
+        var pool = new HbonePool(
+                PoolConfig.defaults(),
+                new ClientTls(TlsSettings.defaults()),
+                SourceCertificates.from(certs),
+                transport,
+                loops);
+        var key = new PoolKey(
+                identity, Set.of(SpiffeId.parse(a.text("--waypoint-identity"))), null, a.address("--waypoint"));
+        TcpTunnelListener.start(transport, loops, () -> pool, key, a.address("--target"), true, a.address("--listen"));
+        ready("client: " + a.text("--listen") + " -> HBONE " + a.text("--waypoint") + " -> " + a.text("--target"));
+    }
+
+    private static void ready(String what) throws InterruptedException {
+        System.out.println("ready " + what);
+        System.out.flush();
+        new CountDownLatch(1).await(); // until killed
+    }
+}
