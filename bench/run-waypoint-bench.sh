@@ -13,7 +13,10 @@
 #   waypoint  WaypointBench waypoint: the waypoint the generated mesh declares, on .1:15008 (metrics .1:15020)
 #   client    WaypointBench client: the source ztunnel in miniature, a TCP port on .10:18000 tunnelled over
 #             pooled HBONE to the waypoint with :authority = the service VIP 127.92.201.1:80
-#   haproxy   haproxy -f (generated): h1 on .30:8081, h2c on .30:8082, ACL like the policy, to the app
+#   haproxy   haproxy -f (generated): HTTP/1.1 and HTTP/2 prior knowledge on .30:8081, ACL like the policy, to the app
+#   client2   WaypointBench client again (.11:18001), tunnelling to the app's node, which dials HAProxy: setup
+#             "haproxy-hbone" puts HAProxy behind the same two HBONE hops (client JVM, node JVM) as the waypoint
+#             path, so the harness costs the same on both sides of that comparison
 # Load: h2load (nghttp2-client). Throughput: closed loop, CONNS connections (h2: STREAMS streams each) for
 # DURATION s after a WARMUP s warm-up. Latency: open loop at RATE req/s in total (h2load --rps over CLIENTS
 # clients) for DURATION s, percentiles from h2load's per-request log. CPU: user+system ticks of the
@@ -49,8 +52,8 @@ NODE="$NET.21:15008"
 WAYPOINT="$NET.1:15008"
 METRICS="$NET.1:15020"
 CLIENT="$NET.10:18000"
-HAPROXY_H1="$NET.30:8081"
-HAPROXY_H2="$NET.30:8082"
+HAPROXY="$NET.30:8081"
+CLIENT2="$NET.11:18001"
 VIP="127.92.201.1:80"
 
 for tool in h2load haproxy; do
@@ -158,15 +161,14 @@ defaults
     timeout client 60s
     timeout server 60s
 frontend fe
-    bind $HAPROXY_H1
-    bind $HAPROXY_H2 proto h2
+    bind $HAPROXY
     acl api path_beg /api/
     acl admin path /admin
     acl admin path_beg /admin/
     acl xadmin req.hdr(x-user) -m str admin
     http-request deny deny_status 403 if admin or xadmin
     http-request deny deny_status 403 unless api METH_GET
-    use_backend be_h2 if { dst_port ${HAPROXY_H2##*:} }
+    use_backend be_h2 if { fc_http_major 2 }
     default_backend be_h1
 backend be_h1
     http-reuse always
@@ -189,6 +191,10 @@ start client_pid "$OUT/client.log" "${BENCH[@]}" client --listen "$CLIENT" --way
     --waypoint-identity spiffe://cluster.local/ns/bench/sa/bench-waypoint --target "$VIP" --ca "$OUT/ca" \
     --identity spiffe://cluster.local/ns/bench/sa/bench-client
 wait_line "$OUT/client.log" '^ready' "$client_pid"
+start client2_pid "$OUT/client2.log" "${BENCH[@]}" client --listen "$CLIENT2" --waypoint "$NODE" \
+    --waypoint-identity spiffe://cluster.local/ns/bench/sa/app --target "$HAPROXY" --ca "$OUT/ca" \
+    --identity spiffe://cluster.local/ns/bench/sa/bench-client
+wait_line "$OUT/client2.log" '^ready' "$client2_pid"
 start haproxy_pid "$OUT/haproxy.log" haproxy -db -f "$OUT/haproxy.cfg"
 sleep 1
 kill -0 "$haproxy_pid" || { cat "$OUT/haproxy.log" >&2; exit 1; }
@@ -199,14 +205,15 @@ url() { # setup proto path
     case "$1" in
         direct) at=$APP ;;
         waypoint) at=$CLIENT ;;
-        haproxy) [[ "$2" == h2 ]] && at=$HAPROXY_H2 || at=$HAPROXY_H1 ;;
+        haproxy) at=$HAPROXY ;;
+        haproxy-hbone) at=$CLIENT2 ;;
     esac
     echo "http://$at$3"
 }
 proto_flags() { [[ "$1" == h2 ]] && echo "-m $STREAMS" || echo "--h1 -m 1"; }
 
 # Sanity: allowed 200, denied 403, on every path and protocol (the ACLs really apply).
-for setup in direct waypoint haproxy; do
+for setup in direct waypoint haproxy haproxy-hbone; do
     for proto in h1 h2; do
         flag=$([[ "$proto" == h2 ]] && echo --http2-prior-knowledge || echo --http1.1)
         ok=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$flag" "$(url "$setup" "$proto" /api/items)")
@@ -249,7 +256,7 @@ throughput() { # setup proto round
         record waypoint "$2" harness_cpu_us "$3" \
             "$(awk -v t=$((ha - hb)) -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
     fi
-    printf '  %-8s %-2s throughput %9s req/s (%s 2xx of %s)\n' "$1" "$2" "${rps:-0}" "${ok:-0}" "${n:-0}"
+    printf '  %-13s %-2s throughput %9s req/s (%s 2xx of %s)\n' "$1" "$2" "${rps:-0}" "${ok:-0}" "${n:-0}"
 }
 
 latency() { # setup proto round
@@ -273,15 +280,15 @@ latency() { # setup proto round
         record waypoint "$2" cpu_us_at_rate "$3" \
             "$(awk -v t=$((after - before)) -v i="$idle_ticks_per_s" -v s="$DURATION" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (t - i * s) / hz * 1e6 / n }')"
     fi
-    printf '  %-8s %-2s at %d req/s: p50 %6s p90 %6s p99 %6s us (%s ok)\n' "$1" "$2" "$RATE" \
+    printf '  %-13s %-2s at %d req/s: p50 %6s p90 %6s p99 %6s us (%s ok)\n' "$1" "$2" "$RATE" \
         "$(median "$1" "$2" p50_us)" "$(median "$1" "$2" p90_us)" "$(median "$1" "$2" p99_us)" "$n"
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
     echo "== round $round of $ROUNDS"
     for proto in h1 h2; do
-        for setup in direct waypoint haproxy; do throughput "$setup" "$proto" "$round"; done
-        for setup in direct waypoint haproxy; do latency "$setup" "$proto" "$round"; done
+        for setup in direct waypoint haproxy haproxy-hbone; do throughput "$setup" "$proto" "$round"; done
+        for setup in direct waypoint haproxy haproxy-hbone; do latency "$setup" "$proto" "$round"; done
     done
 done
 rss=$(rss_kb "$wp_pid")
@@ -291,10 +298,10 @@ record waypoint all rss_kb 1 "$rss"
     echo
     echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs; h2load $CONNS connections" \
         "(h2: $STREAMS streams each), ${DURATION}s; latency at $RATE req/s over $CLIENTS clients"
-    printf '%-9s %-3s %12s %9s %9s %9s %14s %14s\n' setup pr 'req/s' 'p50 us' 'p90 us' 'p99 us' 'cpu us/req max' 'cpu us/req rate'
+    printf '%-13s %-3s %12s %9s %9s %9s %14s %14s\n' setup pr 'req/s' 'p50 us' 'p90 us' 'p99 us' 'cpu us/req max' 'cpu us/req rate'
     for proto in h1 h2; do
-        for s in direct waypoint haproxy; do
-            printf '%-9s %-3s %12s %9s %9s %9s %14s %14s\n' "$s" "$proto" "$(median "$s" "$proto" rps)" \
+        for s in direct waypoint haproxy haproxy-hbone; do
+            printf '%-13s %-3s %12s %9s %9s %9s %14s %14s\n' "$s" "$proto" "$(median "$s" "$proto" rps)" \
                 "$(median "$s" "$proto" p50_us)" "$(median "$s" "$proto" p90_us)" "$(median "$s" "$proto" p99_us)" \
                 "$(median "$s" "$proto" cpu_us_at_max)" "$(median "$s" "$proto" cpu_us_at_rate)"
         done
@@ -304,12 +311,14 @@ record waypoint all rss_kb 1 "$rss"
         awk -v p="$proto" -v w="$(median waypoint "$proto" rps)" -v h="$(median haproxy "$proto" rps)" \
             -v c="$(median waypoint "$proto" cpu_us_at_rate)" -v d50="$(median direct "$proto" p50_us)" \
             -v w50="$(median waypoint "$proto" p50_us)" -v d99="$(median direct "$proto" p99_us)" \
-            -v w99="$(median waypoint "$proto" p99_us)" -v h50="$(median haproxy "$proto" p50_us)" -v h99="$(median haproxy "$proto" p99_us)" '
+            -v w99="$(median waypoint "$proto" p99_us)" -v h50="$(median haproxy "$proto" p50_us)" -v h99="$(median haproxy "$proto" p99_us)" \
+            -v hh="$(median haproxy-hbone "$proto" rps)" '
             function v(ok) { return ok ? "PASS" : "FAIL" }
             BEGIN {
                 printf "%s: added latency waypoint p50 %d us, p99 %d us (haproxy p50 %d us, p99 %d us)\n", p, w50 - d50, w99 - d99, h50 - d50, h99 - d99
                 printf "%s: target CPU <= 150 us per request (waypoint JVM, at the fixed rate): %s (%.1f us)\n", p, v(c <= 150), c
                 printf "%s: target req/s >= 1.0x HAProxy:                                   %s (%.2fx)\n", p, v(h > 0 && w / h >= 1.0), (h > 0 ? w / h : 0)
+                printf "%s: req/s vs HAProxy behind the same two HBONE hops:              %.2fx\n", p, (hh > 0 ? w / hh : 0)
             }'
     done
 } | tee "$OUT/summary.txt"

@@ -41,6 +41,9 @@ public final class LoopUpstreams {
                 }
             };
 
+    /** Idle HTTP/1.1 connections kept per endpoint and event loop. */
+    static final int MAX_IDLE_PER_KEY = 32;
+
     private final EventLoop loop;
     private final HbonePool pool;
     private final SpiffeId self;
@@ -179,8 +182,17 @@ public final class LoopUpstreams {
         return out;
     }
 
+    /**
+     * Keeps a finished HTTP/1.1 connection for the next request to its endpoint; beyond
+     * {@link #MAX_IDLE_PER_KEY} the oldest idle one is closed, so a burst does not leave a crowd of idle
+     * tunnels behind it.
+     */
     void offerIdle(H1Upstream connection) {
-        idle.computeIfAbsent(connection.key(), k -> new ArrayDeque<>()).addLast(connection);
+        ArrayDeque<H1Upstream> list = idle.computeIfAbsent(connection.key(), k -> new ArrayDeque<>());
+        list.addLast(connection);
+        if (list.size() > MAX_IDLE_PER_KEY) {
+            list.pollFirst().channel().close();
+        }
     }
 
     void removeIdle(H1Upstream connection) {
