@@ -26,7 +26,10 @@ import picocli.CommandLine.Parameters;
             "inbound HBONE on its ip:15008 and SOCKS5 on its ip:15080; each node serves metrics on :15020 and",
             "readiness on :15021 of its first workload IP, admin on 127.0.0.1:15000. Edits to FILE apply to new",
             "connections and close open ones the new policy denies. Waypoints the file declares (a workload",
-            "labelled gateway.networking.k8s.io/gateway-name, or named by a service's waypoint:) run too."
+            "labelled gateway.networking.k8s.io/gateway-name, or named by a service's waypoint:) run too, each",
+            "request in Istio's order: CUSTOM ext_authz (mesh: extensionProviders) -> RequestAuthentication (JWT)",
+            "-> DENY -> ALLOW -> local rate limit (the article's EnvoyFilter local_ratelimit, or LocalRateLimit).",
+            "See examples/waypoint-security.yaml."
         })
 public final class RunCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/quickstart.yaml.")

@@ -39,9 +39,11 @@ import picocli.CommandLine.Parameters;
         description = {
             "Run the waypoints (L7 proxies) that a local mesh file declares: workloads labelled",
             "gateway.networking.k8s.io/gateway-name, or named by a service's waypoint:. Each accepts HBONE on its",
-            "ip:15008 with its own identity, applies the AuthorizationPolicies attached to its services and Gateway",
-            "(targetRefs), forwards each request over HBONE to an endpoint's ip:15008, and serves metrics on",
-            ":15020 and readiness on :15021. Edits to FILE apply to the next request."
+            "ip:15008 with its own identity and runs, per request, Istio's order over what is attached to its",
+            "services and Gateway (targetRefs): CUSTOM ext_authz (providers from mesh: extensionProviders) ->",
+            "RequestAuthentication (JWT) -> DENY -> ALLOW -> local rate limit (EnvoyFilter local_ratelimit or",
+            "LocalRateLimit documents); then forwards it over HBONE to an endpoint's ip:15008. Metrics on :15020,",
+            "readiness on :15021. Edits to FILE apply to the next request."
         })
 public final class WaypointCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/waypoint-mesh.yaml.")

@@ -111,4 +111,50 @@ class WaypointCommandTest {
                     .isEqualTo("127.92.73.1");
         }
     }
+
+    /** examples/waypoint-security.yaml on this test's addresses (127.22.X.Y → 127.92.6X.Y, VIPs 127.92.69.Y). */
+    private Path securityExample(String edit) throws Exception {
+        String example = Files.readString(Path.of("../examples/waypoint-security.yaml"))
+                .replaceAll("127\\.22\\.(\\d)\\.", "127.92.6$1.")
+                .replace("127.23.0.", "127.92.69.");
+        Path file = dir.resolve("waypoint-security.yaml");
+        Files.writeString(file, edit == null ? example : example.replace(edit.split("=>")[0], edit.split("=>")[1]));
+        return file;
+    }
+
+    @Test
+    void theSecurityExampleStartsWithItsProvidersTokensAndLimits() throws Exception {
+        Path file = securityExample(null);
+        var cmd = new WaypointCommand();
+        new CommandLine(cmd)
+                .parseArgs(
+                        "--ca-dir",
+                        dir.resolve("ca").toString(),
+                        "--hbone-port",
+                        "0",
+                        "--metrics-port",
+                        "0",
+                        "--readiness-port",
+                        "0",
+                        file.toString());
+        try (var running = cmd.start()) {
+            assertThat(running.waypoints().banner())
+                    .contains("waypoint shop/shop-waypoint")
+                    .contains("security: ext_authz providers [external-authz], 1 jwtRule, 2 rate limits");
+        }
+    }
+
+    @Test
+    void aBrokenRateLimitIsRefusedWithItsLineAndExitCode2() throws Exception {
+        Path file = securityExample("fillInterval: 2s=>fillInterval: 2 seconds");
+        var err = new StringWriter();
+        int code = command(new StringWriter(), err)
+                .execute("--ca-dir", dir.resolve("ca").toString(), file.toString());
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString())
+                .contains("ambit waypoint:")
+                .contains(file + ":")
+                .contains("LocalRateLimit shop/search-limit")
+                .contains("fillInterval");
+    }
 }

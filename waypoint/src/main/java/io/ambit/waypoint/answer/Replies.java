@@ -41,7 +41,23 @@ public final class Replies {
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN)
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
         }
-        reply.headers().forEach((k, v) -> response.headers().set(k, v));
+        // A line replaces the waypoint's default of its name (content-type), then repeats are kept
+        // (two set-cookie from an authorizer's denial); gRPC's own status headers are never overridden.
+        var replaced = new java.util.HashSet<String>();
+        for (var line : reply.headerLines()) {
+            String name = line.getKey();
+            if (grpc && (name.equals("grpc-status") || name.equals("grpc-message") || name.equals("content-type"))) {
+                continue;
+            }
+            if (name.equals("content-length") || name.equals("transfer-encoding")) {
+                continue; // framing is ours: the body above is what is sent
+            }
+            if (replaced.add(name)) {
+                response.headers().set(name, line.getValue());
+            } else {
+                response.headers().add(name, line.getValue());
+            }
+        }
         if (close) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }

@@ -14,7 +14,8 @@ import java.util.concurrent.CompletionStage;
  * the token and ext_authz answer the earlier stages recorded. Synchronous (the snapshot is in memory).
  *
  * <p>Denials: 403 {@code RBAC: access denied} (gRPC: PERMISSION_DENIED); a bad token 401 with
- * {@code WWW-Authenticate} or 403 (audiences), as the engine says; a malformed path 400. A CUSTOM verdict
+ * {@code WWW-Authenticate} or 403 (audiences), as the engine says, with the reply the JWT stage prepared
+ * ({@link RequestContext#authenticationFailure()}); a malformed path 400. A CUSTOM verdict
  * here means a CUSTOM policy matched but no ext_authz stage answered it: denied, fail closed.
  */
 public final class RbacStage implements RequestStage {
@@ -27,12 +28,16 @@ public final class RbacStage implements RequestStage {
         return switch (d.verdict()) {
             case ALLOW -> StageResult.CONTINUE_NOW;
             case CUSTOM -> FORBIDDEN; // no provider answered: never let it through
-            case DENY -> CompletableFuture.completedFuture(StageResult.respond(denial(d)));
+            case DENY -> CompletableFuture.completedFuture(StageResult.respond(denial(d, request)));
         };
     }
 
     /** The reply for a DENY decision, by the stage that decided. */
-    static LocalReply denial(Decision d) {
+    static LocalReply denial(Decision d, RequestContext request) {
+        if (d.reason() == Decision.Reason.JWT && request.authenticationFailure() != null) {
+            // RequestAuthentication prepared Envoy's exact answer (realm of this request, reason text)
+            return request.authenticationFailure();
+        }
         return switch (d.reason()) {
             case JWT ->
                 d.httpStatus() == 401

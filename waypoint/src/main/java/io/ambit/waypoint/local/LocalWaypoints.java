@@ -4,6 +4,7 @@ import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.waypoint.Waypoint;
 import io.ambit.waypoint.WaypointConfig;
+import io.ambit.waypoint.stages.SecurityStages;
 import io.ambit.waypoint.telemetry.AccessLog;
 import io.ambit.xds.mesh.MeshSource;
 import io.netty.channel.EventLoopGroup;
@@ -18,8 +19,11 @@ import java.util.function.UnaryOperator;
 /**
  * Starts the waypoints a mesh declares ({@link WaypointDirectory}), each on its workload's IP with
  * Istio's ports, all on the caller's event loops and certificate manager: the one call {@code ambit run}
- * and {@code ambit waypoint} make. Mesh updates (services, endpoints, policies) apply to the next request;
- * a waypoint added to the file later starts on the next start.
+ * and {@code ambit waypoint} make. Each runs Istio's whole request pipeline: CUSTOM ext_authz (providers
+ * from the mesh config's {@code extensionProviders}) → RequestAuthentication (JWT) → DENY → ALLOW → local
+ * rate limit (the file's {@code EnvoyFilter} / {@code LocalRateLimit}), with one JWKS cache and one set of
+ * provider clients for the process ({@link SecurityStages}). Mesh updates (services, endpoints, policies,
+ * providers, limits) apply to the next request; a waypoint added to the file later starts on the next start.
  */
 public final class LocalWaypoints implements AutoCloseable {
     /**
@@ -38,7 +42,8 @@ public final class LocalWaypoints implements AutoCloseable {
      *
      * @param select which declared waypoints to start (e.g. one namespace)
      * @param ports the listeners
-     * @param tune last changes to each waypoint's config (tracing, timeouts, extension stages)
+     * @param tune last changes to each waypoint's config (tracing, timeouts); it receives a config whose
+     *     stages are already the security stages, and may replace them
      */
     public record Options(Predicate<DeclaredWaypoint> select, Ports ports, UnaryOperator<WaypointConfig> tune) {
         public static Options all() {
@@ -51,9 +56,11 @@ public final class LocalWaypoints implements AutoCloseable {
     }
 
     private final List<Waypoint> waypoints;
+    private final SecurityStages security;
 
-    private LocalWaypoints(List<Waypoint> waypoints) {
+    private LocalWaypoints(List<Waypoint> waypoints, SecurityStages security) {
         this.waypoints = List.copyOf(waypoints);
+        this.security = security;
     }
 
     /**
@@ -70,6 +77,8 @@ public final class LocalWaypoints implements AutoCloseable {
             Options options)
             throws Exception {
         List<Waypoint> started = new ArrayList<>();
+        // One JWKS cache, one set of ext_authz clients for the process, following the mesh's updates.
+        var security = SecurityStages.start(mesh, transport, group);
         try {
             for (DeclaredWaypoint d : WaypointDirectory.find(mesh.current())) {
                 if (!options.select().test(d)) {
@@ -81,14 +90,16 @@ public final class LocalWaypoints implements AutoCloseable {
                                 .withPorts(
                                         new InetSocketAddress(d.ip(), p.hbone()),
                                         new InetSocketAddress(d.ip(), p.metrics()),
-                                        new InetSocketAddress(d.ip(), p.readiness())));
+                                        new InetSocketAddress(d.ip(), p.readiness()))
+                                .withStages(security.forWaypoint(d.self())));
                 started.add(Waypoint.start(config, mesh, certificates, transport, group, accessLog));
             }
         } catch (Exception e) {
             started.forEach(Waypoint::close);
+            security.close();
             throw e;
         }
-        return new LocalWaypoints(started);
+        return new LocalWaypoints(started, security);
     }
 
     public List<Waypoint> waypoints() {
@@ -116,6 +127,7 @@ public final class LocalWaypoints implements AutoCloseable {
                         .append(hostPort(admin.get(1)))
                         .append("/healthz/ready");
             }
+            b.append("\n  security: ").append(security.describe(self)).append(" (edits to the file apply live)");
             b.append('\n');
         }
         return b.toString();
@@ -130,6 +142,7 @@ public final class LocalWaypoints implements AutoCloseable {
         for (Waypoint w : waypoints) {
             w.close(deadline);
         }
+        security.close(); // after the waypoints: no request is left to use a provider connection or key
     }
 
     @Override

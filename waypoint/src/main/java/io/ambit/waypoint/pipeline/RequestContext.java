@@ -3,6 +3,7 @@ package io.ambit.waypoint.pipeline;
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
 import io.ambit.policy.engine.Token;
+import io.ambit.waypoint.answer.LocalReply;
 import io.ambit.waypoint.ingress.Peer;
 import io.ambit.waypoint.ingress.Target;
 import io.ambit.xds.mesh.MeshState;
@@ -14,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * One request on its way through the pipeline: what arrived (read-only facts) and what the stages found
@@ -39,6 +41,10 @@ public final class RequestContext {
     private Token token = Token.NONE;
     private AccessRequest.ExtAuthzAnswer extAuthz;
     private Decision decision;
+    private String protocol;
+    private LocalReply authenticationFailure;
+    private String upstreamPath;
+    private List<Consumer<HttpHeaders>> responseEdits;
 
     /**
      * @param rawPath the request target as the client sent it (query included), for stages that read
@@ -119,6 +125,16 @@ public final class RequestContext {
         return grpc;
     }
 
+    /** {@code HTTP/1.1} or {@code HTTP/2}, as the client spoke (told an ext_authz provider). */
+    public String protocol() {
+        return protocol != null ? protocol : grpc ? "HTTP/2" : "HTTP/1.1";
+    }
+
+    /** Records the client's protocol ({@code HTTP/1.1} or {@code HTTP/2}). */
+    public void protocol(String value) {
+        this.protocol = value;
+    }
+
     /** When the request arrived (for extended time conditions and logs). */
     public Instant time() {
         return time;
@@ -140,6 +156,67 @@ public final class RequestContext {
     /** Records the CUSTOM provider's answer. */
     public void extAuthz(AccessRequest.ExtAuthzAnswer value) {
         this.extAuthz = value;
+    }
+
+    /**
+     * The reply RequestAuthentication prepared for a refused token (Envoy's 401 or 403 with its
+     * {@code WWW-Authenticate}), or null: sent when the decision is a JWT denial.
+     */
+    public LocalReply authenticationFailure() {
+        return authenticationFailure;
+    }
+
+    /** Records the reply for a refused token; see {@link #authenticationFailure()}. */
+    public void authenticationFailure(LocalReply reply) {
+        this.authenticationFailure = reply;
+    }
+
+    /**
+     * The request target to send upstream when a stage changed it (a query-parameter token removed, a
+     * provider's query changes), else null: {@link #path()} is sent.
+     */
+    public String upstreamPath() {
+        return upstreamPath;
+    }
+
+    /**
+     * Sends {@code value} upstream instead of {@link #path()}. Only the query may differ: authorization
+     * matched the path, and what was matched is what the upstream gets.
+     *
+     * @throws IllegalArgumentException when the path part differs from the matched one
+     */
+    public void upstreamPath(String value) {
+        if (!pathPart(value).equals(pathPart(path))) {
+            throw new IllegalArgumentException(
+                    "upstream path " + value + " changes the path of " + path + " (expected: only its query)");
+        }
+        this.upstreamPath = value;
+    }
+
+    /** The request target as it is now: {@link #upstreamPath()} if a stage changed it, else {@link #path()}. */
+    public String currentPath() {
+        return upstreamPath != null ? upstreamPath : path;
+    }
+
+    /**
+     * Asks for a change to the upstream's response headers (an authorizer's
+     * {@code headersToDownstreamOnAllow}, {@code x-ratelimit-*}), applied in order when the response head
+     * arrives.
+     */
+    public void editResponseHeaders(Consumer<HttpHeaders> edit) {
+        if (responseEdits == null) {
+            responseEdits = new ArrayList<>(2);
+        }
+        responseEdits.add(edit);
+    }
+
+    /** Applies the changes {@link #editResponseHeaders} asked for to the upstream's response head. */
+    public void applyResponseEdits(HttpHeaders responseHeaders) {
+        if (responseEdits != null) {
+            for (var edit : responseEdits) {
+                edit.accept(responseHeaders);
+            }
+        }
     }
 
     /** The last decision {@link #decide()} made, or null. */
@@ -174,6 +251,19 @@ public final class RequestContext {
                 null,
                 extAuthz,
                 time);
+    }
+
+    /**
+     * The headers as they are now ({@link #headers()}), lower-case names, every value of a repeated header
+     * kept: what the JWT stage and an ext_authz check read.
+     */
+    public Map<String, List<String>> headerMap() {
+        return headerMap(headers);
+    }
+
+    private static String pathPart(String target) {
+        int q = target.indexOf('?');
+        return q >= 0 ? target.substring(0, q) : target;
     }
 
     /** Lower-case names, every value of a repeated header kept (rules match per value: CVE-2026-26308). */

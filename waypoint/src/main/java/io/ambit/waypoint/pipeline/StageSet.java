@@ -1,7 +1,9 @@
 package io.ambit.waypoint.pipeline;
 
 /**
- * The pluggable stages of the waypoint pipeline, each {@link RequestStage#PASS} until provided. The order
+ * The pluggable stages of the waypoint pipeline, each {@link RequestStage#PASS} until provided. The real
+ * ones are built by {@code io.ambit.waypoint.stages.SecurityStages#forWaypoint} ({@code ExtAuthzStage},
+ * {@code JwtStage}, {@code RateLimitStage}); {@code LocalWaypoints} puts them in every waypoint it starts. The order
  * they run in is fixed by {@link RequestPipeline} (Istio's): {@code customAuthz} (CUSTOM policies with an
  * ext_authz provider, package {@code io.ambit.waypoint.extauthz}) → {@code requestAuthentication} (JWT,
  * package {@code io.ambit.waypoint.jwt}) → the policy engine's DENY → ALLOW (built in) →
@@ -18,11 +20,12 @@ package io.ambit.waypoint.pipeline;
  *       to {@link RequestContext#headers()}. Fail closed unless the provider says {@code failOpen}.
  *   <li>{@code requestAuthentication}: find the token where the attached RequestAuthentication rules say,
  *       verify it against the issuer's JWKS and record {@link RequestContext#token(
- *       io.ambit.policy.engine.Token)} ({@code Verified} or {@code Invalid}); the built-in DENY → ALLOW
- *       stage then applies issuer/audience rules and answers 401/403 for a bad token. It may also
+ *       io.ambit.policy.engine.Token)} ({@code Verified} or {@code Invalid}) and, for a refused token, the
+ *       reply ({@link RequestContext#authenticationFailure(io.ambit.waypoint.answer.LocalReply)}); the
+ *       built-in DENY → ALLOW stage sends it when the engine denies for JWT. It may also
  *       remove the token ({@code forwardOriginalToken: false}) and add {@code outputClaimToHeaders}.
- *   <li>{@code rateLimit}: answer 429 ({@link io.ambit.waypoint.answer.LocalReply#rateLimited()}) when the
- *       bucket for this route is empty.
+ *   <li>{@code rateLimit}: answer 429 {@code local_rate_limited} with the limit's headers when the bucket
+ *       for this route is empty.
  * </ul>
  */
 public record StageSet(RequestStage customAuthz, RequestStage requestAuthentication, RequestStage rateLimit) {

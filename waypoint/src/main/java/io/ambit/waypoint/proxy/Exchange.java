@@ -165,6 +165,7 @@ public final class Exchange implements UpstreamListener {
                 headers,
                 grpc,
                 start);
+        request.protocol(down.protocol());
         services.pipeline().run(request, down::isActive, this::decided);
     }
 
@@ -216,6 +217,9 @@ public final class Exchange implements UpstreamListener {
         if (reply != null) {
             answer(reply);
             return;
+        }
+        if (request.upstreamPath() != null) {
+            head.setUri(request.upstreamPath()); // only the query differs (a query-parameter token removed)
         }
         if (expectContinue) {
             down.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
@@ -399,6 +403,7 @@ public final class Exchange implements UpstreamListener {
         if (g != null) {
             grpcStatus = g; // trailers-only response
         }
+        request.applyResponseEdits(headers); // ext_authz headersToDownstreamOnAllow, x-ratelimit-*
         if (http1) {
             response.setProtocolVersion(HttpVersion.HTTP_1_1);
             if (!clientKeepAlive) {

@@ -1,6 +1,7 @@
 package io.ambit.xds.file;
 
 import io.ambit.policy.load.LoadError;
+import io.ambit.xds.mesh.MeshExtension;
 import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.MeshState;
 import java.io.IOException;
@@ -28,6 +29,7 @@ public final class LocalFileSource implements MeshSource {
 
     private final Path file;
     private final ChangeTrigger trigger;
+    private final List<MeshExtension<?>> extensions;
     private final AtomicReference<MeshState> state = new AtomicReference<>();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private volatile List<LoadError> lastErrors = List.of();
@@ -49,9 +51,10 @@ public final class LocalFileSource implements MeshSource {
         }
     }
 
-    private LocalFileSource(Path file, ChangeTrigger trigger) {
+    private LocalFileSource(Path file, ChangeTrigger trigger, List<MeshExtension<?>> extensions) {
         this.file = file;
         this.trigger = trigger;
+        this.extensions = List.copyOf(extensions);
     }
 
     /** Loads the file and polls it every second. */
@@ -65,12 +68,21 @@ public final class LocalFileSource implements MeshSource {
      * @throws InvalidMeshFileException when the first load fails: a proxy must not start on a bad file
      */
     public static LocalFileSource open(Path file, ChangeTrigger trigger) throws InvalidMeshFileException {
-        var source = new LocalFileSource(file, trigger);
+        return open(file, trigger, MeshExtension.installed());
+    }
+
+    /**
+     * As {@link #open(Path, ChangeTrigger)}, reading the documents of {@code extensions}' kinds instead of
+     * those of the {@linkplain MeshExtension#installed() installed} ones.
+     */
+    public static LocalFileSource open(Path file, ChangeTrigger trigger, List<MeshExtension<?>> extensions)
+            throws InvalidMeshFileException {
+        var source = new LocalFileSource(file, trigger, extensions);
         synchronized (source) {
             source.stamp = Stamp.of(file);
             String text = source.read();
             source.lastText = text;
-            source.state.set(LocalMeshFile.parse(text, file.toString()));
+            source.state.set(LocalMeshFile.parse(text, file.toString(), source.extensions));
         }
         log.info("mesh loaded: {}", source.state.get());
         trigger.start(source::check);
@@ -116,7 +128,7 @@ public final class LocalFileSource implements MeshSource {
                 return; // touched, not changed
             }
             lastText = text;
-            next = LocalMeshFile.parse(text, file.toString());
+            next = LocalMeshFile.parse(text, file.toString(), extensions);
         } catch (InvalidMeshFileException e) {
             lastErrors = e.errors();
             log.warn("mesh file refused, keeping the last good state:\n{}", e.getMessage());

@@ -27,6 +27,8 @@ public final class MeshState {
     private final Map<NamespacedHostname, Service> byHostname;
     private final Map<NamespacedHostname, List<Workload>> endpoints;
     private final List<String> conflicts;
+    /** Values of {@link MeshExtension}s (the waypoint's rate limits), by value type; empty when none. */
+    private final Map<Class<?>, Object> extensions;
 
     private MeshState(
             List<Workload> workloads, List<Service> services, PolicySnapshot policies, String origin, boolean lenient) {
@@ -95,6 +97,22 @@ public final class MeshState {
         this.byHostname = Collections.unmodifiableMap(hosts);
         this.endpoints = Collections.unmodifiableMap(members);
         this.conflicts = List.copyOf(conflicts);
+        this.extensions = Map.of();
+    }
+
+    /** {@code base} with other extension values: the indexes are shared, never rebuilt. */
+    private MeshState(MeshState base, Map<Class<?>, Object> extensions) {
+        this.workloads = base.workloads;
+        this.services = base.services;
+        this.policies = base.policies;
+        this.origin = base.origin;
+        this.byIp = base.byIp;
+        this.byUid = base.byUid;
+        this.byVip = base.byVip;
+        this.byHostname = base.byHostname;
+        this.endpoints = base.endpoints;
+        this.conflicts = base.conflicts;
+        this.extensions = Map.copyOf(extensions);
     }
 
     private static void conflict(boolean lenient, List<String> conflicts, String message) {
@@ -193,6 +211,31 @@ public final class MeshState {
 
     public MeshConfig mesh() {
         return policies.mesh();
+    }
+
+    /**
+     * This state carrying {@code values} (by their type, as {@link MeshExtension#type()}), replacing any it
+     * carried: how a source attaches what its {@link MeshExtension}s read.
+     *
+     * @throws IllegalArgumentException when a value is not an instance of its key
+     */
+    public MeshState withExtensions(Map<Class<?>, ?> values) {
+        var merged = new HashMap<Class<?>, Object>(extensions);
+        for (var e : values.entrySet()) {
+            if (!e.getKey().isInstance(e.getValue())) {
+                throw new IllegalArgumentException("extension value " + e.getValue() + " is not a " + e.getKey());
+            }
+            merged.put(e.getKey(), e.getValue());
+        }
+        return new MeshState(this, merged);
+    }
+
+    /**
+     * The value a {@link MeshExtension} of this type read from the mesh's source, or empty when the source
+     * has none (no such documents in a file, an xDS source).
+     */
+    public <T> Optional<T> extension(Class<T> type) {
+        return Optional.ofNullable(type.cast(extensions.get(type)));
     }
 
     /** What {@link #resolving} had to settle (an IP or VIP taken by a later entry); empty otherwise. */

@@ -1,0 +1,61 @@
+package io.ambit.waypoint.stages;
+
+import io.ambit.waypoint.answer.LocalReply;
+import io.ambit.waypoint.answer.ResponseFlag;
+import io.ambit.waypoint.ingress.WaypointIdentity;
+import io.ambit.waypoint.pipeline.RequestContext;
+import io.ambit.waypoint.pipeline.RequestStage;
+import io.ambit.waypoint.pipeline.StageResult;
+import io.ambit.waypoint.ratelimit.RateLimitDecision;
+import io.ambit.waypoint.ratelimit.RateLimits;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The local rate-limit stage, after ALLOW and before routing: the limits attached to the destination
+ * Service, this waypoint's Gateway or its namespace ({@link RateLimits}, lock-free, synchronous). A refusal
+ * is Envoy's: {@code 429 local_rate_limited} with the headers the limit configures (and
+ * {@code x-ratelimit-*} when enabled), gRPC status 14 (or 8), flag {@code RL}. An allowed request carries
+ * the limit's request headers upstream (limited but not enforced) and its {@code x-ratelimit-*} back.
+ */
+public final class RateLimitStage implements RequestStage {
+    private final RateLimits limits;
+    private final WaypointIdentity self;
+
+    RateLimitStage(RateLimits limits, WaypointIdentity self) {
+        this.limits = limits;
+        this.self = self;
+    }
+
+    @Override
+    public CompletionStage<StageResult> apply(RequestContext request) {
+        var service = request.target().service();
+        // Per-connection limits share one bucket here (the request does not say which connection it came
+        // on): that limits more, never less.
+        RateLimitDecision d = limits.check(service.namespace(), service.name(), self.gatewayName(), null);
+        if (d == RateLimitDecision.UNLIMITED) {
+            return StageResult.CONTINUE_NOW;
+        }
+        if (!d.allowed()) {
+            return CompletableFuture.completedFuture(StageResult.respond(refusal(d)));
+        }
+        for (Map.Entry<String, String> h : d.requestHeaders()) {
+            request.headers().add(h.getKey(), h.getValue());
+        }
+        if (!d.rateLimitHeaders().isEmpty()) {
+            List<Map.Entry<String, String>> lines = d.rateLimitHeaders();
+            request.editResponseHeaders(h -> lines.forEach(e -> h.set(e.getKey(), e.getValue())));
+        }
+        return StageResult.CONTINUE_NOW;
+    }
+
+    static LocalReply refusal(RateLimitDecision d) {
+        var lines = new ArrayList<Map.Entry<String, String>>(d.responseHeaders());
+        lines.addAll(d.rateLimitHeaders());
+        return LocalReply.withLines(d.status(), d.body(), lines, ResponseFlag.RATE_LIMITED)
+                .withGrpcStatus(d.grpcStatus());
+    }
+}

@@ -1,0 +1,168 @@
+package io.ambit.waypoint.stages;
+
+import io.ambit.hbone.transport.Transport;
+import io.ambit.policy.engine.AccessRequest;
+import io.ambit.waypoint.extauthz.ExtAuthzClients;
+import io.ambit.waypoint.extauthz.ProviderResolver;
+import io.ambit.waypoint.ingress.WaypointIdentity;
+import io.ambit.waypoint.jwt.JwksCache;
+import io.ambit.waypoint.pipeline.StageSet;
+import io.ambit.waypoint.ratelimit.RateLimits;
+import io.ambit.waypoint.stages.RateLimitDocuments.RateLimitSet;
+import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.Service;
+import io.netty.channel.EventLoopGroup;
+import java.time.InstantSource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The security stages of every waypoint of one process, fed by one mesh source: CUSTOM ext_authz,
+ * RequestAuthentication (JWT) and local rate limits, in the slots of {@link StageSet}.
+ *
+ * <p>Shared by the process: one {@link JwksCache} (remote key sets and verified tokens; new signatures are
+ * checked on a bounded verifier pool, refused when it is full — fail closed), one {@link ExtAuthzClients}
+ * (connections to each provider). Per waypoint: its {@link RateLimits} (each waypoint has its own buckets,
+ * as each Envoy waypoint has). Every state the source publishes updates them on the source's control
+ * thread — providers from the mesh config, limits from the file's {@code EnvoyFilter}/{@code LocalRateLimit}
+ * documents ({@link RateLimitDocuments}), and the key sets of the destinations' RequestAuthentications are
+ * fetched ahead of the first request — so an edit applies to the next request without a restart.
+ */
+public final class SecurityStages implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SecurityStages.class);
+
+    /** Queued signature checks beyond which new tokens are refused (each is up to ~2 ms of CPU). */
+    static final int VERIFY_QUEUE = 1024;
+
+    private final MeshSource mesh;
+    private final ExecutorService verifier;
+    private final JwksCache keys;
+    private final Authenticators authenticators;
+    private final ExtAuthzClients extAuthz;
+    private final Map<WaypointIdentity, RateLimits> limits = new LinkedHashMap<>();
+    private boolean closed;
+
+    private SecurityStages(MeshSource mesh, Transport transport, EventLoopGroup group) {
+        this.mesh = mesh;
+        this.verifier =
+                JwksCache.boundedVerifier(Math.max(1, Runtime.getRuntime().availableProcessors()), VERIFY_QUEUE);
+        this.keys = new JwksCache(JwksCache.Settings.DEFAULT, InstantSource.system(), verifier);
+        this.authenticators = new Authenticators(keys);
+        this.extAuthz = new ExtAuthzClients(group, transport.socketChannelClass(), ProviderResolver.dns());
+    }
+
+    /**
+     * Builds the shared parts, applies {@code mesh}'s current state and follows its updates until closed.
+     *
+     * @param group the event loops provider connections run on (the waypoints'; they must outlive this)
+     */
+    public static SecurityStages start(MeshSource mesh, Transport transport, EventLoopGroup group) {
+        var stages = new SecurityStages(mesh, transport, group);
+        stages.update(mesh.current());
+        mesh.addListener(new MeshSource.Listener() {
+            @Override
+            public void updated(MeshState state) {
+                stages.update(state);
+            }
+        });
+        return stages;
+    }
+
+    /** The stages of one waypoint; its rate limits follow the mesh from now on. */
+    public synchronized StageSet forWaypoint(WaypointIdentity self) {
+        var own = limits.computeIfAbsent(self, s -> new RateLimits());
+        MeshState state = mesh.current();
+        own.update(rateLimits(state));
+        warm(state, self);
+        return new StageSet(
+                new ExtAuthzStage(extAuthz, self), new JwtStage(authenticators), new RateLimitStage(own, self));
+    }
+
+    /** Applies a published state: providers, rate limits, and the key sets its RequestAuthentications name. */
+    synchronized void update(MeshState state) {
+        if (closed) {
+            return; // the source outlives us (MeshSource has no removeListener)
+        }
+        try {
+            extAuthz.update(state.mesh());
+            var declared = rateLimits(state);
+            for (var e : limits.entrySet()) {
+                e.getValue().update(declared);
+                warm(state, e.getKey());
+            }
+        } catch (RuntimeException e) {
+            // Never leave the listener chain broken; the previous clients and limits keep serving.
+            log.error("cannot apply mesh state {} to the waypoint's security stages", state, e);
+        }
+    }
+
+    private static List<io.ambit.waypoint.ratelimit.LocalRateLimit> rateLimits(MeshState state) {
+        return state.extension(RateLimitSet.class).orElse(RateLimitSet.NONE).limits();
+    }
+
+    /** Starts fetching the JWKS of every RequestAuthentication on the services {@code self} serves. */
+    private void warm(MeshState state, WaypointIdentity self) {
+        for (Service s : state.services()) {
+            if (self.is(s.waypoint())) {
+                // The destination exactly as the ingress names it, so the request finds this authenticator.
+                authenticators.warm(
+                        state.policies(),
+                        new AccessRequest.Destination(s.namespace(), Map.of(), null, s.name(), self.gatewayName()));
+            }
+        }
+    }
+
+    /**
+     * One line for a banner: what {@code self}'s stages enforce now, e.g. {@code ext_authz providers
+     * [external-authz], 1 jwtRule, 2 rate limits}.
+     */
+    public synchronized String describe(WaypointIdentity self) {
+        MeshState state = mesh.current();
+        var providers = new java.util.ArrayList<String>();
+        if (state.mesh().providers() != null) {
+            for (var p : state.mesh().providers()) {
+                if (!(p instanceof io.ambit.policy.mesh.ExtensionProvider.Other)) {
+                    providers.add(p.name());
+                }
+            }
+        }
+        var rules = new java.util.HashSet<Object>();
+        int limited = 0;
+        var own = limits.get(self);
+        for (Service s : state.services()) {
+            if (self.is(s.waypoint())) {
+                rules.addAll(state.policies()
+                        .jwtRules(new AccessRequest.Destination(
+                                s.namespace(), Map.of(), null, s.name(), self.gatewayName())));
+            }
+        }
+        if (own != null) {
+            for (var l : own.limits()) {
+                for (Service s : state.services()) {
+                    if (self.is(s.waypoint()) && l.appliesTo(s.namespace(), s.name(), self.gatewayName())) {
+                        limited++;
+                        break;
+                    }
+                }
+            }
+        }
+        return "ext_authz providers " + providers + ", " + rules.size() + " jwtRule" + (rules.size() == 1 ? "" : "s")
+                + ", " + limited + " rate limit" + (limited == 1 ? "" : "s");
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        extAuthz.close();
+        keys.close();
+        verifier.shutdownNow();
+    }
+}
