@@ -1,312 +1,550 @@
 #!/usr/bin/env bash
-# ztunnel benchmark: the same traffic directly to a target and through two Ambit ztunnels
-# (client -> SOCKS5 of node A's workload -> HBONE -> node B's workload :15008 -> the target), in one run.
-# See bench/README.md, section "ztunnel", for what each number means.
+# ztunnel benchmark: the same traffic directly to a target and through two Ambit ztunnels, each its own
+# process (client -> SOCKS5 of node A's workload -> HBONE -> node B's workload :15008 -> the target), in one
+# run. See bench/README.md, section "ztunnel", for what each number means.
 #
-#   bench/run-ztunnel-bench.sh                 about 2 minutes per round
-#   ROUNDS=3 RATE=1000 bench/run-ztunnel-bench.sh
+#   bench/run-ztunnel-bench.sh                  about 8 minutes with ROUNDS=3 (the default)
+#   ZT_JAVA_OPTS="-Xmx64m -XX:+UseSerialGC" bench/run-ztunnel-bench.sh
+#   PHASES="latency" PROFILE=perf ROUNDS=1 bench/run-ztunnel-bench.sh     where the CPU goes
 #
-# The mesh is bench/ztunnel-mesh.yaml, started with `./ambit run` (both ztunnels in one JVM: every CPU
-# and memory number below is for the two of them together). The targets and the load generator are
-# io.ambit.bench.ztunnel.SocksLoad (separate JVMs): an echo server and a sink on 127.0.4.1:9001/9002.
-# Measured, direct and through the mesh:
-#   throughput   one TCP stream of 64 KiB frames into the sink for TPUT_SECONDS (the Java generator's bulk
-#                mode, not iperf3: iperf3 cannot speak SOCKS5); bytes counted by the sink
-#   latency      RATE requests/s of SIZE bytes to the echo server, open loop over CONNECTIONS connections
-#                for LAT_SECONDS (after a WARMUP_SECONDS run), HdrHistogram p50/p90/p99
+# Side by side: VARIANTS names several ztunnel pairs, each "name" or "name:CLI-JAR" (default: this
+# checkout's cli/target/ambit-cli.jar), with JVM options from OPTS_<name> (default ZT_JAVA_OPTS). All pairs
+# run at once on their own addresses and take turns in every round, so a change is measured against the
+# previous code (another checkout's jar) or other options in the same run, under the same machine load:
+#   VARIANTS="before:/tmp/old/cli/target/ambit-cli.jar after" bench/run-ztunnel-bench.sh
+#   VARIANTS="loops4 loops1" OPTS_loops4="-Dambit.eventLoops=4" OPTS_loops1="-Dambit.eventLoops=1" ...
+#
+# The mesh is bench/ztunnel-mesh.yaml (moved to other addresses for the second and later variants); each
+# node runs as `ambit ztunnel --mesh-file F --node N` (or, when a jar has no such command, as
+# io.ambit.bench.ztunnel.ZtunnelNode from this checkout: the same node in its own JVM). The targets and the
+# load generator are io.ambit.bench.ztunnel.SocksLoad, in their own JVMs; iperf3 is carried through SOCKS5
+# by proxychains4 (or, without it, by SocksLoad's forwarder on both paths).
+# Measured, direct and through each pair, in each round (medians over rounds in the summary):
+#   bulk         one TCP stream of 64 KiB frames into the sink for TPUT_SECONDS; bytes counted by the sink
+#   iperf3       iperf3 -P 1 and -P 4 for TPUT_SECONDS (when iperf3 is installed)
+#   latency      RATE requests/s open loop over CONNECTIONS connections for LAT_SECONDS (after 3 s of the same):
+#                keep-alive HTTP/1.1 GETs with a BODY-byte answer ("http"), and SIZE-byte echo round trips
+#                ("echo"); HdrHistogram p50/p90/p99/p99.9, each request timed from when it was due
+#   fortio       fortio load -qps RATE over forwarders (when fortio is installed)
 #   connections  new connections/s for CONN_SECONDS from CONN_CONCURRENCY clients (each: connect, SOCKS5
 #                handshake, one 64-byte round trip, close)
-#   CPU          user+system ticks of the `ambit run` JVM (/proc/PID/stat) around each mesh run, per request
-#                and per connection; the idle rate of the JVM is measured too and subtracted
-#   memory       VmRSS of the `ambit run` JVM after a full GC (jcmd GC.run), idle and while HOLD_CONNS idle
-#                connections are open through the mesh
-# Everything is on 127.0.0.0/8; every wait and loop is bounded; on exit it stops only the processes it
-# started (by PID). Results and logs go to bench/target/results/ztunnel-<time>/.
+#   CPU          user+system ticks of each ztunnel process (/proc/PID/stat) around each run, per request, per
+#                connection and per GB (JIT, GC and timers included); context switches per request
+# and once per pair, at the end:
+#   memory       each ztunnel after a full GC: RSS, NMT committed, live heap; idle, then with HOLD_CONNS idle
+#                connections open through the mesh (each proven by a 16-byte round trip); bytes per connection
+# Everything is on 127.96.0.0/16; every wait and loop is bounded; on exit it stops only the processes it
+# started, by PID (bench/lib/processes.sh). Results and logs go to bench/target/results/ztunnel-<time>/.
 #
-# Settings (environment): ROUNDS=1 TPUT_SECONDS=10 RATE=1000 LAT_SECONDS=10 WARMUP_SECONDS=5
-#   CONNECTIONS=4 SIZE=64 CONN_SECONDS=5 CONN_CONCURRENCY=4 HOLD_CONNS=5000 (0: skip memory)
-#   ZT_JAVA_OPTS="..." (JVM options of `ambit run`, e.g. -Xmx256m) SKIP_BUILD=1
+# Settings (environment): ROUNDS=3 PHASES="bulk iperf latency fortio conn memory" TPUT_SECONDS=10 RATE=1000
+#   LAT_SECONDS=15 WARMUP_SECONDS=8 CONNECTIONS=4 SIZE=64 BODY=64 CONN_SECONDS=5 CONN_CONCURRENCY=4
+#   HOLD_CONNS=10000 (0: no memory phase) VARIANTS="mesh" ZT_JAVA_OPTS="" OPTS_<variant>="..."
+#   NMT=summary|off PROFILE=none|perf|jfr PROFILE_RUN=http|echo|conn SKIP_BUILD=1 IPERF_VIA=auto|proxychains|forward
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+source bench/lib/processes.sh
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 JAVA="$JAVA_HOME/bin/java"
+JCMD="$JAVA_HOME/bin/jcmd"
 JAR=bench/target/ambit-bench.jar
-MESH=bench/ztunnel-mesh.yaml
-ROUNDS="${ROUNDS:-1}"
+CLI_JAR=cli/target/ambit-cli.jar
+ROUNDS="${ROUNDS:-3}"
+PHASES=" ${PHASES:-bulk iperf latency fortio conn memory} "
 TPUT_SECONDS="${TPUT_SECONDS:-10}"
 RATE="${RATE:-1000}"
-LAT_SECONDS="${LAT_SECONDS:-10}"
-WARMUP_SECONDS="${WARMUP_SECONDS:-5}"
+LAT_SECONDS="${LAT_SECONDS:-15}"
+WARMUP_SECONDS="${WARMUP_SECONDS:-8}"
 CONNECTIONS="${CONNECTIONS:-4}"
 SIZE="${SIZE:-64}"
+BODY="${BODY:-64}"
 CONN_SECONDS="${CONN_SECONDS:-5}"
 CONN_CONCURRENCY="${CONN_CONCURRENCY:-4}"
-HOLD_CONNS="${HOLD_CONNS:-5000}"
+HOLD_CONNS="${HOLD_CONNS:-10000}"
+NMT="${NMT:-summary}"
+PROFILE="${PROFILE:-none}"
+PROFILE_RUN="${PROFILE_RUN:-http}"
+IPERF_VIA="${IPERF_VIA:-auto}"
+read -r -a VARIANT_SPECS <<< "${VARIANTS:-mesh}"
 CLK_TCK="$(getconf CLK_TCK)"
-
-# The addresses of bench/ztunnel-mesh.yaml
-CLIENT_IP=127.0.3.1
-SERVER_IP=127.0.4.1
-SOCKS="$CLIENT_IP:15080"
-ECHO="$SERVER_IP:9001"
-SINK="$SERVER_IP:9002"
-VIP_URL="http://127.10.4.1:8000/"
+FWD_IP=127.96.2.1 # the forwarders (fortio; iperf3 without proxychains4)
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     ./mvnw -B -q -pl bench,cli -am package -DskipTests -Dspotless.check.skip=true
 fi
 [[ -f "$JAR" ]] || { echo "no $JAR (build failed?)" >&2; exit 1; }
 
-listening() { # ip:port: the lines of `ss -Hltn` on stdin for that address, a wildcard, or its IPv4-mapped form
-    awk -v a="$1" 'BEGIN { split(a, p, ":"); m = "[::ffff:" p[1] "]:" p[2] }
-        $4 == a || $4 == m || $4 ~ /^(0\.0\.0\.0|\*|\[::\]):/'
-}
+# --- the variants: name, jar, JVM options, addresses -------------------------------------------------------
+# Variant i uses bench/ztunnel-mesh.yaml's addresses moved by 10 * i in the third octet: client workload
+# 127.96.(3+10i).1 (SOCKS5 :15080), server workload 127.96.(4+10i).1 (HBONE :15008, targets), service VIP
+# 127.96.(10+10i).1; the ztunnel processes' own addresses (metrics, readiness) 127.96.0.(1+2i) and (2+2i).
+((${#VARIANT_SPECS[@]} >= 1 && ${#VARIANT_SPECS[@]} <= 6)) || { echo "VARIANTS: 1 to 6 names" >&2; exit 2; }
+NAMES=()
+declare -A V_JAR V_OPTS V_CLIENT V_SERVER V_VIP V_SOCKS V_ZA V_ZB V_TARGETS V_IPERF V_LAUNCH V_IDLE_A V_IDLE_B
+for i in "${!VARIANT_SPECS[@]}"; do
+    spec=${VARIANT_SPECS[$i]}
+    name=${spec%%:*}
+    [[ "$name" =~ ^[A-Za-z][A-Za-z0-9_]*$ && "$name" != direct ]] ||
+        { echo "VARIANTS: \"$name\" (expected a name of letters, digits, _; not \"direct\")" >&2; exit 2; }
+    NAMES+=("$name")
+    V_JAR[$name]=$([[ "$spec" == *:* ]] && echo "${spec#*:}" || echo "$CLI_JAR")
+    [[ -f "${V_JAR[$name]}" ]] || { echo "variant $name: no jar ${V_JAR[$name]}" >&2; exit 2; }
+    opts_var="OPTS_$name"
+    V_OPTS[$name]="${!opts_var-${ZT_JAVA_OPTS:-}}"
+    V_CLIENT[$name]=127.96.$((3 + 10 * i)).1
+    V_SERVER[$name]=127.96.$((4 + 10 * i)).1
+    V_VIP[$name]=127.96.$((10 + 10 * i)).1
+    V_SOCKS[$name]=${V_CLIENT[$name]}:15080
+done
+FIRST=${NAMES[0]}
+SERVER_IP=${V_SERVER[$FIRST]} # the direct path goes to the first variant's targets
 
-# `ambit run` listens on these; another mesh running here would take the traffic or the ports.
-for addr in "$SOCKS" "$SERVER_IP:15008" "$ECHO" "$SINK" 127.0.0.1:15000; do
-    if [[ -n "$(ss -Hltn "( sport = :${addr##*:} )" | listening "$addr")" ]]; then
-        echo "something already listens on $addr (another ambit run?); stop it first" >&2
-        exit 2
-    fi
+for name in "${NAMES[@]}"; do
+    for addr in "${V_SOCKS[$name]}" "${V_SERVER[$name]}:15008" "${V_SERVER[$name]}:9001" "${V_SERVER[$name]}:9002" \
+        "${V_SERVER[$name]}:9003" "${V_SERVER[$name]}:5201"; do
+        if is_listening "$addr"; then
+            echo "something already listens on $addr (another benchmark?); stop it first" >&2
+            exit 2
+        fi
+    done
 done
 
 OUT="bench/target/results/ztunnel-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
 echo "results and logs: $OUT"
+RESULTS="$OUT/results.tsv"
+source bench/lib/results.sh
 
-# --- processes we start: stopped on exit, by PID only -----------------------------------------------
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2> /dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        stop_wait "$pid"
-    done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop_wait() { # pid: waits (at most 10 s) for a process we started to exit; then kills it hard
-    local pid=$1 i
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2> /dev/null || { wait "$pid" 2> /dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -9 "$pid" 2> /dev/null || true
-    wait "$pid" 2> /dev/null || true
-}
-
-start() { # var log command...: a background process, its PID in the named variable
-    local var=$1 log=$2
-    shift 2
-    "$@" > "$log" 2>&1 &
-    PIDS+=($!)
-    printf -v "$var" %d $!
-}
-
-wait_line() { # log pattern pid: until the log has a line matching (60 s at most)
-    local log=$1 pattern=$2 pid=$3 i
-    for ((i = 0; i < 600; i++)); do
-        grep -q -- "$pattern" "$log" && return 0
-        kill -0 "$pid" 2> /dev/null || { echo "process $pid died; its log:" >&2; cat "$log" >&2; return 1; }
-        sleep 0.1
-    done
-    echo "no '$pattern' in $log after 60 s" >&2
-    return 1
-}
-
-wait_listen() { # ip:port pid: until something listens there (60 s at most)
-    local addr=$1 pid=$2 i
-    for ((i = 0; i < 600; i++)); do
-        [[ -n "$(ss -Hltn "( sport = :${addr##*:} )" | listening "$addr")" ]] && return 0
-        kill -0 "$pid" 2> /dev/null || { echo "process $pid died before listening on $addr" >&2; return 1; }
-        sleep 0.1
-    done
-    echo "nothing listens on $addr after 60 s" >&2
-    return 1
-}
-
-cpu_ticks() { # pid: user+system clock ticks (threads included); fields after "pid (comm) ": utime 12, stime 13
-    sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
-}
-
-rss_kb() { # pid: VmRSS in KiB after a full GC (so that garbage does not count as memory held)
-    "$JAVA_HOME/bin/jcmd" "$1" GC.run > /dev/null 2>&1 || true
-    sleep 1
-    awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
-}
-
-kv() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<< "$1"; } # line key: the value of key=value
-
-RESULTS="$OUT/results.tsv" # setup metric round value
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$RESULTS"; }
-median() { # setup metric: median over rounds, or "-"
-    awk -F'\t' -v s="$1" -v m="$2" '$1 == s && $2 == m { print $4 }' "$RESULTS" 2> /dev/null | sort -g | awk '
-        { v[NR] = $1 }
-        END { if (NR == 0) { print "-" } else if (NR % 2) { print v[(NR + 1) / 2] } else { print (v[NR / 2] + v[NR / 2 + 1]) / 2 } }'
-}
+# 10,000 connections: each ztunnel holds a socket per connection, and so do the generator and the targets;
+# raise the descriptor limit for everything started from here.
+want_fds=$((HOLD_CONNS * 2 + 4096))
+if (($(ulimit -n) < want_fds)); then
+    ulimit -Hn "$want_fds" 2> /dev/null || true
+    ulimit -n "$want_fds" 2> /dev/null || ulimit -n "$(ulimit -Hn)"
+fi
+echo "   file descriptors per process: $(ulimit -n)"
 
 LOAD=("$JAVA" -Xmx512m -cp "$JAR" io.ambit.bench.ztunnel.SocksLoad)
-via() { [[ "$1" == mesh ]] && echo "--socks $SOCKS" || true; } # setup: the generator's proxy option
+has_phase() { [[ "$PHASES" == *" $1 "* ]]; }
+# the address of a target for a setup (direct or a variant) and a kind (echo, sink, http, iperf)
+target() {
+    local setup=$1 kind=$2 port
+    case $kind in echo) port=9001 ;; sink) port=9002 ;; http) port=9003 ;; iperf) port=5201 ;; esac
+    if [[ "$setup" == direct ]]; then
+        echo "$SERVER_IP:$port"
+    else
+        [[ "$kind" == http ]] && port=80 # the service maps 80 to 9003
+        echo "${V_VIP[$setup]}:$port"
+    fi
+}
+via() { [[ "$1" != direct ]] && echo "--socks ${V_SOCKS[$1]}" || true; }  # setup: the generator's proxy option
+http_host() { [[ "$1" == direct ]] && echo "$SERVER_IP" || echo "${V_VIP[$1]}"; } # setup: the Host header
 
-# --- start: the targets, then the mesh ------------------------------------------------------------------
-start target_pid "$OUT/targets.log" "${LOAD[@]}" serve --bind "$SERVER_IP" --echo-port "${ECHO##*:}" \
-    --sink-port "${SINK##*:}" --max-seconds 7200
-wait_line "$OUT/targets.log" '^ready' "$target_pid"
+# --- start: targets, iperf3 servers and a ztunnel pair per variant ----------------------------------------
+start_ztunnel() { # var variant node index: one node of a variant's mesh in its own JVM
+    local var=$1 name=$2 node=$3 idx=$4 opts=${V_OPTS[$2]} log="$OUT/ztunnel-$2-$3.log"
+    local own=127.96.0.$((idx + 1)) ports=15008,15080,15020,15021,0,15006
+    [[ "$NMT" != off ]] && opts+=" -XX:NativeMemoryTracking=$NMT"
+    [[ "$PROFILE" == perf ]] && opts+=" -XX:+PreserveFramePointer"
+    [[ "$PROFILE" == jfr ]] &&
+        opts+=" -XX:StartFlightRecording=settings=profile,filename=$OUT/ztunnel-$name-$node.jfr,dumponexit=true"
+    # shellcheck disable=SC2086
+    if [[ "${V_LAUNCH[$name]}" == cli ]]; then
+        start "$var" "$log" "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $opts \
+            -jar "${V_JAR[$name]}" ztunnel --mesh-file "$OUT/mesh-$name.yaml" --node "$node" --ca-dir "$OUT/ca" \
+            --instance-ip "$own" --ports "$ports"
+    else
+        start "$var" "$log" "$JAVA" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow $opts \
+            -cp "$JAR" io.ambit.bench.ztunnel.ZtunnelNode --mesh-file "$OUT/mesh-$name.yaml" --node "$node" \
+            --ca-dir "$OUT/ca" --ports "$ports"
+    fi
+}
 
-# exec'd by the launcher: this PID is the JVM's
-export AMBIT_JAVA_OPTS="${ZT_JAVA_OPTS:-}"
-start mesh_pid "$OUT/ambit-run.log" ./ambit run "$MESH" --ca-dir "$OUT/ca"
-wait_listen "$SOCKS" "$mesh_pid"
-wait_listen "$SERVER_IP:15008" "$mesh_pid"
-echo "== mesh: ./ambit run $MESH (PID $mesh_pid); targets (PID $target_pid) echo $ECHO, sink $SINK"
+for i in "${!NAMES[@]}"; do
+    name=${NAMES[$i]}
+    sed -e "s/127\.96\.3\./127.96.$((3 + 10 * i))./g" -e "s/127\.96\.4\./127.96.$((4 + 10 * i))./g" \
+        -e "s/127\.96\.10\./127.96.$((10 + 10 * i))./g" bench/ztunnel-mesh.yaml > "$OUT/mesh-$name.yaml"
+    start pid "$OUT/targets-$name.log" "${LOAD[@]}" serve --bind "${V_SERVER[$name]}" --echo-port 9001 \
+        --sink-port 9002 --http-port 9003 --body "$BODY" --max-seconds 14400
+    V_TARGETS[$name]=$pid
+    if command -v iperf3 > /dev/null && has_phase iperf; then
+        start pid "$OUT/iperf3-server-$name.log" iperf3 -s -B "${V_SERVER[$name]}" -p 5201
+        V_IPERF[$name]=$pid
+    fi
+    V_LAUNCH[$name]=bench
+    "$JAVA" -jar "${V_JAR[$name]}" ztunnel --help > /dev/null 2>&1 && V_LAUNCH[$name]=cli
+    # A first: it creates the CA directory that the others then read
+    start_ztunnel pid "$name" bench-a $((2 * i))
+    V_ZA[$name]=$pid
+    wait_listen "${V_SOCKS[$name]}" "$pid" 120
+    start_ztunnel pid "$name" bench-b $((2 * i + 1))
+    V_ZB[$name]=$pid
+    wait_listen "${V_SERVER[$name]}:15008" "$pid" 120
+    wait_line "$OUT/targets-$name.log" '^ready' "${V_TARGETS[$name]}"
+    [[ -n "${V_IPERF[$name]:-}" ]] && wait_listen "${V_SERVER[$name]}:5201" "${V_IPERF[$name]}"
+    echo "== $name: ztunnels A PID ${V_ZA[$name]} (SOCKS5 ${V_SOCKS[$name]}), B PID ${V_ZB[$name]}" \
+        "(HBONE ${V_SERVER[$name]}:15008) from ${V_JAR[$name]} (${V_LAUNCH[$name]}); JVM options: ${V_OPTS[$name]:-none}"
+    if command -v curl > /dev/null; then
+        echo "   curl through the VIP: $(curl -sS -m 10 -o /dev/null -w '%{http_code}, %{size_download} bytes' \
+            --socks5 "${V_SOCKS[$name]}" "http://${V_VIP[$name]}/")"
+    fi
+done
 
-# Sanity, once: the service VIP reaches the demo echo server; the load target answers through the mesh.
-if command -v curl > /dev/null; then
-    echo "   through the VIP: $(curl -sS -m 10 --socks5 "$SOCKS" "$VIP_URL" | head -1)"
-fi
-timeout 60 "${LOAD[@]}" rr --target "$ECHO" --socks "$SOCKS" --rate 100 --seconds 1 --connections 1 > "$OUT/sanity.txt"
-echo "   through SOCKS5 to the echo target: $(cat "$OUT/sanity.txt")"
-
-# Idle CPU of the ambit JVM (timers, JIT finishing): subtracted from the per-request CPU below.
+# Warm-up through each pair until the JIT has compiled the data path (C2 compiles after about 10,000 calls;
+# on a busy 2-core machine a short warm-up leaves the compiler threads running into the measurements): HTTP
+# and echo requests at 4 x RATE, new connections and one bulk stream, about 3 x WARMUP_SECONDS per pair.
+for name in "${NAMES[@]}"; do
+    timeout 120 "${LOAD[@]}" rr --target "$(target "$name" http)" $(via "$name") --http "$(http_host "$name")" \
+        --rate $((RATE * 4)) --seconds "$WARMUP_SECONDS" --connections "$CONNECTIONS" > /dev/null
+    timeout 120 "${LOAD[@]}" rr --target "$(target "$name" echo)" $(via "$name") --rate $((RATE * 4)) \
+        --seconds "$WARMUP_SECONDS" --connections "$CONNECTIONS" > /dev/null
+    timeout 60 "${LOAD[@]}" conn --target "$(target "$name" echo)" $(via "$name") --seconds "$WARMUP_SECONDS" > /dev/null
+    timeout 60 "${LOAD[@]}" bulk --target "$(target "$name" sink)" $(via "$name") --seconds 2 > /dev/null
+done
+# Each ztunnel's idle CPU rate, for the record (timers, the mesh-file watcher).
 sleep 3
-t0=$(cpu_ticks "$mesh_pid")
+declare -A I0
+for name in "${NAMES[@]}"; do I0[$name]="$(cpu_ticks "${V_ZA[$name]}") $(cpu_ticks "${V_ZB[$name]}")"; done
 sleep 5
-idle_ticks_per_s=$(awk -v t=$(($(cpu_ticks "$mesh_pid") - t0)) 'BEGIN { printf "%.3f", t / 5 }')
-echo "   idle CPU of the ambit JVM: $(awk -v t="$idle_ticks_per_s" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 1000 }') ms/s"
+for name in "${NAMES[@]}"; do
+    read -r a0 b0 <<< "${I0[$name]}"
+    V_IDLE_A[$name]=$(awk -v t=$(($(cpu_ticks "${V_ZA[$name]}") - a0)) 'BEGIN { printf "%.3f", t / 5 }')
+    V_IDLE_B[$name]=$(awk -v t=$(($(cpu_ticks "${V_ZB[$name]}") - b0)) 'BEGIN { printf "%.3f", t / 5 }')
+    echo "   $name idle CPU: A $(awk -v t="${V_IDLE_A[$name]}" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 1000 }') ms/s," \
+        "B $(awk -v t="${V_IDLE_B[$name]}" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 1000 }') ms/s"
+done
 
-# cpu_us setup-count ticks seconds: CPU µs per unit, raw and with the idle rate subtracted
-cpu_per() {
-    awk -v n="$1" -v t="$2" -v s="$3" -v idle="$idle_ticks_per_s" -v hz="$CLK_TCK" 'BEGIN {
-        printf "%.1f %.1f", t / hz * 1e6 / n, (t - idle * s) / hz * 1e6 / n }'
+# --- CPU and context switches of a pair around a run ------------------------------------------------------
+declare -A T0
+cpu_begin() { # setup
+    [[ "$1" == direct ]] && return 0
+    T0[a]=$(cpu_ticks "${V_ZA[$1]}")
+    T0[b]=$(cpu_ticks "${V_ZB[$1]}")
+    T0[sa]=$(ctx_switches "${V_ZA[$1]}")
+    T0[sb]=$(ctx_switches "${V_ZB[$1]}")
+}
+cpu_end() { # setup metric round units: records CPU µs (or ms) per unit of each ztunnel
+    # Raw: the idle rate (printed above, about 2 ms/s, 2 µs per request at 1,000/s) is not subtracted, since
+    # a JIT still compiling during the idle window would make the correction worse than the error.
+    local name=$1 metric=$2 round=$3 units=$4 a b sw
+    [[ "$name" == direct ]] && return 0
+    a=$(awk -v t=$(($(cpu_ticks "${V_ZA[$name]}") - T0[a])) -v hz="$CLK_TCK" -v n="$units" \
+        'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    b=$(awk -v t=$(($(cpu_ticks "${V_ZB[$name]}") - T0[b])) -v hz="$CLK_TCK" -v n="$units" \
+        'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+    sw=$(awk -v a=$(($(ctx_switches "${V_ZA[$name]}") - T0[sa])) -v b=$(($(ctx_switches "${V_ZB[$name]}") - T0[sb])) \
+        -v n="$units" 'BEGIN { printf "%.2f %.2f", a / n, b / n }')
+    record "$name/A" "$metric" "$round" "$a"
+    record "$name/B" "$metric" "$round" "$b"
+    record "$name/both" "$metric" "$round" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a + b }')"
+    record "$name/A" "ctxsw_$metric" "$round" "${sw% *}"
+    record "$name/B" "ctxsw_$metric" "$round" "${sw#* }"
+    echo "A $a B $b (context switches A ${sw% *} B ${sw#* })"
 }
 
 # --- measurements ----------------------------------------------------------------------------------------
-throughput() { # setup round
-    local setup=$1 round=$2 line before after
-    timeout 60 "${LOAD[@]}" bulk --target "$SINK" $(via "$setup") --seconds 2 > /dev/null # warm-up
-    before=$(cpu_ticks "$mesh_pid")
-    line=$(timeout $((TPUT_SECONDS + 60)) "${LOAD[@]}" bulk --target "$SINK" $(via "$setup") --seconds "$TPUT_SECONDS")
-    after=$(cpu_ticks "$mesh_pid")
+bulk() { # setup round
+    local setup=$1 round=$2 line cpu=""
+    timeout 60 "${LOAD[@]}" bulk --target "$(target "$setup" sink)" $(via "$setup") --seconds 2 > /dev/null
+    cpu_begin "$setup"
+    line=$(timeout $((TPUT_SECONDS + 60)) "${LOAD[@]}" bulk --target "$(target "$setup" sink)" $(via "$setup") \
+        --seconds "$TPUT_SECONDS")
+    cpu=$(cpu_end "$setup" cpu_ms_per_gb "$round" "$(awk -v b="$(kv "$line" bytes)" 'BEGIN { print b / 1e9 * 1000 }')")
     echo "$setup $round $line" >> "$OUT/bulk.log"
-    record "$setup" gbps "$round" "$(kv "$line" gbit_per_second)"
-    [[ "$setup" == mesh ]] && record mesh cpu_s_per_gb "$round" \
-        "$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v b="$(kv "$line" bytes)" 'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')"
-    printf '  %-6s throughput %7.2f Gbit/s\n' "$setup" "$(kv "$line" gbit_per_second)"
+    record "$setup" bulk_gbps "$round" "$(kv "$line" gbit_per_second)"
+    printf '  %-8s bulk       %7.2f Gbit/s%s\n' "$setup" "$(kv "$line" gbit_per_second)" "${cpu:+  CPU ms per GB: $cpu}"
 }
 
-latency() { # setup round
-    local setup=$1 round=$2 line before after cpu
-    timeout $((WARMUP_SECONDS + 60)) "${LOAD[@]}" rr --target "$ECHO" $(via "$setup") --rate "$RATE" \
-        --seconds "$WARMUP_SECONDS" --connections "$CONNECTIONS" --size "$SIZE" > /dev/null
-    before=$(cpu_ticks "$mesh_pid")
-    line=$(timeout $((LAT_SECONDS + 60)) "${LOAD[@]}" rr --target "$ECHO" $(via "$setup") --rate "$RATE" \
-        --seconds "$LAT_SECONDS" --connections "$CONNECTIONS" --size "$SIZE")
-    after=$(cpu_ticks "$mesh_pid")
-    echo "$setup $round $line" >> "$OUT/rr.log"
-    local m
-    for m in p50_us p90_us p99_us p999_us errors; do
-        record "$setup" "$m" "$round" "$(kv "$line" "$m")"
+declare -A IPERF_CMD
+iperf_setup() {
+    local via=$IPERF_VIA name p f
+    [[ "$via" == auto ]] && { command -v proxychains4 > /dev/null && via=proxychains || via=forward; }
+    IPERF_CMD[direct]="iperf3 -c $SERVER_IP -p 5201"
+    for name in "${NAMES[@]}"; do
+        if [[ "$via" == proxychains ]]; then
+            printf 'strict_chain\nquiet_mode\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nsocks5 %s %s\n' \
+                "${V_CLIENT[$name]}" 15080 > "$OUT/proxychains-$name.conf"
+            IPERF_CMD[$name]="proxychains4 -q -f $OUT/proxychains-$name.conf iperf3 -c ${V_VIP[$name]} -p 5201"
+        else
+            free_port p
+            start f "$OUT/forward-iperf-$name.log" "${LOAD[@]}" forward --listen "$FWD_IP:$p" \
+                --target "$(target "$name" iperf)" $(via "$name")
+            wait_line "$OUT/forward-iperf-$name.log" '^ready' "$f"
+            IPERF_CMD[$name]="iperf3 -c $FWD_IP -p $p"
+        fi
     done
-    if [[ "$setup" == mesh ]]; then
-        read -r cpu cpu_net <<< "$(cpu_per "$(kv "$line" requests)" $((after - before)) "$LAT_SECONDS")"
-        record mesh cpu_us_per_req "$round" "$cpu"
-        record mesh cpu_us_per_req_net "$round" "$cpu_net"
+    if [[ "$via" == forward ]]; then # the same extra hop on the direct path
+        free_port p
+        start f "$OUT/forward-iperf-direct.log" "${LOAD[@]}" forward --listen "$FWD_IP:$p" --target "$SERVER_IP:5201"
+        wait_line "$OUT/forward-iperf-direct.log" '^ready' "$f"
+        IPERF_CMD[direct]="iperf3 -c $FWD_IP -p $p"
     fi
-    printf '  %-6s latency    p50 %7.1f  p90 %7.1f  p99 %7.1f  p99.9 %7.1f us  (%s requests, %s errors)%s\n' "$setup" \
-        "$(kv "$line" p50_us)" "$(kv "$line" p90_us)" "$(kv "$line" p99_us)" "$(kv "$line" p999_us)" \
-        "$(kv "$line" requests)" "$(kv "$line" errors)" \
-        "$([[ "$setup" == mesh ]] && echo "  CPU $cpu us/req ($cpu_net net of idle)")"
+    echo "   iperf3 through SOCKS5 by $via"
+}
+
+iperf() { # setup round streams
+    local setup=$1 round=$2 streams=$3 log gbps cpu=""
+    log="$OUT/iperf3-$setup-P$streams-$round.txt"
+    # the iperf3 server reopens its listener after each test
+    local server=$([[ "$setup" == direct ]] && echo "$SERVER_IP" || echo "${V_SERVER[$setup]}")
+    local spid=$([[ "$setup" == direct ]] && echo "${V_IPERF[$FIRST]}" || echo "${V_IPERF[$setup]}")
+    wait_listen "$server:5201" "$spid" 30
+    sleep 0.5
+    cpu_begin "$setup"
+    # shellcheck disable=SC2086
+    timeout $((TPUT_SECONDS + 30)) ${IPERF_CMD[$setup]} -t "$TPUT_SECONDS" -P "$streams" -f g > "$log" 2>&1 || true
+    # the receiver's total: the last "receiver" line (the SUM line with -P > 1)
+    gbps=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") v = $(i - 1) } END { print v }' "$log")
+    if [[ -z "$gbps" ]]; then
+        echo "  $setup iperf3 -P $streams failed: $(tail -2 "$log" | tr '\n' ' ')"
+        return 0
+    fi
+    cpu=$(cpu_end "$setup" "cpu_ms_per_gb_iperf_p$streams" "$round" \
+        "$(awk -v g="$gbps" -v s="$TPUT_SECONDS" 'BEGIN { print g / 8 * s * 1000 }')")
+    record "$setup" "iperf_p${streams}_gbps" "$round" "$gbps"
+    printf '  %-8s iperf3 -P %d %6.2f Gbit/s%s\n' "$setup" "$streams" "$gbps" "${cpu:+  CPU ms per GB: $cpu}"
+}
+
+latency() { # setup round kind(http|echo)
+    local setup=$1 round=$2 kind=$3 line cpu="" m opts=() profiling=""
+    [[ "$kind" == http ]] && opts=(--http "$(http_host "$setup")")
+    # 3 s at the rate first: new connections, warm caches
+    timeout 60 "${LOAD[@]}" rr --target "$(target "$setup" "$kind")" $(via "$setup") \
+        --rate "$RATE" --seconds 3 --connections "$CONNECTIONS" --size "$SIZE" "${opts[@]}" > /dev/null
+    [[ "$setup" != direct && "$PROFILE" == perf && "$round" == 1 && "$kind" == "$PROFILE_RUN" ]] && profiling=1
+    cpu_begin "$setup"
+    [[ -n "$profiling" ]] && profile_start "$setup"
+    line=$(timeout $((LAT_SECONDS + 60)) "${LOAD[@]}" rr --target "$(target "$setup" "$kind")" $(via "$setup") \
+        --rate "$RATE" --seconds "$LAT_SECONDS" --connections "$CONNECTIONS" --size "$SIZE" "${opts[@]}")
+    cpu=$(cpu_end "$setup" "cpu_us_per_req_$kind" "$round" "$(kv "$line" requests)")
+    [[ -n "$profiling" ]] && profile_stop "$setup"
+    echo "$setup $round $line" >> "$OUT/rr.log"
+    for m in p50_us p90_us p99_us p999_us errors; do
+        record "$setup" "${kind}_$m" "$round" "$(kv "$line" "$m")"
+    done
+    printf '  %-8s %-4s rr    p50 %7.1f  p90 %7.1f  p99 %7.1f  p99.9 %7.1f us  (%s requests, %s errors)%s\n' \
+        "$setup" "$kind" "$(kv "$line" p50_us)" "$(kv "$line" p90_us)" "$(kv "$line" p99_us)" "$(kv "$line" p999_us)" \
+        "$(kv "$line" requests)" "$(kv "$line" errors)" "${cpu:+  CPU us/req: $cpu}"
+}
+
+declare -A FORTIO_URL
+fortio_setup() {
+    local p f name
+    for name in direct "${NAMES[@]}"; do
+        free_port p
+        start f "$OUT/forward-http-$name.log" "${LOAD[@]}" forward --listen "$FWD_IP:$p" \
+            --target "$(target "$name" http)" $(via "$name")
+        wait_line "$OUT/forward-http-$name.log" '^ready' "$f"
+        FORTIO_URL[$name]="http://$FWD_IP:$p/"
+    done
+}
+
+fortio_run() { # setup round
+    local setup=$1 round=$2 log p
+    log="$OUT/fortio-$setup-$round.txt"
+    cpu_begin "$setup"
+    timeout $((LAT_SECONDS + 60)) fortio load -qps "$RATE" -c "$CONNECTIONS" -t "${LAT_SECONDS}s" -uniform \
+        "${FORTIO_URL[$setup]}" > "$log" 2>&1 || true
+    cpu_end "$setup" cpu_us_per_req_fortio "$round" $((RATE * LAT_SECONDS)) > /dev/null
+    for p in 50 90 99; do
+        record "$setup" "fortio_p${p}_us" "$round" \
+            "$(awk -v p="$p%" '$1 == "#" && $2 == "target" && $3 == p { printf "%.1f", $4 * 1e6 }' "$log")"
+    done
+    printf '  %-8s fortio      p50 %7s  p90 %7s  p99 %7s us\n' "$setup" "$(median "$setup" fortio_p50_us)" \
+        "$(median "$setup" fortio_p90_us)" "$(median "$setup" fortio_p99_us)"
 }
 
 connrate() { # setup round
-    local setup=$1 round=$2 line before after cpu cpu_net
-    timeout 60 "${LOAD[@]}" conn --target "$ECHO" $(via "$setup") --seconds 2 --concurrency "$CONN_CONCURRENCY" > /dev/null
+    local setup=$1 round=$2 line cpu="" profiling=""
+    timeout 60 "${LOAD[@]}" conn --target "$(target "$setup" echo)" $(via "$setup") --seconds 2 \
+        --concurrency "$CONN_CONCURRENCY" > /dev/null
     sleep 2 # let TIME_WAIT of the warm-up age a little
-    before=$(cpu_ticks "$mesh_pid")
-    line=$(timeout $((CONN_SECONDS + 60)) "${LOAD[@]}" conn --target "$ECHO" $(via "$setup") --seconds "$CONN_SECONDS" \
-        --concurrency "$CONN_CONCURRENCY" 2> "$OUT/conn-$setup-$round.err")
-    after=$(cpu_ticks "$mesh_pid")
+    [[ "$setup" != direct && "$PROFILE" == perf && "$round" == 1 && "$PROFILE_RUN" == conn ]] && profiling=1
+    cpu_begin "$setup"
+    [[ -n "$profiling" ]] && profile_start "$setup" "$CONN_SECONDS"
+    line=$(timeout $((CONN_SECONDS + 60)) "${LOAD[@]}" conn --target "$(target "$setup" echo)" $(via "$setup") \
+        --seconds "$CONN_SECONDS" --concurrency "$CONN_CONCURRENCY" 2> "$OUT/conn-$setup-$round.err")
+    cpu=$(cpu_end "$setup" cpu_us_per_conn "$round" "$(kv "$line" connections)")
+    [[ -n "$profiling" ]] && profile_stop "$setup"
     echo "$setup $round $line" >> "$OUT/conn.log"
     record "$setup" conn_per_s "$round" "$(kv "$line" per_second)"
     record "$setup" conn_errors "$round" "$(kv "$line" errors)"
-    if [[ "$setup" == mesh ]]; then
-        read -r cpu cpu_net <<< "$(cpu_per "$(kv "$line" connections)" $((after - before)) "$CONN_SECONDS")"
-        record mesh cpu_us_per_conn "$round" "$cpu_net"
+    printf '  %-8s new conns  %7.0f /s  (%s errors)%s\n' "$setup" "$(kv "$line" per_second)" "$(kv "$line" errors)" \
+        "${cpu:+  CPU us/conn: $cpu}"
+}
+
+# --- profiles ----------------------------------------------------------------------------------------------
+profile_start() { # variant [seconds]
+    start perf_pid "$OUT/perf-record-$1.log" perf record -F 499 -g -p "${V_ZA[$1]},${V_ZB[$1]}" \
+        -o "$OUT/perf-$1.data" -- sleep "${2:-$LAT_SECONDS}"
+}
+profile_stop() { # variant
+    local name=$1 pid
+    stop_wait "$perf_pid"
+    for pid in "${V_ZA[$name]}" "${V_ZB[$name]}"; do
+        "$JCMD" "$pid" Compiler.perfmap > /dev/null 2>&1 || true # /tmp/perf-PID.map, read by perf report
+    done
+    perf report -i "$OUT/perf-$name.data" --stdio --no-children --sort comm,dso,sym --percent-limit 0.3 \
+        > "$OUT/perf-report-$name.txt" 2> /dev/null || true
+    local side
+    for side in A B; do
+        pid=$([[ $side == A ]] && echo "${V_ZA[$name]}" || echo "${V_ZB[$name]}")
+        perf script -i "$OUT/perf-$name.data" --pid "$pid" -F comm,tid,ip,sym > "$OUT/perf-script-$name-$side.txt" \
+            2> /dev/null || true
+        python3 bench/lib/perf-categories.py "$OUT/perf-script-$name-$side.txt" > "$OUT/perf-categories-$name-$side.txt" \
+            2>&1 || true
+    done
+    rm -f "/tmp/perf-${V_ZA[$name]}.map" "/tmp/perf-${V_ZB[$name]}.map"
+    echo "   perf profile of $name during its $PROFILE_RUN run: $OUT/perf-categories-$name-{A,B}.txt, $OUT/perf-report-$name.txt"
+}
+
+# --- memory ------------------------------------------------------------------------------------------------
+# mem_snapshot pid setup label: after a full GC, RSS, NMT committed and live heap (class histogram total), KiB
+mem_snapshot() {
+    local pid=$1 setup=$2 label=$3 nmt heap rss file=${2//\//-}-$3
+    "$JCMD" "$pid" GC.class_histogram > "$OUT/histogram-$file.txt" 2>&1 || true # a full GC first
+    sleep 1
+    rss=$(rss_kb "$pid")
+    heap=$(awk '$1 == "Total" { printf "%d", $3 / 1024 }' "$OUT/histogram-$file.txt")
+    nmt=-
+    if [[ "$NMT" != off ]]; then
+        "$JCMD" "$pid" VM.native_memory summary scale=KB > "$OUT/nmt-$file.txt" 2>&1 || true
+        nmt=$(sed -n 's/^Total: reserved=[0-9]*KB, committed=\([0-9]*\)KB.*/\1/p' "$OUT/nmt-$file.txt" | head -1)
     fi
-    printf '  %-6s new conns  %7.0f /s  (%s errors)%s\n' "$setup" "$(kv "$line" per_second)" "$(kv "$line" errors)" \
-        "$([[ "$setup" == mesh ]] && echo "  CPU $cpu_net us/conn net of idle")"
+    record "$setup" "rss_${label}_kb" 1 "$rss"
+    record "$setup" "nmt_${label}_kb" 1 "${nmt:--}"
+    record "$setup" "heap_${label}_kb" 1 "${heap:--}"
+    record "$setup" "fds_$label" 1 "$(fds "$pid")"
 }
 
-memory() {
-    local idle held line hold_pid i
-    idle=$(rss_kb "$mesh_pid")
-    record mesh rss_idle_kb 1 "$idle"
-    start hold_pid "$OUT/hold.log" "${LOAD[@]}" hold --target "$ECHO" --socks "$SOCKS" --count "$HOLD_CONNS" \
-        --hold-seconds 120
-    wait_line "$OUT/hold.log" '^hold ' "$hold_pid"
-    sleep 2
-    held=$(rss_kb "$mesh_pid")
-    line=$(grep -m1 '^hold ' "$OUT/hold.log")
-    local opened
+memory() { # variant
+    local name=$1 hold_pid line opened side pid m
+    for side in A B; do
+        pid=$([[ $side == A ]] && echo "${V_ZA[$name]}" || echo "${V_ZB[$name]}")
+        mem_snapshot "$pid" "$name/$side" idle
+    done
+    start hold_pid "$OUT/hold-$name.log" "${LOAD[@]}" hold --target "$(target "$name" echo)" $(via "$name") \
+        --count "$HOLD_CONNS" --hold-seconds 900
+    wait_line "$OUT/hold-$name.log" '^hold opened=[0-9]* errors=[0-9]*$' "$hold_pid" 900
+    line=$(grep -m1 '^hold opened=' "$OUT/hold-$name.log")
     opened=$(kv "$line" opened)
-    record mesh rss_held_kb 1 "$held"
-    record mesh held_conns 1 "$opened"
-    record mesh bytes_per_conn 1 "$(awk -v a="$idle" -v b="$held" -v n="$opened" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
-    echo "  mesh   memory     RSS idle $((idle / 1024)) MiB; with $opened idle connections $((held / 1024)) MiB" \
-        "($(median mesh bytes_per_conn) bytes per connection; $(kv "$line" errors) errors)"
-    kill "$hold_pid" 2> /dev/null || true
-    stop_wait "$hold_pid"
+    record "$name" held_conns 1 "$opened"
+    sleep 2
+    for side in A B; do
+        pid=$([[ $side == A ]] && echo "${V_ZA[$name]}" || echo "${V_ZB[$name]}")
+        mem_snapshot "$pid" "$name/$side" held
+        for m in rss nmt heap; do
+            record "$name/$side" "${m}_bytes_per_conn" 1 "$(awk -v a="$(median "$name/$side" "${m}_idle_kb")" \
+                -v b="$(median "$name/$side" "${m}_held_kb")" -v n="$opened" \
+                'BEGIN { if (a == "-" || b == "-" || n == 0) print "-"; else printf "%.0f", (b - a) * 1024 / n }')"
+        done
+        echo "  $name/$side memory: RSS idle $(($(median "$name/$side" rss_idle_kb) / 1024)) MiB, with $opened" \
+            "connections $(($(median "$name/$side" rss_held_kb) / 1024)) MiB ($(median "$name/$side" rss_bytes_per_conn)" \
+            "B/conn); NMT committed $(median "$name/$side" nmt_idle_kb) -> $(median "$name/$side" nmt_held_kb) KiB" \
+            "($(median "$name/$side" nmt_bytes_per_conn) B/conn); live heap $(median "$name/$side" heap_idle_kb) ->" \
+            "$(median "$name/$side" heap_held_kb) KiB ($(median "$name/$side" heap_bytes_per_conn) B/conn);" \
+            "fds $(median "$name/$side" fds_held)"
+    done
+    stop "$hold_pid"
 }
 
+# --- the run: every round, each measurement direct and through each pair (the pairs' order turns) ----------
+has_phase iperf && [[ -n "${V_IPERF[$FIRST]:-}" ]] && iperf_setup
+if has_phase fortio && command -v fortio > /dev/null; then fortio_setup; else PHASES=${PHASES/ fortio / }; fi
 for ((round = 1; round <= ROUNDS; round++)); do
     echo "== round $round of $ROUNDS"
-    for setup in direct mesh; do
-        throughput "$setup" "$round"
-    done
-    for setup in direct mesh; do
-        latency "$setup" "$round"
-    done
-    for setup in direct mesh; do
-        connrate "$setup" "$round"
-    done
+    n=${#NAMES[@]}
+    SETUPS=(direct)
+    for ((k = 0; k < n; k++)); do SETUPS+=("${NAMES[$(((k + round - 1) % n))]}"); done
+    for setup in "${SETUPS[@]}"; do has_phase bulk && bulk "$setup" "$round"; done
+    if has_phase iperf && [[ -n "${V_IPERF[$FIRST]:-}" ]]; then
+        for setup in "${SETUPS[@]}"; do iperf "$setup" "$round" 1; done
+        for setup in "${SETUPS[@]}"; do iperf "$setup" "$round" 4; done
+    fi
+    if has_phase latency; then
+        for setup in "${SETUPS[@]}"; do latency "$setup" "$round" http; done
+        for setup in "${SETUPS[@]}"; do latency "$setup" "$round" echo; done
+    fi
+    if has_phase fortio; then
+        for setup in "${SETUPS[@]}"; do fortio_run "$setup" "$round"; done
+    fi
+    for setup in "${SETUPS[@]}"; do has_phase conn && connrate "$setup" "$round"; done
 done
-if ((HOLD_CONNS > 0)); then
-    memory
+if has_phase memory && ((HOLD_CONNS > 0)); then
+    for name in "${NAMES[@]}"; do memory "$name"; done
 fi
 
 # --- summary ---------------------------------------------------------------------------------------------
+ratio() { # metric variant: the median over rounds of variant/FIRST for a per-round CPU metric
+    awk -F'\t' -v m="$2" -v a="$FIRST/both" -v b="$1/both" '
+        $2 == m && $1 == a { base[$3] = $4 } $2 == m && $1 == b { v[$3] = $4 }
+        END { for (r in v) if (base[r] > 0) print v[r] / base[r] }' "$RESULTS" | sort -g | awk '
+        { x[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.2f", x[(NR + 1) / 2]; else printf "%.2f", (x[NR / 2] + x[NR / 2 + 1]) / 2 }'
+}
 {
     echo
-    echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs"
-    echo "   one stream ${TPUT_SECONDS}s; $RATE req/s x ${LAT_SECONDS}s of $SIZE B over $CONNECTIONS connections (open loop);"
-    echo "   new connections ${CONN_SECONDS}s x $CONN_CONCURRENCY clients; CPU and memory: the one JVM running both ztunnels"
-    printf '%-8s %9s %9s %9s %9s %10s %10s\n' setup 'Gbit/s' 'p50 us' 'p90 us' 'p99 us' 'p99.9 us' 'conns/s'
-    for s in direct mesh; do
-        printf '%-8s %9s %9s %9s %9s %10s %10s\n' "$s" "$(median "$s" gbps)" "$(median "$s" p50_us)" \
-            "$(median "$s" p90_us)" "$(median "$s" p99_us)" "$(median "$s" p999_us)" "$(median "$s" conn_per_s)"
+    echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    for name in "${NAMES[@]}"; do
+        echo "   $name: ${V_JAR[$name]} (${V_LAUNCH[$name]}), JVM options: ${V_OPTS[$name]:-none}"
     done
-    echo
-    awk -v d50="$(median direct p50_us)" -v m50="$(median mesh p50_us)" -v d90="$(median direct p90_us)" \
-        -v m90="$(median mesh p90_us)" -v d99="$(median direct p99_us)" -v m99="$(median mesh p99_us)" \
-        -v cpu="$(median mesh cpu_us_per_req)" -v cpun="$(median mesh cpu_us_per_req_net)" \
-        -v cpuc="$(median mesh cpu_us_per_conn)" -v gb="$(median mesh cpu_s_per_gb)" \
-        -v bpc="$(median mesh bytes_per_conn)" -v held="$(median mesh rss_held_kb)" -v n="$(median mesh held_conns)" \
-        -v idle="$(median mesh rss_idle_kb)" -v rate="$RATE" '
-        function verdict(ok) { return ok ? "PASS" : "FAIL" }
-        BEGIN {
-            printf "added latency: p50 %.1f us, p90 %.1f us, p99 %.1f us\n", m50 - d50, m90 - d90, m99 - d99
-            printf "target added p99 <= 500 us at %d req/s:            %s (%.0f us)\n", rate, verdict(m99 - d99 <= 500), m99 - d99
-            printf "target CPU <= 60 us per request (both ztunnels):     %s (%.1f us raw, %.1f us net of idle; per ztunnel about half)\n", verdict(cpun <= 60), cpu, cpun
-            printf "CPU per new connection (both, net of idle): %.0f us; CPU per GB streamed: %.2f s\n", cpuc, gb
-            if (n != "-" && n > 0) {
-                printf "target <= 8 KB per idle connection (both ztunnels):  %s (%.0f bytes, RSS delta after GC over %d connections)\n", verdict(bpc <= 8192), bpc, n
-                printf "target RSS <= 160 MB with 10,000 connections:        not measured (%d connections: %.0f MiB; idle %.0f MiB)\n", n, held / 1024, idle / 1024
-            } else {
-                print "memory: not measured (HOLD_CONNS=0)"
-            }
-        }'
+    echo "   $RATE req/s x ${LAT_SECONDS}s over $CONNECTIONS connections (open loop): HTTP GET with a $BODY-byte body; $SIZE-byte echo"
+    printf '%-9s %7s %7s %7s | %8s %8s %8s %8s | %8s %8s %8s | %8s\n' setup bulk iperf-1 iperf-4 \
+        'http p50' p90 p99 p99.9 'echo p50' p90 p99 'conns/s'
+    for s in direct "${NAMES[@]}"; do
+        printf '%-9s %7s %7s %7s | %8s %8s %8s %8s | %8s %8s %8s | %8s\n' "$s" "$(median "$s" bulk_gbps)" \
+            "$(median "$s" iperf_p1_gbps)" "$(median "$s" iperf_p4_gbps)" "$(median "$s" http_p50_us)" \
+            "$(median "$s" http_p90_us)" "$(median "$s" http_p99_us)" "$(median "$s" http_p999_us)" \
+            "$(median "$s" echo_p50_us)" "$(median "$s" echo_p90_us)" "$(median "$s" echo_p99_us)" \
+            "$(median "$s" conn_per_s)"
+    done
+    echo "(throughput in Gbit/s, latency in us)"
+    for name in "${NAMES[@]}"; do
+        for k in http echo; do
+            [[ "$(median "$name" ${k}_p99_us)" == - ]] && continue
+            echo "$name: added $k latency (median $name - median direct): p50 $(awk -v m="$(median "$name" ${k}_p50_us)" -v d="$(median direct ${k}_p50_us)" 'BEGIN { printf "%.0f", m - d }') us," \
+                "p90 $(awk -v m="$(median "$name" ${k}_p90_us)" -v d="$(median direct ${k}_p90_us)" 'BEGIN { printf "%.0f", m - d }') us," \
+                "p99 $(awk -v m="$(median "$name" ${k}_p99_us)" -v d="$(median direct ${k}_p99_us)" 'BEGIN { printf "%.0f", m - d }') us" \
+                "(p99 rounds: $name $(values "$name" ${k}_p99_us); direct $(values direct ${k}_p99_us))"
+        done
+    done
+    echo "CPU per ztunnel (A = client side, B = server side), [rounds]; ctx = context switches per unit:"
+    for name in "${NAMES[@]}"; do
+        for m in cpu_us_per_req_http cpu_us_per_req_echo cpu_us_per_req_fortio cpu_us_per_conn cpu_ms_per_gb \
+            cpu_ms_per_gb_iperf_p1 cpu_ms_per_gb_iperf_p4; do
+            [[ "$(median "$name/A" "$m")" == - ]] && continue
+            printf '  %-9s %-24s A %8s [%s]  B %8s [%s]  both %8s  ctx A %s B %s%s\n' "$name" "$m" \
+                "$(median "$name/A" "$m")" "$(values "$name/A" "$m")" "$(median "$name/B" "$m")" "$(values "$name/B" "$m")" \
+                "$(median "$name/both" "$m")" "$(median "$name/A" "ctxsw_$m")" "$(median "$name/B" "ctxsw_$m")" \
+                "$([[ "$name" != "$FIRST" ]] && echo "  both/$FIRST: $(ratio "$name" "$m")")"
+        done
+    done
+    for name in "${NAMES[@]}"; do
+        [[ "$(median "$name" held_conns)" == - ]] && continue
+        echo "$name memory after a full GC, idle -> with $(median "$name" held_conns) idle connections (KiB; bytes per connection):"
+        for n in A B; do
+            printf '  %s  RSS %s -> %s (%s B)  NMT committed %s -> %s (%s B)  live heap %s -> %s (%s B)  fds %s\n' "$n" \
+                "$(median "$name/$n" rss_idle_kb)" "$(median "$name/$n" rss_held_kb)" "$(median "$name/$n" rss_bytes_per_conn)" \
+                "$(median "$name/$n" nmt_idle_kb)" "$(median "$name/$n" nmt_held_kb)" "$(median "$name/$n" nmt_bytes_per_conn)" \
+                "$(median "$name/$n" heap_idle_kb)" "$(median "$name/$n" heap_held_kb)" "$(median "$name/$n" heap_bytes_per_conn)" \
+                "$(median "$name/$n" fds_held)"
+        done
+    done
+    for name in "${NAMES[@]}"; do
+        awk -v name="$name" -v d99="$(median direct http_p99_us)" -v m99="$(median "$name" http_p99_us)" \
+            -v ca="$(median "$name/A" cpu_us_per_req_http)" -v cb="$(median "$name/B" cpu_us_per_req_http)" \
+            -v ba="$(median "$name/A" rss_bytes_per_conn)" -v bb="$(median "$name/B" rss_bytes_per_conn)" \
+            -v ra="$(median "$name/A" rss_held_kb)" -v rb="$(median "$name/B" rss_held_kb)" \
+            -v n="$(median "$name" held_conns)" -v rate="$RATE" '
+            function verdict(ok) { return ok ? "PASS" : "FAIL" }
+            function max(x, y) { return x > y ? x : y }
+            BEGIN {
+                print name ": targets of issue 4"
+                if (m99 != "-") printf "  added p99 <= 500 us at %d req/s (HTTP):               %s (%.0f us)\n", rate, verdict(m99 - d99 <= 500), m99 - d99
+                if (ca != "-") printf "  CPU <= 60 us per request, per ztunnel:                %s (A %.1f us, B %.1f us)\n", verdict(max(ca, cb) <= 60), ca, cb
+                if (n != "-") {
+                    printf "  <= 8 KB (8,192 B) per idle connection, per ztunnel:  %s (A %d B, B %d B of RSS)\n", verdict(max(ba, bb) <= 8192), ba, bb
+                    printf "  RSS <= 160 MB with 10,000 connections, per ztunnel:  %s (%d connections: A %.1f MB, B %.1f MB)\n", verdict(max(ra, rb) * 1024 <= 160e6 && n >= 10000), n, ra * 1024 / 1e6, rb * 1024 / 1e6
+                }
+            }'
+    done
 } | tee "$OUT/summary.txt"

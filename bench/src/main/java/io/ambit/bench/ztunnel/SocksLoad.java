@@ -21,12 +21,17 @@ import org.HdrHistogram.Histogram;
  * {@code bench/run-ztunnel-bench.sh}. Every mode is bounded in time and count.
  *
  * <pre>
- *   serve --bind IP --echo-port P --sink-port P [--max-seconds S]       the targets ({@link Targets})
- *   bulk  --target IP:PORT(sink) [--socks IP:PORT] --seconds S            one stream, bytes/s
- *   rr    --target IP:PORT(echo) [--socks ..] --rate R --seconds S [--connections C] [--size B]
- *                                                                          open-loop round trips, HdrHistogram
- *   conn  --target IP:PORT(echo) [--socks ..] --seconds S [--concurrency C]   new connections per second
- *   hold  --target IP:PORT(echo) [--socks ..] --count N --hold-seconds S   N idle connections, then holds them
+ *   serve   --bind IP --echo-port P --sink-port P [--http-port P --body B] [--max-seconds S]
+ *                                                    the targets ({@link Targets})
+ *   bulk    --target IP:PORT(sink) [--socks IP:PORT] --seconds S            one stream, bytes/s
+ *   rr      --target IP:PORT [--socks ..] --rate R --seconds S [--connections C] [--size B] [--http HOST]
+ *                                        open-loop requests, HdrHistogram: B-byte round trips to the echo
+ *                                        server, or with --http keep-alive HTTP/1.1 GETs to the HTTP server
+ *   conn    --target IP:PORT(echo) [--socks ..] --seconds S [--concurrency C]   new connections per second
+ *   hold    --target IP:PORT(echo) [--socks ..] --count N --hold-seconds S   N idle connections, then holds them
+ *   forward --listen IP:PORT --target IP:PORT [--socks ..] [--max-seconds S]
+ *                                        a TCP port relaying each connection to the target (through the
+ *                                        proxy): for tools that cannot speak SOCKS5 (iperf3, fortio)
  * </pre>
  */
 public final class SocksLoad {
@@ -46,6 +51,8 @@ public final class SocksLoad {
                             InetAddress.getByName(a.text("--bind", "127.0.0.1")),
                             (int) a.number("--echo-port", -1, 1, 65535),
                             (int) a.number("--sink-port", -1, 1, 65535),
+                            (int) a.number("--http-port", 0, 0, 65535),
+                            (int) a.number("--body", 64, 0, Http1.MAX_BODY),
                             a.number("--max-seconds", 7200, 1, 86_400));
                 case "bulk" -> bulk(a.address("--target"), a.socks(), a.number("--seconds", 10, 1, 600));
                 case "rr" ->
@@ -55,7 +62,8 @@ public final class SocksLoad {
                             (int) a.number("--rate", 1000, 1, 100_000),
                             a.number("--seconds", 10, 1, 600),
                             (int) a.number("--connections", 4, 1, 256),
-                            (int) a.number("--size", 64, 1, 65_536));
+                            (int) a.number("--size", 64, 1, 65_536),
+                            a.text("--http", null));
                 case "conn" ->
                     conn(a.address("--target"), a.socks(), a.number("--seconds", 5, 1, 600), (int)
                             a.number("--concurrency", 4, 1, 256));
@@ -65,6 +73,12 @@ public final class SocksLoad {
                             a.socks(),
                             (int) a.number("--count", 1000, 1, 50_000),
                             a.number("--hold-seconds", 30, 1, 3600));
+                case "forward" ->
+                    Forwarder.serve(
+                            a.address("--listen"),
+                            a.address("--target"),
+                            a.socks(),
+                            a.number("--max-seconds", 7200, 1, 86_400));
                 default -> usage("unknown mode " + args[0]);
             }
         } catch (IllegalArgumentException e) {
@@ -74,7 +88,7 @@ public final class SocksLoad {
 
     private static void usage(String problem) {
         System.err.println("SocksLoad: " + problem
-                + " (expected: serve|bulk|rr|conn|hold with --name value options; see the class comment)");
+                + " (expected: serve|bulk|rr|conn|hold|forward with --name value options; see the class comment)");
         System.exit(2);
     }
 
@@ -109,10 +123,19 @@ public final class SocksLoad {
     }
 
     // --- rr: open loop; request i of a connection is due at start + i * interval, and its latency is
-    // measured from when it was due (not when it was sent), so a stalled sender does not hide the stall -----
+    // measured from when it was due (not when it was sent), so a stalled sender does not hide the stall.
+    // Echo mode: size-byte round trips. HTTP mode: keep-alive GETs, pipelined when the answers fall behind
+    // (the server answers in order), each timed until its whole response is read -----------------------
     private static void rr(
-            InetSocketAddress target, InetSocketAddress socks, int rate, long seconds, int connections, int size)
+            InetSocketAddress target,
+            InetSocketAddress socks,
+            int rate,
+            long seconds,
+            int connections,
+            int size,
+            String httpHost)
             throws Exception {
+        byte[] request = httpHost == null ? new byte[size] : Http1.request(httpHost);
         long perConnection = Math.max(1, rate * seconds / connections);
         long interval = TimeUnit.SECONDS.toNanos(1) * connections / rate;
         var sockets = new ArrayList<Socket>();
@@ -133,10 +156,10 @@ public final class SocksLoad {
                 long first = start + interval * c / connections;
                 threads.add(Thread.ofPlatform()
                         .name("rr-send-" + c)
-                        .start(() -> send(s, first, interval, perConnection, size, errors)));
+                        .start(() -> send(s, first, interval, perConnection, request, errors)));
                 threads.add(Thread.ofPlatform()
                         .name("rr-recv-" + c)
-                        .start(() -> receive(s, first, interval, perConnection, size, h, errors)));
+                        .start(() -> receive(s, first, interval, perConnection, size, httpHost != null, h, errors)));
             }
             long joinBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds + 30);
             for (var t : threads) {
@@ -153,13 +176,14 @@ public final class SocksLoad {
         var all = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
         histograms.forEach(all::add);
         System.out.printf(
-                "rr requests=%d errors=%d rate=%d connections=%d size=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f"
+                "rr mode=%s requests=%d errors=%d rate=%d connections=%d size=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f"
                         + " p999_us=%.1f max_us=%.1f%n",
+                httpHost == null ? "echo" : "http",
                 all.getTotalCount(),
                 errors.get(),
                 rate,
                 connections,
-                size,
+                httpHost == null ? size : request.length,
                 all.getValueAtPercentile(50) / 1e3,
                 all.getValueAtPercentile(90) / 1e3,
                 all.getValueAtPercentile(99) / 1e3,
@@ -167,8 +191,7 @@ public final class SocksLoad {
                 all.getMaxValue() / 1e3);
     }
 
-    private static void send(Socket s, long first, long interval, long count, int size, AtomicLong errors) {
-        byte[] request = new byte[size];
+    private static void send(Socket s, long first, long interval, long count, byte[] request, AtomicLong errors) {
         try {
             OutputStream out = s.getOutputStream();
             for (long i = 0; i < count; i++) {
@@ -186,13 +209,17 @@ public final class SocksLoad {
     }
 
     private static void receive(
-            Socket s, long first, long interval, long count, int size, Histogram h, AtomicLong errors) {
-        byte[] response = new byte[size];
+            Socket s, long first, long interval, long count, int size, boolean http, Histogram h, AtomicLong errors) {
+        byte[] response = new byte[http ? Http1.MAX_HEAD : size];
         try {
-            InputStream in = s.getInputStream();
+            InputStream in = http ? new java.io.BufferedInputStream(s.getInputStream(), 8192) : s.getInputStream();
             for (long i = 0; i < count; i++) {
-                int got = in.readNBytes(response, 0, size);
-                if (got < size) {
+                if (http) {
+                    int status = Http1.readResponse(in, response);
+                    if (status != 200) {
+                        errors.incrementAndGet();
+                    }
+                } else if (in.readNBytes(response, 0, size) < size) {
                     errors.incrementAndGet();
                     return;
                 }
@@ -266,7 +293,8 @@ public final class SocksLoad {
                     }
                 }
             }
-            System.out.printf("hold opened=%d errors=%d%n", sockets.size(), errors);
+            // one write, so that a reader polling the log never sees half the line
+            System.out.print(String.format("hold opened=%d errors=%d%n", sockets.size(), errors));
             System.out.flush();
             Thread.sleep(TimeUnit.SECONDS.toMillis(holdSeconds));
         } finally {

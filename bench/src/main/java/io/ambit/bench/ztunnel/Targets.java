@@ -13,8 +13,9 @@ import java.net.Socket;
 
 /**
  * The servers the load goes to, in their own process so that their CPU is not the proxy's: an echo
- * server (writes back whatever it reads) and a sink (reads {@link #FRAME}-byte frames until one whose first
- * byte is 1, then answers with the number of bytes it read as 8 bytes, big-endian). The sink's framing
+ * server (writes back whatever it reads), a sink (reads {@link #FRAME}-byte frames until one whose first
+ * byte is 1, then answers with the number of bytes it read as 8 bytes, big-endian) and, when given a port,
+ * a keep-alive HTTP/1.1 server answering every request with 200 and a small body ({@link Http1}). The sink's framing
  * ends a bulk run without a half-close, so the count does not depend on how a proxy relays FIN.
  * One virtual thread per connection; the process runs until killed or {@code maxSeconds} pass.
  */
@@ -23,21 +24,36 @@ final class Targets {
 
     private Targets() {}
 
-    static void serve(InetAddress bind, int echoPort, int sinkPort, long maxSeconds) throws Exception {
-        var echo = new ServerSocket();
-        echo.setReuseAddress(true);
-        echo.bind(new InetSocketAddress(bind, echoPort), 4096);
-        var sink = new ServerSocket();
-        sink.setReuseAddress(true);
-        sink.bind(new InetSocketAddress(bind, sinkPort), 256);
+    /**
+     * @param httpPort the HTTP server's port, or 0 for none
+     * @param httpBody the bytes of every HTTP response body
+     */
+    static void serve(InetAddress bind, int echoPort, int sinkPort, int httpPort, int httpBody, long maxSeconds)
+            throws Exception {
+        var echo = listen(bind, echoPort, 4096);
+        var sink = listen(bind, sinkPort, 256);
         Thread.ofVirtual().start(() -> accept(echo, Targets::echo));
         Thread.ofVirtual().start(() -> accept(sink, Targets::sink));
+        String http = "";
+        if (httpPort > 0) {
+            var server = listen(bind, httpPort, 4096);
+            byte[] response = Http1.response(httpBody);
+            Thread.ofVirtual().start(() -> accept(server, socket -> http(socket, response)));
+            http = " http=" + bind.getHostAddress() + ":" + httpPort;
+        }
         System.out.println("ready echo=" + bind.getHostAddress() + ":" + echoPort + " sink=" + bind.getHostAddress()
-                + ":" + sinkPort);
+                + ":" + sinkPort + http);
         System.out.flush();
         Thread.sleep(maxSeconds * 1000);
         System.out.println("max-seconds reached, exiting");
         System.exit(0);
+    }
+
+    private static ServerSocket listen(InetAddress bind, int port, int backlog) throws IOException {
+        var server = new ServerSocket();
+        server.setReuseAddress(true);
+        server.bind(new InetSocketAddress(bind, port), backlog);
+        return server;
     }
 
     private interface Connection {
@@ -71,6 +87,16 @@ final class Targets {
         int n;
         while ((n = in.read(buffer)) >= 0) {
             out.write(buffer, 0, n);
+        }
+    }
+
+    /** Answers each request (pipelined ones in order) with {@code response}; ends with the client. */
+    private static void http(Socket socket, byte[] response) throws IOException {
+        InputStream in = new java.io.BufferedInputStream(socket.getInputStream(), 4096);
+        OutputStream out = socket.getOutputStream();
+        byte[] head = new byte[Http1.MAX_HEAD];
+        while (Http1.readHead(in, head) > 0) {
+            out.write(response); // GETs carry no body; the head is all there is to read
         }
     }
 

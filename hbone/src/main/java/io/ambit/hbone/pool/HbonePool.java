@@ -15,6 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
@@ -22,6 +23,7 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -51,6 +53,10 @@ import org.slf4j.LoggerFactory;
  *   <li>A stream the server did not process (GOAWAY, REFUSED_STREAM) is retried once on another connection.
  *   <li>When {@code tls} has a {@link RevocationChecker}, revoked servers are refused in the handshake, and
  *       each CRL update closes the connections (and their tunnels) to servers it revokes.
+ *   <li>Event-loop affinity: {@link #connect(PoolKey, TunnelRequest, EventLoop)} keeps a key's connections
+ *       per event loop, so that a tunnel's stream lives on the loop of the socket it is relayed to (one
+ *       thread per tunnel, no hand-over between threads for each read and write). A key then has at most
+ *       one set of connections per loop of the group (one loop per core by default).
  * </ul>
  *
  * The event-loop group belongs to the caller.
@@ -64,7 +70,7 @@ public final class HbonePool implements AutoCloseable {
     private final SourceCertificates certificates;
     private final Transport transport;
     private final EventLoopGroup group;
-    private final ConcurrentHashMap<PoolKey, KeyPool> pools = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<KeyPool.Slot, KeyPool> pools = new ConcurrentHashMap<>();
     private final LongAdder dials = new LongAdder();
     private final LongAdder dialFailures = new LongAdder();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -108,18 +114,42 @@ public final class HbonePool implements AutoCloseable {
      * {@link TunnelRejectedException} for another status, or with the connection or TLS error.
      */
     public CompletableFuture<HboneStream> connect(PoolKey key, TunnelRequest request) {
-        return attempt(key, request, 1);
+        return attempt(key, null, request, 1);
     }
 
-    /** Connections currently pooled for {@code key} (not counting retired ones still finishing streams). */
+    /**
+     * {@link #connect(PoolKey, TunnelRequest)} over a connection living on {@code loop}: the stream, its
+     * reads and its writes then run on that loop, and the future completes there. Give the event loop of
+     * the channel the tunnel will be relayed to. A loop that is not one of this pool's group is ignored
+     * (any loop of the group is used).
+     */
+    public CompletableFuture<HboneStream> connect(PoolKey key, TunnelRequest request, EventLoop loop) {
+        return attempt(key, loop != null && ownLoop(loop) ? loop : null, request, 1);
+    }
+
+    private boolean ownLoop(EventLoop loop) {
+        for (EventExecutor e : group) {
+            if (e == loop) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Connections currently pooled for {@code key}, on every event loop (not counting retired ones still
+     * finishing streams).
+     */
     public int connectionCount(PoolKey key) {
-        KeyPool pool = pools.get(key);
-        if (pool == null) {
-            return 0;
+        int n = 0;
+        for (KeyPool pool : pools.values()) {
+            if (pool.key.equals(key)) {
+                synchronized (pool) {
+                    n += pool.connections.size();
+                }
+            }
         }
-        synchronized (pool) {
-            return pool.connections.size();
-        }
+        return n;
     }
 
     /** Connection attempts so far, and how many of them failed. */
@@ -133,24 +163,25 @@ public final class HbonePool implements AutoCloseable {
         return new PoolStats(dials.sum(), dialFailures.sum(), open);
     }
 
-    private CompletableFuture<HboneStream> attempt(PoolKey key, TunnelRequest request, int retries) {
-        return checkout(key, DIALS_PER_CHECKOUT)
+    private CompletableFuture<HboneStream> attempt(PoolKey key, EventLoop loop, TunnelRequest request, int retries) {
+        return checkout(new KeyPool.Slot(key, loop), DIALS_PER_CHECKOUT)
                 .thenCompose(connection -> open(connection, request))
                 .exceptionallyCompose(e -> {
                     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                     return cause instanceof StreamRefusedException && retries > 0
-                            ? attempt(key, request, retries - 1)
+                            ? attempt(key, loop, request, retries - 1)
                             : CompletableFuture.failedFuture(cause);
                 });
     }
 
     // Checkout: a free slot on a ready connection, else wait for this key's dial (starting one if none).
-    private CompletableFuture<PooledConnection> checkout(PoolKey key, int dialsLeft) {
+    private CompletableFuture<PooledConnection> checkout(KeyPool.Slot slot, int dialsLeft) {
+        PoolKey key = slot.key();
         while (true) {
             if (closed.get()) {
                 return CompletableFuture.failedFuture(new IOException("HBONE pool is closed"));
             }
-            KeyPool pool = pools.computeIfAbsent(key, k -> new KeyPool(k, this));
+            KeyPool pool = pools.computeIfAbsent(slot, s -> new KeyPool(s.key(), s.loop(), this));
             CompletableFuture<PooledConnection> dial;
             int left = dialsLeft;
             synchronized (pool) {
@@ -174,7 +205,7 @@ public final class HbonePool implements AutoCloseable {
                 dial = pool.dialing;
             }
             int remaining = left;
-            return dial.thenCompose(c -> checkout(key, remaining));
+            return dial.thenCompose(c -> checkout(slot, remaining));
         }
     }
 
@@ -224,7 +255,7 @@ public final class HbonePool implements AutoCloseable {
         CompletableFuture<PooledConnection> dialed = new CompletableFuture<>();
         long idleNanos = config.idleTimeout().toNanos();
         Bootstrap bootstrap = new Bootstrap()
-                .group(group)
+                .group(pool.loop != null ? pool.loop : group)
                 .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
@@ -321,7 +352,7 @@ public final class HbonePool implements AutoCloseable {
 
     /** Drops an emptied key from the map. Called without holding the key's lock (lock order: map, then key). */
     void forgetIfEmpty(KeyPool pool) {
-        pools.computeIfPresent(pool.key, (k, current) -> {
+        pools.computeIfPresent(pool.slot(), (k, current) -> {
             if (current != pool) {
                 return current;
             }

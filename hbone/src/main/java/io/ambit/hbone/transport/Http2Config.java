@@ -145,8 +145,7 @@ public record Http2Config(
         } else {
             settings.pushEnabled(false).maxConcurrentStreams(0);
         }
-        Http2FrameCodecBuilder builder =
-                server ? Http2FrameCodecBuilder.forServer() : Http2FrameCodecBuilder.forClient();
+        Http2FrameCodecBuilder builder = new HboneCodecBuilder(server);
         int rstSeconds = (int) Math.min(Integer.MAX_VALUE, rstWindow.toSeconds());
         return builder.initialSettings(settings)
                 .validateHeaders(true)

@@ -112,10 +112,17 @@ public final class Transport {
     /**
      * A new event-loop group of this transport with daemon threads named {@code name-N}.
      *
-     * @param threads the number of event loops; 0 means Netty's default (twice the cores)
+     * @param threads the number of event loops; 0 means {@link Transports#defaultEventLoops()} (one per core
+     *     unless configured)
      */
     public EventLoopGroup newEventLoopGroup(int threads, String name) {
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), ioHandlerFactory.get());
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads: " + threads + " (expected: >= 0)");
+        }
+        return new MultiThreadIoEventLoopGroup(
+                threads == 0 ? Transports.defaultEventLoops() : threads,
+                new DefaultThreadFactory(name, true),
+                ioHandlerFactory.get());
     }
 
     public Class<? extends ServerSocketChannel> serverChannelClass() {

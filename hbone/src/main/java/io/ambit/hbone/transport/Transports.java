@@ -29,9 +29,39 @@ public final class Transports {
     /** System property naming the transport: {@code io_uring}, {@code epoll} or {@code nio}. */
     public static final String PROPERTY = "ambit.transport";
 
+    /** System property: the number of event loops of a group made with 0 threads ({@code > 0}). */
+    public static final String EVENT_LOOPS_PROPERTY = "ambit.eventLoops";
+
     private static final Logger log = LoggerFactory.getLogger(Transports.class);
 
     private Transports() {}
+
+    /**
+     * The number of event loops of a group asked for with 0 threads: {@value #EVENT_LOOPS_PROPERTY} when set,
+     * else Netty's {@code io.netty.eventLoopThreads} when set, else one per core. Not Netty's default of two
+     * per core: a proxy's loops do only non-blocking work, and a second loop per core only adds hand-overs
+     * between threads and wake-ups (measured in bench/README.md, section "ztunnel").
+     *
+     * @throws IllegalArgumentException when a property is set to anything but a positive number, naming it
+     */
+    public static int defaultEventLoops() {
+        for (String property : new String[] {EVENT_LOOPS_PROPERTY, "io.netty.eventLoopThreads"}) {
+            String value = System.getProperty(property);
+            if (value != null && !value.isBlank()) {
+                int n;
+                try {
+                    n = Integer.parseInt(value.strip());
+                } catch (NumberFormatException e) {
+                    n = -1;
+                }
+                if (n <= 0) {
+                    throw new IllegalArgumentException(property + ": \"" + value + "\" (expected: a number > 0)");
+                }
+                return n;
+            }
+        }
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
 
     /** The transport named by {@value #PROPERTY}, or else the best one available. */
     public static Transport select() {

@@ -209,7 +209,8 @@ public final class OutboundFlow {
         var tunnel = TunnelRequest.to(Authority.of(route.target()))
                 .withForwarded(forwarded)
                 .withBaggage(baggage(conn.source));
-        pool.connect(key, tunnel).whenComplete((stream, error) -> {
+        // on the client's event loop: the stream and the client socket then share one thread
+        pool.connect(key, tunnel, conn.client.eventLoop()).whenComplete((stream, error) -> {
             if (error == null) {
                 conn.relay(stream.channel());
                 return;
