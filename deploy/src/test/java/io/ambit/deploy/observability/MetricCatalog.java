@@ -8,8 +8,9 @@ import java.util.regex.Pattern;
 /**
  * Every metric name the dashboard and the alerts use, and what exports it: queries made of {@link
  * Source#ZTUNNEL} metrics must return data in {@link DashboardLiveMeshTest} (a running local mesh), those of
- * {@link Source#XDS} metrics in {@link XdsPanelsLiveTest} (the real xDS client); the waypoint's are checked
- * to be valid PromQL and listed as pending until the waypoint lands.
+ * {@link Source#XDS} metrics in {@link XdsPanelsLiveTest} (the real xDS client), those of {@link
+ * Source#WAYPOINT} metrics in {@link WaypointPanelsLiveTest} (ztunnels and a waypoint as {@code ambit run}
+ * starts them).
  */
 enum MetricCatalog {
     ;
@@ -18,8 +19,8 @@ enum MetricCatalog {
     enum Source {
         /** The ztunnel, in every mode ({@code ambit run} included): istio_tcp_*, certificates, decisions. */
         ZTUNNEL("the ztunnel (ambit run)"),
-        /** The waypoint (issue 6): istio_requests_total and friends, reporter="waypoint". */
-        WAYPOINT("data once the waypoint lands"),
+        /** The waypoint: istio_requests_total and friends, reporter="waypoint", on its own :15020. */
+        WAYPOINT("answered by the waypoint in WaypointPanelsLiveTest"),
         /** The ztunnel's xDS client ({@code ambit ztunnel} against istiod): checked by XdsPanelsLiveTest. */
         XDS("answered by the xDS client in XdsPanelsLiveTest");
 

@@ -17,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -50,6 +52,15 @@ final class PrometheusServer implements AutoCloseable {
      */
     static PrometheusServer start(Path dir, String host, List<String> targets, Path rules, Duration lifetime)
             throws Exception {
+        return start(dir, host, Map.of("ambit-ztunnel", targets), rules, lifetime);
+    }
+
+    /**
+     * As the other {@code start}, with one scrape job per entry of {@code jobs} (job name → {@code host:port}
+     * of each {@code /metrics} endpoint), so ztunnels and waypoints are told apart by {@code job}.
+     */
+    static PrometheusServer start(Path dir, String host, Map<String, List<String>> jobs, Path rules, Duration lifetime)
+            throws Exception {
         Path binary = Tools.require("prometheus", "prometheus");
         int port;
         try (var probe = new ServerSocket()) {
@@ -65,13 +76,7 @@ final class PrometheusServer implements AutoCloseable {
                 rule_files:
                 - %s
                 scrape_configs:
-                - job_name: ambit-ztunnel
-                  metrics_path: /metrics
-                  static_configs:
-                  - targets: [%s]
-                """.formatted(
-                        rules.toAbsolutePath(),
-                        targets.stream().map(t -> "\"" + t + "\"").collect(Collectors.joining(", "))));
+                %s""".formatted(rules.toAbsolutePath(), scrapeConfigs(jobs)));
         Path log = dir.resolve("prometheus.log");
         Process p = new ProcessBuilder(
                         "timeout",
@@ -93,6 +98,19 @@ final class PrometheusServer implements AutoCloseable {
             throw t;
         }
         return server;
+    }
+
+    private static String scrapeConfigs(Map<String, List<String>> jobs) {
+        var yaml = new StringBuilder();
+        new TreeMap<>(jobs)
+                .forEach((job, targets) -> yaml.append("""
+                - job_name: %s
+                  metrics_path: /metrics
+                  static_configs:
+                  - targets: [%s]
+                """.formatted(
+                                job, targets.stream().map(t -> "\"" + t + "\"").collect(Collectors.joining(", ")))));
+        return yaml.toString();
     }
 
     private void awaitReady(Duration limit) throws Exception {
