@@ -222,6 +222,8 @@ cpu_begin() { # setup
     T0[b]=$(cpu_ticks "${V_ZB[$1]}")
     T0[sa]=$(ctx_switches "${V_ZA[$1]}")
     T0[sb]=$(ctx_switches "${V_ZB[$1]}")
+    T0[la]=$(thread_ticks "${V_ZA[$1]}" ambit-ztunnel-)
+    T0[lb]=$(thread_ticks "${V_ZB[$1]}" ambit-ztunnel-)
 }
 cpu_end() { # setup metric round units: records CPU µs (or ms) per unit of each ztunnel
     # Raw: the idle rate (printed above, about 2 ms/s, 2 µs per request at 1,000/s) is not subtracted, since
@@ -237,6 +239,10 @@ cpu_end() { # setup metric round units: records CPU µs (or ms) per unit of each
     record "$name/A" "$metric" "$round" "$a"
     record "$name/B" "$metric" "$round" "$b"
     record "$name/both" "$metric" "$round" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a + b }')"
+    record "$name/A" "loop_$metric" "$round" "$(awk -v t=$(($(thread_ticks "${V_ZA[$name]}" ambit-ztunnel-) - T0[la])) \
+        -v hz="$CLK_TCK" -v n="$units" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
+    record "$name/B" "loop_$metric" "$round" "$(awk -v t=$(($(thread_ticks "${V_ZB[$name]}" ambit-ztunnel-) - T0[lb])) \
+        -v hz="$CLK_TCK" -v n="$units" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
     record "$name/A" "ctxsw_$metric" "$round" "${sw% *}"
     record "$name/B" "ctxsw_$metric" "$round" "${sw#* }"
     echo "A $a B $b (context switches A ${sw% *} B ${sw#* })"
@@ -507,14 +513,16 @@ ratio() { # metric variant: the median over rounds of variant/FIRST for a per-ro
                 "(p99 rounds: $name $(values "$name" ${k}_p99_us); direct $(values direct ${k}_p99_us))"
         done
     done
-    echo "CPU per ztunnel (A = client side, B = server side), [rounds]; ctx = context switches per unit:"
+    echo "CPU per ztunnel (A = client side, B = server side), [rounds]; ctx = context switches per unit; loops = the"
+    echo "event-loop threads alone (no JIT compiler, GC or timer threads):"
     for name in "${NAMES[@]}"; do
         for m in cpu_us_per_req_http cpu_us_per_req_echo cpu_us_per_req_fortio cpu_us_per_conn cpu_ms_per_gb \
             cpu_ms_per_gb_iperf_p1 cpu_ms_per_gb_iperf_p4; do
             [[ "$(median "$name/A" "$m")" == - ]] && continue
-            printf '  %-9s %-24s A %8s [%s]  B %8s [%s]  both %8s  ctx A %s B %s%s\n' "$name" "$m" \
+            printf '  %-9s %-24s A %8s [%s]  B %8s [%s]  both %8s  loops A %s B %s  ctx A %s B %s%s\n' "$name" "$m" \
                 "$(median "$name/A" "$m")" "$(values "$name/A" "$m")" "$(median "$name/B" "$m")" "$(values "$name/B" "$m")" \
-                "$(median "$name/both" "$m")" "$(median "$name/A" "ctxsw_$m")" "$(median "$name/B" "ctxsw_$m")" \
+                "$(median "$name/both" "$m")" "$(median "$name/A" "loop_$m")" "$(median "$name/B" "loop_$m")" \
+                "$(median "$name/A" "ctxsw_$m")" "$(median "$name/B" "ctxsw_$m")" \
                 "$([[ "$name" != "$FIRST" ]] && echo "  both/$FIRST: $(ratio "$name" "$m")")"
         done
     done

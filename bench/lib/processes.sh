@@ -119,6 +119,18 @@ cpu_ticks() {
     echo "$total"
 }
 
+# thread_ticks pid prefix: user+system clock ticks of the process's live threads whose name starts with prefix
+# (e.g. the event loops, without the JIT compiler and GC threads).
+thread_ticks() {
+    local f total=0 t
+    for f in /proc/"$1"/task/*/stat; do
+        t=$(awk -v p="$2" '{ s = $0; c = substr(s, index(s, "(") + 1); c = substr(c, 1, index(c, ")") - 1)
+            if (index(c, p) == 1) { sub(/^.*\) /, "", s); split(s, f, " "); print f[12] + f[13] } else print 0 }' "$f" 2> /dev/null)
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+
 # ctx_switches pid: voluntary and involuntary context switches of the process's live threads, summed.
 ctx_switches() {
     cat /proc/"$1"/task/*/status 2> /dev/null | awk '$1 ~ /ctxt_switches:$/ { n += $2 } END { print n + 0 }'

@@ -4,6 +4,7 @@ import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.tls.ClientTls;
 import io.ambit.hbone.tls.PeerRevokedException;
 import io.ambit.hbone.tls.TlsPeer;
+import io.ambit.hbone.transport.Channels;
 import io.ambit.hbone.transport.Http2Config;
 import io.ambit.hbone.transport.Http2KeepAlive;
 import io.netty.channel.Channel;
@@ -105,7 +106,8 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
                 dialed.completeExceptionally(e);
             }
         });
-        ctx.pipeline().addAfter(ctx.name(), "h2", http2.newFrameCodec(false));
+        ctx.pipeline().addAfter(ctx.name(), Channels.FLUSH_CONSOLIDATION, Channels.flushConsolidation());
+        ctx.pipeline().addAfter(Channels.FLUSH_CONSOLIDATION, "h2", http2.newFrameCodec(false));
         ctx.pipeline().addAfter("h2", "h2-streams", new Http2MultiplexHandler(PushRefused.INSTANCE));
         ctx.pipeline()
                 .addAfter("h2-streams", "h2-keepalive", new Http2KeepAlive(http2.pingInterval(), http2.pingTimeout()));

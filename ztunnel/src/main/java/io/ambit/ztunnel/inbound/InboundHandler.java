@@ -174,7 +174,10 @@ public final class InboundHandler implements ConnectHandler {
 
     /** What one CONNECT has learned so far, for its access-log line and for re-checks. */
     private final class Conn implements LiveConnections.Live {
-        final ConnectRequest request;
+        // Not the ConnectRequest: it holds the request's headers and parsed baggage for as long as the tunnel
+        // lives (a few KB per idle tunnel); the log line needs only these two.
+        final InetSocketAddress remote;
+        final io.ambit.hbone.server.Authority authority;
         final String srcIdentity;
         final long start;
         Workload workload;
@@ -188,7 +191,8 @@ public final class InboundHandler implements ConnectHandler {
         volatile Decision revokedBy;
 
         Conn(ConnectRequest request, String srcIdentity, long start) {
-            this.request = request;
+            this.remote = request.remoteAddress();
+            this.authority = request.authority();
             this.srcIdentity = srcIdentity;
             this.start = start;
         }
@@ -225,13 +229,13 @@ public final class InboundHandler implements ConnectHandler {
         /** The one report of this CONNECT: its access-log line and its metrics. */
         void log(long sent, long received, String error) {
             metrics.closed(labels(), sent, received);
-            var remote = request.remoteAddress();
+            var remote = this.remote;
             accessLog.log(new AccessLog.Entry(
                     "inbound",
                     remote.getAddress().getHostAddress() + ":" + remote.getPort(),
                     source == null ? null : source.name(),
                     srcIdentity,
-                    request.authority().toString(),
+                    authority.toString(),
                     null,
                     service == null ? null : service.hostname(),
                     workload == null ? null : workload.name(),

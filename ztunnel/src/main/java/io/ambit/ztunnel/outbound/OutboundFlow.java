@@ -247,6 +247,7 @@ public final class OutboundFlow {
         MeshState state;
         Workload source;
         Route route;
+        private TrafficMetrics.Labels labels; // resolved at first use; the route does not change after
 
         Conn(Channel client, Destination destination, Reply reply) {
             this.client = client;
@@ -273,11 +274,19 @@ public final class OutboundFlow {
             });
         }
 
+        /** {@link #resolveLabels}, once per connection (it looks the service up among all services). */
+        TrafficMetrics.Labels labels(String flags) {
+            if (labels == null) {
+                labels = resolveLabels("-");
+            }
+            return "-".equals(flags) ? labels : labels.withResponseFlags(flags);
+        }
+
         /**
          * CommonTrafficLabels as the source reports them: this workload, and the route's destination
          * (workload by the target IP, service by hostname).
          */
-        TrafficMetrics.Labels labels(String flags) {
+        private TrafficMetrics.Labels resolveLabels(String flags) {
             Workload destination = null;
             Service service = null;
             String principal = null;

@@ -2,12 +2,15 @@ package io.ambit.ztunnel.telemetry;
 
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * ztunnel's connection metrics (ztunnel-reference.md §7.1) with its names and its CommonTrafficLabels, in
@@ -18,8 +21,16 @@ import java.util.Set;
  * and {@code destination_zone} only when the workload is known; a Prometheus registry wants one label set
  * per name, so here they are always present ({@code unknown} when not known; workloads carry no locality
  * yet). Bytes are counted when a connection closes, not while it runs.
+ *
+ * <p>Cost per connection: the counters of a label set are looked up in the registry once and kept in a
+ * bounded cache keyed by the label values (a registry lookup builds ~30 tags, sorts them and hashes the
+ * meter id: most of what telemetry cost per connection). Each counter is registered at its first use, as
+ * before, so no zero-valued series appear. The cache holds at most {@value #MAX_CACHED} label sets and is
+ * emptied when full (the registry keeps every meter anyway; the cache only saves the lookups).
  */
 public final class TrafficMetrics {
+    static final int MAX_CACHED = 4096;
+
     public static final String OPENED = "istio_tcp_connections_opened";
     public static final String CLOSED = "istio_tcp_connections_closed";
     public static final String RECEIVED_BYTES = "istio_tcp_received_bytes";
@@ -46,6 +57,8 @@ public final class TrafficMetrics {
             "CERT_REVOKED");
 
     private final MeterRegistry registry;
+    private final ConcurrentHashMap<Key, Meters> meters = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, Counter> decisions = new ConcurrentHashMap<>();
 
     public TrafficMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -53,20 +66,20 @@ public final class TrafficMetrics {
 
     /** One authorization decision at {@code reporter} ({@code destination} for ztunnel's inbound). */
     public void decided(String reporter, String policy, boolean allowed) {
-        registry.counter(
-                        DECISIONS,
-                        "reporter",
-                        reporter,
-                        "policy",
-                        policy == null ? "none" : policy,
-                        "decision",
-                        allowed ? "ALLOW" : "DENY")
-                .increment();
+        String policyName = policy == null ? "none" : policy;
+        String decision = allowed ? "ALLOW" : "DENY";
+        var key = new Key(new String[] {reporter, policyName, decision});
+        Counter counter = decisions.get(key);
+        if (counter == null) {
+            counter = registry.counter(DECISIONS, "reporter", reporter, "policy", policyName, "decision", decision);
+            cache(decisions, key, counter);
+        }
+        counter.increment();
     }
 
     /** A connection was accepted past authorization. */
     public void opened(Labels labels) {
-        registry.counter(OPENED, labels.tags()).increment();
+        meters(labels).opened().increment();
     }
 
     /**
@@ -76,12 +89,91 @@ public final class TrafficMetrics {
      * @param sent     bytes in the response direction (destination → client)
      */
     public void closed(Labels labels, long received, long sent) {
-        Tags tags = labels.tags();
-        registry.counter(CLOSED, tags).increment();
-        registry.counter(RECEIVED_BYTES, tags).increment(received);
-        registry.counter(SENT_BYTES, tags).increment(sent);
+        Meters m = meters(labels);
+        m.closed().increment();
+        m.received().increment(received);
+        m.sent().increment(sent);
         if (FAILURE_FLAGS.contains(labels.responseFlags())) {
-            registry.counter(FAILED, tags).increment();
+            m.failed().increment();
+        }
+    }
+
+    private Meters meters(Labels labels) {
+        var key = new Key(labels.values());
+        Meters m = meters.get(key);
+        if (m == null) {
+            m = new Meters(registry, labels.tags());
+            cache(meters, key, m);
+        }
+        return m;
+    }
+
+    private static <V> void cache(ConcurrentHashMap<Key, V> cache, Key key, V value) {
+        if (cache.size() >= MAX_CACHED) {
+            cache.clear(); // label sets churn only with the mesh; the registry still has every meter
+        }
+        cache.putIfAbsent(key, value);
+    }
+
+    /** Label values in their order: equal values, equal series. */
+    private record Key(String[] values) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Key k && Arrays.equals(values, k.values);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(values);
+        }
+
+        @Override
+        public String toString() {
+            return Arrays.toString(values);
+        }
+    }
+
+    /**
+     * The counters of one label set, each registered at its first use (a racing second registration returns
+     * the same meter from the registry).
+     */
+    private static final class Meters {
+        private final MeterRegistry registry;
+        private final Tags tags;
+        private Counter opened;
+        private Counter closed;
+        private Counter received;
+        private Counter sent;
+        private Counter failed;
+
+        Meters(MeterRegistry registry, Tags tags) {
+            this.registry = registry;
+            this.tags = tags;
+        }
+
+        Counter opened() {
+            Counter c = opened;
+            return c != null ? c : (opened = registry.counter(OPENED, tags));
+        }
+
+        Counter closed() {
+            Counter c = closed;
+            return c != null ? c : (closed = registry.counter(CLOSED, tags));
+        }
+
+        Counter received() {
+            Counter c = received;
+            return c != null ? c : (received = registry.counter(RECEIVED_BYTES, tags));
+        }
+
+        Counter sent() {
+            Counter c = sent;
+            return c != null ? c : (sent = registry.counter(SENT_BYTES, tags));
+        }
+
+        Counter failed() {
+            Counter c = failed;
+            return c != null ? c : (failed = registry.counter(FAILED, tags));
         }
     }
 
@@ -112,38 +204,80 @@ public final class TrafficMetrics {
                     reporter, source, sourcePrincipal, service, destination, destinationPrincipal, flags, mutualTls);
         }
 
+        /** The label names in ztunnel's order, as {@link #values()} fills them. */
+        private static final String[] NAMES = {
+            "reporter",
+            "source_workload",
+            "source_canonical_service",
+            "source_canonical_revision",
+            "source_workload_namespace",
+            "source_principal",
+            "source_app",
+            "source_version",
+            "source_cluster",
+            "destination_service",
+            "destination_service_namespace",
+            "destination_service_name",
+            "destination_workload",
+            "destination_canonical_service",
+            "destination_canonical_revision",
+            "destination_workload_namespace",
+            "destination_principal",
+            "destination_app",
+            "destination_version",
+            "destination_cluster",
+            "request_protocol",
+            "response_flags",
+            "connection_security_policy",
+            "source_region",
+            "source_zone",
+            "destination_region",
+            "destination_zone"
+        };
+
         /** The labels in ztunnel's order. */
         public Tags tags() {
-            List<Tag> t = new ArrayList<>(32);
-            add(t, "reporter", reporter);
-            workload(t, "source", source, sourcePrincipal);
-            add(t, "destination_service", service == null ? null : service.hostname());
-            add(t, "destination_service_namespace", service == null ? null : service.namespace());
-            add(t, "destination_service_name", service == null ? null : service.name());
-            workload(t, "destination", destination, destinationPrincipal);
-            add(t, "request_protocol", "tcp");
-            add(t, "response_flags", responseFlags == null ? "-" : responseFlags);
-            add(t, "connection_security_policy", mutualTls ? "mutual_tls" : UNKNOWN);
-            add(t, "source_region", null);
-            add(t, "source_zone", null);
-            add(t, "destination_region", null);
-            add(t, "destination_zone", null);
+            String[] values = values();
+            List<Tag> t = new ArrayList<>(NAMES.length);
+            for (int i = 0; i < NAMES.length; i++) {
+                t.add(Tag.of(NAMES[i], values[i]));
+            }
             return Tags.of(t);
         }
 
-        private static void workload(List<Tag> t, String side, Workload w, String principal) {
-            add(t, side + "_workload", w == null ? null : w.name());
-            add(t, side + "_canonical_service", w == null ? null : w.canonicalName());
-            add(t, side + "_canonical_revision", w == null ? null : w.canonicalRevision());
-            add(t, side + "_workload_namespace", w == null ? null : w.namespace());
-            add(t, side + "_principal", principal);
-            add(t, side + "_app", w == null ? null : w.labels().get("app"));
-            add(t, side + "_version", w == null ? null : w.labels().get("version"));
-            add(t, side + "_cluster", null);
+        /** The label values in the order of {@link #NAMES}, {@code unknown} for any missing. */
+        String[] values() {
+            String[] v = new String[NAMES.length];
+            int i = 0;
+            v[i++] = value(reporter);
+            i = workload(v, i, source, sourcePrincipal);
+            v[i++] = value(service == null ? null : service.hostname());
+            v[i++] = value(service == null ? null : service.namespace());
+            v[i++] = value(service == null ? null : service.name());
+            i = workload(v, i, destination, destinationPrincipal);
+            v[i++] = "tcp";
+            v[i++] = value(responseFlags == null ? "-" : responseFlags);
+            v[i++] = mutualTls ? "mutual_tls" : UNKNOWN;
+            while (i < v.length) {
+                v[i++] = UNKNOWN; // regions and zones: workloads carry no locality yet
+            }
+            return v;
         }
 
-        private static void add(List<Tag> t, String key, String value) {
-            t.add(Tag.of(key, value == null || value.isEmpty() ? UNKNOWN : value));
+        private static int workload(String[] v, int i, Workload w, String principal) {
+            v[i++] = value(w == null ? null : w.name());
+            v[i++] = value(w == null ? null : w.canonicalName());
+            v[i++] = value(w == null ? null : w.canonicalRevision());
+            v[i++] = value(w == null ? null : w.namespace());
+            v[i++] = value(principal);
+            v[i++] = value(w == null ? null : w.labels().get("app"));
+            v[i++] = value(w == null ? null : w.labels().get("version"));
+            v[i++] = UNKNOWN; // cluster
+            return i;
+        }
+
+        private static String value(String value) {
+            return value == null || value.isEmpty() ? UNKNOWN : value;
         }
     }
 }
