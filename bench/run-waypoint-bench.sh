@@ -1,34 +1,55 @@
 #!/usr/bin/env bash
 # Waypoint benchmark: the same HTTP traffic, in one run, (1) directly to the app, (2) through the Ambit
-# waypoint with an AuthorizationPolicy (client -> HBONE -> waypoint -> HBONE -> node -> app), and (3) through
-# HAProxy (Debian) with a comparable ACL (client -> HAProxy -> app); HTTP/1.1 and HTTP/2 (prior knowledge).
-# See bench/README.md, section "Waypoint", for what each number means.
+# waypoint with an AuthorizationPolicy (client -> HBONE -> waypoint -> HBONE -> node -> app), (3) through
+# HAProxy (Debian) with a comparable ACL, plaintext (client -> HAProxy -> app), (4) the same HAProxy behind
+# the waypoint path's two HBONE hops, and (5) HAProxy doing the waypoint's security work: mutual TLS in and
+# out, between a client hop and a node hop like the waypoint's (the like-for-like comparison); HTTP/1.1 and
+# HTTP/2 (prior knowledge). See bench/README.md, section "Waypoint", for what each number means.
 #
-#   bench/run-waypoint-bench.sh                     about 3 minutes
-#   DURATION=20 RATE=2000 bench/run-waypoint-bench.sh
+#   bench/run-waypoint-bench.sh                     about 5 minutes
+#   ROUNDS=3 SKIP_BUILD=1 bench/run-waypoint-bench.sh
+#   WP_OLD_JAR=/tmp/old/ambit-bench.jar ...        adds "waypoint-old": the same waypoint from another build,
+#                                                  side by side (its own JVM, client hop and address);
+#                                                  WP_OLD_JAR may be a class path, WP_OLD_JAVA_OPTS its JVM options
+#                                                  (e.g. the same jar with logback and the CLI's logback.xml, to
+#                                                  cost the access log)
 #
-# Processes (each its own JVM, so CPU and memory are the waypoint's alone), all on 127.92.200.0/24:
-#   targets   io.ambit.bench.waypoint.WaypointBench targets: the app (64-byte answers, h1 + h2c) on .21:8080
-#             and the destination node's HBONE server on .21:15008 (a ztunnel's inbound, in miniature)
-#   waypoint  WaypointBench waypoint: the waypoint the generated mesh declares, on .1:15008 (metrics .1:15020)
-#   client    WaypointBench client: the source ztunnel in miniature, a TCP port on .10:18000 tunnelled over
-#             pooled HBONE to the waypoint with :authority = the service VIP 127.92.201.1:80
-#   haproxy   haproxy -f (generated): HTTP/1.1 and HTTP/2 prior knowledge on .30:8081, ACL like the policy, to the app
-#   client2   WaypointBench client again (.11:18001), tunnelling to the app's node, which dials HAProxy: setup
-#             "haproxy-hbone" puts HAProxy behind the same two HBONE hops (client JVM, node JVM) as the waypoint
-#             path, so the harness costs the same on both sides of that comparison
+# Processes (each its own JVM, so CPU and memory are the waypoint's alone), all on 127.97.200.0/24:
+#   targets     io.ambit.bench.waypoint.WaypointBench targets: the app (64-byte answers, h1 + h2c) on .21:8080
+#               and the destination node's HBONE server on .21:15008 (a ztunnel's inbound, in miniature)
+#   waypoint    WaypointBench waypoint: the waypoint the generated mesh declares, on .1:15008 (metrics .1:15020)
+#   client      WaypointBench client: the source ztunnel in miniature, a TCP port on .10:18000 tunnelled over
+#               pooled HBONE to the waypoint with :authority = the service VIP 127.97.201.1:80
+#   haproxy     haproxy -f (generated): plaintext HTTP/1.1 and HTTP/2 prior knowledge on .30:8081, and mutual
+#               TLS on .31:8443 (bind ssl crt/ca-file/verify required; server ssl crt/ca-file/verify required),
+#               each with the ACL of the policy
+#   client2     WaypointBench client again (.11:18001), tunnelling to the app's node, which dials HAProxy: setup
+#               "haproxy-hbone" puts plaintext HAProxy behind the same two HBONE hops as the waypoint path
+#   tls-client  WaypointBench tls-client (.12:18002): TCP in, mutual TLS out to HAProxy's .31:8443
+#   tls-node    WaypointBench tls-node (.22:8443): mutual TLS in (HAProxy's client certificate), TCP to the app.
+#               Setup "haproxy-mtls" = h2load -> tls-client -> HAProxy (mTLS in, ACL, mTLS out) -> tls-node -> app:
+#               like the waypoint, HAProxy terminates and originates mutual TLS with certificates of the same CA,
+#               between a client hop and a node hop (TLS only: no HTTP/2 CONNECT layer, so these hops cost
+#               less than the waypoint's HBONE hops; their CPU is reported)
 # Load: h2load (nghttp2-client). Throughput: closed loop, CONNS connections (h2: STREAMS streams each) for
 # DURATION s after a WARMUP s warm-up. Latency: open loop at RATE req/s in total (h2load --rps over CLIENTS
-# clients) for DURATION s, percentiles from h2load's per-request log. CPU: user+system ticks of the
-# waypoint JVM (/proc/PID/stat) around each run, per request, net of its idle rate. Memory: VmRSS after a full GC.
+# clients) for DURATION s, percentiles from h2load's per-request log. CPU: user+system ticks (/proc/PID/stat)
+# around each run, per request, net of the process's idle rate: the proxy under test (waypoint or HAProxy) at
+# saturation and at the fixed rate (the cleanest per-proxy figure: same rate, same requests), and the harness
+# (all bench JVMs: hops and app) separately. Memory: VmRSS after a full GC.
 # Everything is on loopback; every wait is bounded; on exit only the processes started here are stopped, by PID.
 #
-# Before any measurement the waypoint JVM gets JIT_WARMUP s of traffic (half HTTP/1.1, half HTTP/2): a cold
-# JVM would otherwise measure its compiler. Harness CPU: the client and targets JVMs (the two ztunnel hops a
-# waypoint path adds) are measured too and reported separately, so a reader sees where the machine's CPU went.
+# Before any measurement each waypoint JVM gets JIT_WARMUP s of traffic (half HTTP/1.1, half HTTP/2): a cold
+# JVM would otherwise measure its compiler.
+#
+# PIN=1 pins the proxies (waypoints, HAProxy with one thread) to CPU 1 and everything else (h2load, harness
+# JVMs) to CPU 0, so the proxy under test has a core of its own; throughput is then the smaller of what that
+# core and what the harness core can do (the summary says which one ran out).
 #
 # Settings (environment): DURATION=10 WARMUP=5 JIT_WARMUP=20 CONNS=16 STREAMS=10 RATE=1000 CLIENTS=4 ROUNDS=1
-#   WP_JAVA_OPTS="-Xmx256m ..." (waypoint JVM) SKIP_BUILD=1
+#   SETUPS="direct waypoint haproxy haproxy-hbone haproxy-mtls" PROTOS="h1 h2" PIN=0
+#   WP_JAVA_OPTS (waypoint JVMs; default: Netty leak detection off, as in production) HARNESS_JAVA_OPTS
+#   WP_OLD_JAR WP_OLD_JAVA_OPTS (default: WP_JAVA_OPTS) SKIP_BUILD=1
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,94 +64,90 @@ STREAMS="${STREAMS:-10}"
 RATE="${RATE:-1000}"
 CLIENTS="${CLIENTS:-4}"
 ROUNDS="${ROUNDS:-1}"
+PIN="${PIN:-0}"
+PROTOS="${PROTOS:-h1 h2}"
+SETUPS="${SETUPS:-direct waypoint haproxy haproxy-hbone haproxy-mtls}"
+WP_OLD_JAR="${WP_OLD_JAR:-}"
+[[ -n "$WP_OLD_JAR" && " $SETUPS " != *" waypoint-old "* ]] && SETUPS="${SETUPS/waypoint/waypoint waypoint-old}"
+# Netty samples 1 buffer in 128 for leak detection and records a stack trace for it: a few per cent of a
+# proxy's CPU. Production runs without it (deploy/waypoint/deployment.yaml); tests keep it paranoid.
+NO_LEAK_DETECTION=-Dio.netty.leakDetection.level=disabled
+WP_JAVA_OPTS="${WP_JAVA_OPTS-$NO_LEAK_DETECTION}"
+HARNESS_JAVA_OPTS="${HARNESS_JAVA_OPTS-$NO_LEAK_DETECTION}"
+WP_OLD_JAVA_OPTS="${WP_OLD_JAVA_OPTS-$WP_JAVA_OPTS}"
 CLK_TCK="$(getconf CLK_TCK)"
 JVM_FLAGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
 
-NET=127.92.200
+NET=127.97.200
 APP="$NET.21:8080"
 NODE="$NET.21:15008"
 WAYPOINT="$NET.1:15008"
-METRICS="$NET.1:15020"
+WAYPOINT_OLD="$NET.2:15008"
 CLIENT="$NET.10:18000"
+CLIENT_OLD="$NET.13:18003"
 HAPROXY="$NET.30:8081"
+HAPROXY_TLS="$NET.31:8443"
 CLIENT2="$NET.11:18001"
-VIP="127.92.201.1:80"
+TLS_CLIENT="$NET.12:18002"
+TLS_NODE="$NET.22:8443"
+VIP="127.97.201.1:80"
+ID=spiffe://cluster.local/ns/bench/sa
 
-for tool in h2load haproxy; do
-    command -v "$tool" > /dev/null || { echo "$tool is not installed (apt-get install nghttp2-client haproxy)" >&2; exit 2; }
+for tool in h2load haproxy curl; do
+    command -v "$tool" > /dev/null || { echo "$tool is not installed (apt-get install nghttp2-client haproxy curl)" >&2; exit 2; }
 done
+[[ "$PIN" != 1 ]] || command -v taskset > /dev/null || { echo "PIN=1 needs taskset (util-linux)" >&2; exit 2; }
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     ./mvnw -B -q -pl bench -am package -DskipTests -Dspotless.check.skip=true
 fi
 [[ -f "$JAR" ]] || { echo "no $JAR (build failed?)" >&2; exit 1; }
+[[ -z "$WP_OLD_JAR" || -f "${WP_OLD_JAR%%:*}" ]] || { echo "WP_OLD_JAR=$WP_OLD_JAR: no such file" >&2; exit 1; }
 
 OUT="bench/target/results/waypoint-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
 echo "results and logs: $OUT"
 
-# --- processes we start: stopped on exit, by PID only ----------------------------------------------------
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done
-    for pid in "${PIDS[@]}"; do stop_wait "$pid"; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-stop_wait() { # pid: waits (at most 10 s) for a process we started to exit, then kills it hard
-    local pid=$1 i
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$pid" 2> /dev/null || { wait "$pid" 2> /dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -9 "$pid" 2> /dev/null || true
-    wait "$pid" 2> /dev/null || true
-}
-start() { # var log command...: a background process, its PID in the named variable
-    local var=$1 log=$2
-    shift 2
-    "$@" > "$log" 2>&1 &
-    PIDS+=($!)
-    printf -v "$var" %d $!
-}
-wait_line() { # log pattern pid: until the log has a matching line (60 s at most)
-    local i
-    for ((i = 0; i < 600; i++)); do
-        grep -q -- "$2" "$1" 2> /dev/null && return 0
-        kill -0 "$3" 2> /dev/null || { echo "process $3 died; its log:" >&2; cat "$1" >&2; return 1; }
-        sleep 0.1
-    done
-    echo "no '$2' in $1 after 60 s" >&2
-    return 1
-}
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-rss_kb() {
+# Processes we start (start, wait_line, stop_wait, cpu_ticks, rss_kb...): stopped on exit, by PID only.
+# shellcheck source=lib/processes.sh
+source bench/lib/processes.sh
+RESULTS="$OUT/results.tsv" # "setup/proto" metric round value
+# shellcheck source=lib/results.sh
+source bench/lib/results.sh
+
+full_gc_rss_kb() { # pid: VmRSS after a full GC
     "$JAVA_HOME/bin/jcmd" "$1" GC.run > /dev/null 2>&1 || true
     sleep 1
-    awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
+    rss_kb "$1"
 }
-
-RESULTS="$OUT/results.tsv" # setup proto metric round value
-record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"; }
-median() { # setup proto metric
-    awk -F'\t' -v s="$1" -v p="$2" -v m="$3" '$1 == s && $2 == p && $3 == m { print $5 }' "$RESULTS" 2> /dev/null \
-        | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+on_cpu() { # cpu command...: runs the command (pinned to the CPU when PIN=1) in place of the calling shell:
+    # for `start`, whose background subshell then has the command's PID
+    local cpu=$1
+    shift
+    if [[ "$PIN" == 1 ]]; then exec taskset -c "$cpu" "$@"; else exec "$@"; fi
+}
+pin() { # cpu pid...: every thread of running processes to a CPU when PIN=1
+    local cpu=$1 pid
+    shift
+    if [[ "$PIN" == 1 ]]; then
+        for pid in "$@"; do taskset -a -cp "$cpu" "$pid" > /dev/null; done
+    fi
 }
 
 # --- the mesh, the policy, and HAProxy's equivalent --------------------------------------------------------
-cat > "$OUT/mesh.yaml" <<YAML
+mesh() { # waypoint-ip: the mesh with its waypoint on that IP
+    cat <<YAML
 mesh: {rootNamespace: istio-system, trustDomain: cluster.local}
 workloads:
-- {name: bench-client, namespace: bench, serviceAccount: bench-client, workloadIps: ["$NET.10"]}
+- {name: bench-client, namespace: bench, serviceAccount: bench-client, workloadIps: ["$NET.10", "$NET.13"]}
 - name: bench-waypoint
   namespace: bench
   serviceAccount: bench-waypoint
-  workloadIps: ["$NET.1"]
+  workloadIps: ["$1"]
   labels: {gateway.networking.k8s.io/gateway-name: bench-waypoint}
 - {name: app-1, namespace: bench, serviceAccount: app, workloadIps: ["$NET.21"], services: {"bench/app.bench.svc.cluster.local": {80: 8080}}}
 services:
 - {name: app, namespace: bench, hostname: app.bench.svc.cluster.local, vips: ["/${VIP%:*}"], ports: {80: 8080},
-   waypoint: {destination: {address: "/$NET.1"}}}
+   waypoint: {destination: {address: "/$1"}}}
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -151,10 +168,30 @@ spec:
   - to: [{operation: {paths: ["/admin", "/admin/*"]}}]
   - when: [{key: "request.headers[x-user]", values: ["admin"]}]
 YAML
-cat > "$OUT/haproxy.cfg" <<CFG
+}
+mesh "$NET.1" > "$OUT/mesh.yaml"
+mesh "${WAYPOINT_OLD%:*}" > "$OUT/mesh-old.yaml"
+acl() { # the policy as HAProxy ACLs (HAProxy 2.6 cannot read a SPIFFE URI SAN: the mTLS frontend checks the
+    # client's chain, not its identity; the waypoint also checks the principal)
+    cat <<CFG
+    acl api path_beg /api/
+    acl admin path /admin
+    acl admin path_beg /admin/
+    acl xadmin req.hdr(x-user) -m str admin
+    http-request deny deny_status 403 if admin or xadmin
+    http-request deny deny_status 403 unless api METH_GET
+CFG
+}
+write_haproxy_cfg() {
+    local tls="ssl crt $OUT/haproxy.pem ca-file $OUT/root.pem verify required"
+    cat <<CFG
 global
-    nbthread 2
+    nbthread $([[ "$PIN" == 1 ]] && echo 1 || echo 2)
     maxconn 4000
+    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384
+    ssl-default-bind-options ssl-min-ver TLSv1.3
+    ssl-default-server-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384
+    ssl-default-server-options ssl-min-ver TLSv1.3
 defaults
     mode http
     timeout connect 5s
@@ -162,12 +199,7 @@ defaults
     timeout server 60s
 frontend fe
     bind $HAPROXY
-    acl api path_beg /api/
-    acl admin path /admin
-    acl admin path_beg /admin/
-    acl xadmin req.hdr(x-user) -m str admin
-    http-request deny deny_status 403 if admin or xadmin
-    http-request deny deny_status 403 unless api METH_GET
+$(acl)
     use_backend be_h2 if { fc_http_major 2 }
     default_backend be_h1
 backend be_h1
@@ -175,150 +207,208 @@ backend be_h1
     server app $APP
 backend be_h2
     server app $APP proto h2
+frontend fe_mtls
+    bind $HAPROXY_TLS $tls
+$(acl)
+    use_backend be_mtls_h2 if { fc_http_major 2 }
+    default_backend be_mtls_h1
+backend be_mtls_h1
+    http-reuse always
+    server node $TLS_NODE $tls
+backend be_mtls_h2
+    server node $TLS_NODE $tls proto h2
 CFG
-haproxy -c -f "$OUT/haproxy.cfg" > "$OUT/haproxy-check.log" 2>&1 || { cat "$OUT/haproxy-check.log" >&2; exit 1; }
+}
 
 # --- start -------------------------------------------------------------------------------------------------
-BENCH=("$JAVA" "${JVM_FLAGS[@]}" -cp "$JAR" io.ambit.bench.waypoint.WaypointBench)
-start targets_pid "$OUT/targets.log" "${BENCH[@]}" targets --app "$APP" --node "$NODE" --ca "$OUT/ca" \
-    --identity spiffe://cluster.local/ns/bench/sa/app
+BENCH=("$JAVA" "${JVM_FLAGS[@]}" $HARNESS_JAVA_OPTS -cp "$JAR" io.ambit.bench.waypoint.WaypointBench)
+start targets_pid "$OUT/targets.log" on_cpu 0 "${BENCH[@]}" targets --app "$APP" --node "$NODE" --ca "$OUT/ca" \
+    --identity "$ID/app"
 wait_line "$OUT/targets.log" '^ready' "$targets_pid"
-# shellcheck disable=SC2086
-start wp_pid "$OUT/waypoint.log" "$JAVA" "${JVM_FLAGS[@]}" ${WP_JAVA_OPTS:-} -cp "$JAR" io.ambit.bench.waypoint.WaypointBench \
-    waypoint --mesh "$OUT/mesh.yaml" --ca "$OUT/ca"
-wait_line "$OUT/waypoint.log" '^ready' "$wp_pid"
-start client_pid "$OUT/client.log" "${BENCH[@]}" client --listen "$CLIENT" --waypoint "$WAYPOINT" \
-    --waypoint-identity spiffe://cluster.local/ns/bench/sa/bench-waypoint --target "$VIP" --ca "$OUT/ca" \
-    --identity spiffe://cluster.local/ns/bench/sa/bench-client
-wait_line "$OUT/client.log" '^ready' "$client_pid"
-start client2_pid "$OUT/client2.log" "${BENCH[@]}" client --listen "$CLIENT2" --waypoint "$NODE" \
-    --waypoint-identity spiffe://cluster.local/ns/bench/sa/app --target "$HAPROXY" --ca "$OUT/ca" \
-    --identity spiffe://cluster.local/ns/bench/sa/bench-client
-wait_line "$OUT/client2.log" '^ready' "$client2_pid"
-start haproxy_pid "$OUT/haproxy.log" haproxy -db -f "$OUT/haproxy.cfg"
-sleep 1
-kill -0 "$haproxy_pid" || { cat "$OUT/haproxy.log" >&2; exit 1; }
-echo "== waypoint PID $wp_pid; targets PID $targets_pid; client PID $client_pid; haproxy PID $haproxy_pid"
+waypoint_jvm() { # var log class-path mesh java-options: a waypoint JVM
+    # shellcheck disable=SC2086
+    start "$1" "$2" on_cpu 1 "$JAVA" "${JVM_FLAGS[@]}" $5 -cp "$3" io.ambit.bench.waypoint.WaypointBench \
+        waypoint --mesh "$4" --ca "$OUT/ca"
+    wait_line "$2" '^ready' "${!1}"
+}
+hbone_client() { # var log listen waypoint waypoint-identity target
+    start "$1" "$2" on_cpu 0 "${BENCH[@]}" client --listen "$3" --waypoint "$4" --waypoint-identity "$5" \
+        --target "$6" --ca "$OUT/ca" --identity "$ID/bench-client"
+    wait_line "$2" '^ready' "${!1}"
+}
+waypoint_jvm wp_pid "$OUT/waypoint.log" "$JAR" "$OUT/mesh.yaml" "$WP_JAVA_OPTS"
+hbone_client client_pid "$OUT/client.log" "$CLIENT" "$WAYPOINT" "$ID/bench-waypoint" "$VIP"
+wpold_pid=
+client_old_pid=
+if [[ -n "$WP_OLD_JAR" ]]; then
+    waypoint_jvm wpold_pid "$OUT/waypoint-old.log" "$WP_OLD_JAR" "$OUT/mesh-old.yaml" "$WP_OLD_JAVA_OPTS"
+    hbone_client client_old_pid "$OUT/client-old.log" "$CLIENT_OLD" "$WAYPOINT_OLD" "$ID/bench-waypoint" "$VIP"
+fi
+hbone_client client2_pid "$OUT/client2.log" "$CLIENT2" "$NODE" "$ID/app" "$HAPROXY"
+"${BENCH[@]}" pem --ca "$OUT/ca" --identity "$ID/bench-haproxy" --out "$OUT/haproxy.pem" --root-out "$OUT/root.pem" \
+    > "$OUT/pem.log" 2>&1 || { cat "$OUT/pem.log" >&2; exit 1; }
+start tls_client_pid "$OUT/tls-client.log" on_cpu 0 "${BENCH[@]}" tls-client --listen "$TLS_CLIENT" \
+    --target "$HAPROXY_TLS" --server-identity "$ID/bench-haproxy" --ca "$OUT/ca" --identity "$ID/bench-client"
+wait_line "$OUT/tls-client.log" '^ready' "$tls_client_pid"
+start tls_node_pid "$OUT/tls-node.log" on_cpu 0 "${BENCH[@]}" tls-node --listen "$TLS_NODE" --target "$APP" \
+    --ca "$OUT/ca" --identity "$ID/app"
+wait_line "$OUT/tls-node.log" '^ready' "$tls_node_pid"
+write_haproxy_cfg > "$OUT/haproxy.cfg"
+haproxy -c -f "$OUT/haproxy.cfg" > "$OUT/haproxy-check.log" 2>&1 || { cat "$OUT/haproxy-check.log" >&2; exit 1; }
+start haproxy_pid "$OUT/haproxy.log" on_cpu 1 haproxy -db -f "$OUT/haproxy.cfg"
+wait_listen "$HAPROXY_TLS" "$haproxy_pid"
+HARNESS_PIDS=("$targets_pid" "$client_pid" "$client2_pid" "$tls_client_pid" "$tls_node_pid" ${client_old_pid:+"$client_old_pid"})
+echo "== waypoint PID $wp_pid${wpold_pid:+, waypoint-old PID $wpold_pid}; haproxy PID $haproxy_pid; harness PIDs ${HARNESS_PIDS[*]}"
 
-url() { # setup proto path
+url() { # setup path
     local at
     case "$1" in
         direct) at=$APP ;;
         waypoint) at=$CLIENT ;;
+        waypoint-old) at=$CLIENT_OLD ;;
         haproxy) at=$HAPROXY ;;
         haproxy-hbone) at=$CLIENT2 ;;
+        haproxy-mtls) at=$TLS_CLIENT ;;
     esac
-    echo "http://$at$3"
+    echo "http://$at$2"
+}
+proxy_pid() { # setup: the PID of the proxy under test, or nothing (direct)
+    case "$1" in
+        waypoint) echo "$wp_pid" ;;
+        waypoint-old) echo "$wpold_pid" ;;
+        haproxy*) echo "$haproxy_pid" ;;
+    esac
 }
 proto_flags() { [[ "$1" == h2 ]] && echo "-m $STREAMS" || echo "--h1 -m 1"; }
+load() { if [[ "$PIN" == 1 ]]; then taskset -c 0 h2load "$@"; else h2load "$@"; fi; }
 
 # Sanity: allowed 200, denied 403, on every path and protocol (the ACLs really apply).
-for setup in direct waypoint haproxy haproxy-hbone; do
-    for proto in h1 h2; do
+for setup in $SETUPS; do
+    for proto in $PROTOS; do
         flag=$([[ "$proto" == h2 ]] && echo --http2-prior-knowledge || echo --http1.1)
-        ok=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$flag" "$(url "$setup" "$proto" /api/items)")
-        denied=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$flag" "$(url "$setup" "$proto" /admin)")
+        ok=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$flag" "$(url "$setup" /api/items)" || true)
+        denied=$(curl -s -o /dev/null -w '%{http_code}' -m 10 "$flag" "$(url "$setup" /admin)" || true)
         echo "   sanity $setup $proto: /api/items $ok, /admin $denied"
         [[ "$ok" == 200 ]] || { echo "sanity failed for $setup $proto" >&2; exit 1; }
         [[ "$setup" == direct || "$denied" == 403 ]] || { echo "the ACL does not apply for $setup $proto" >&2; exit 1; }
     done
 done
+pin 1 "$wp_pid" ${wpold_pid:+"$wpold_pid"} "$haproxy_pid"
+pin 0 "${HARNESS_PIDS[@]}"
 
-echo "   warming the waypoint JVM for ${JIT_WARMUP}s"
-h2load --h1 -c 8 -D $((JIT_WARMUP / 2)) "$(url waypoint h1 /api/items)" > /dev/null 2>&1 || true
-h2load -m 10 -c 8 -D $((JIT_WARMUP / 2)) "$(url waypoint h2 /api/items)" > /dev/null 2>&1 || true
+for setup in waypoint waypoint-old; do
+    [[ " $SETUPS " == *" $setup "* ]] || continue
+    echo "   warming the $setup JVM for ${JIT_WARMUP}s"
+    load --h1 -c 8 -D $((JIT_WARMUP / 2)) "$(url "$setup" /api/items)" > /dev/null 2>&1 || true
+    load -m 10 -c 8 -D $((JIT_WARMUP / 2)) "$(url "$setup" /api/items)" > /dev/null 2>&1 || true
+done
 sleep 2
-t0=$(cpu_ticks "$wp_pid")
+declare -A IDLE # proxy PID -> idle ticks per second
+idle_pids=("$wp_pid" "$haproxy_pid" ${wpold_pid:+"$wpold_pid"})
+declare -A t0
+for pid in "${idle_pids[@]}"; do t0[$pid]=$(cpu_ticks "$pid"); done
 sleep 5
-idle_ticks_per_s=$(awk -v t=$(($(cpu_ticks "$wp_pid") - t0)) 'BEGIN { printf "%.3f", t / 5 }')
+for pid in "${idle_pids[@]}"; do IDLE[$pid]=$(awk -v t=$(($(cpu_ticks "$pid") - t0[$pid])) 'BEGIN { printf "%.3f", t / 5 }'); done
+
+per_request_us() { # ticks idle-ticks-per-s seconds requests: CPU microseconds per request, net of idle
+    awk -v t="$1" -v i="$2" -v s="$3" -v n="$4" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (t - i * s) / hz * 1e6 / n }'
+}
 
 throughput() { # setup proto round
-    local line before after n rps
+    local key="$1/$2" pid line before after hb ha n rps ok
+    pid=$(proxy_pid "$1")
     # shellcheck disable=SC2046
-    h2load $(proto_flags "$2") -c "$CONNS" -D "$WARMUP" "$(url "$1" "$2" /api/items)" > /dev/null 2>&1 || true
-    before=$(cpu_ticks "$wp_pid")
-    local hb
-    hb=$(($(cpu_ticks "$client_pid") + $(cpu_ticks "$targets_pid")))
+    load $(proto_flags "$2") -c "$CONNS" -D "$WARMUP" "$(url "$1" /api/items)" > /dev/null 2>&1 || true
+    before=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
+    hb=$(cpu_ticks "${HARNESS_PIDS[@]}")
     # shellcheck disable=SC2046
-    line=$(h2load $(proto_flags "$2") -c "$CONNS" -D "$DURATION" "$(url "$1" "$2" /api/items)" 2>&1 | tee "$OUT/tput-$1-$2-$3.txt")
-    after=$(cpu_ticks "$wp_pid")
-    local ha
-    ha=$(($(cpu_ticks "$client_pid") + $(cpu_ticks "$targets_pid")))
+    line=$(load $(proto_flags "$2") -c "$CONNS" -D "$DURATION" "$(url "$1" /api/items)" 2>&1 | tee "$OUT/tput-$1-$2-$3.txt")
+    after=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
+    ha=$(cpu_ticks "${HARNESS_PIDS[@]}")
     rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<< "$line")
     n=$(sed -n 's/^requests: [0-9]* total, [0-9]* started, \([0-9]*\) done.*/\1/p' <<< "$line")
-    local ok
     ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<< "$line")
-    record "$1" "$2" rps "$3" "${rps:-0}"
-    record "$1" "$2" ok "$3" "${ok:-0}"
-    if [[ "$1" == waypoint && -n "$n" && "$n" -gt 0 ]]; then
-        record waypoint "$2" cpu_us_at_max "$3" \
-            "$(awk -v t=$((after - before)) -v i="$idle_ticks_per_s" -v s="$DURATION" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (t - i * s) / hz * 1e6 / n }')"
-        record waypoint "$2" harness_cpu_us "$3" \
-            "$(awk -v t=$((ha - hb)) -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')"
+    record "$key" rps "$3" "${rps:-0}"
+    record "$key" ok "$3" "${ok:-0}"
+    if [[ -n "$n" && "$n" -gt 0 ]]; then
+        [[ -z "$pid" ]] || record "$key" cpu_us_at_max "$3" "$(per_request_us $((after - before)) "${IDLE[$pid]}" "$DURATION" "$n")"
+        record "$key" harness_cpu_us "$3" "$(per_request_us $((ha - hb)) 0 "$DURATION" "$n")"
     fi
     printf '  %-13s %-2s throughput %9s req/s (%s 2xx of %s)\n' "$1" "$2" "${rps:-0}" "${ok:-0}" "${n:-0}"
 }
 
 latency() { # setup proto round
-    local log="$OUT/lat-$1-$2-$3.log" before after per_client n p
+    local key="$1/$2" log="$OUT/lat-$1-$2-$3.log" pid before after per_client n p
+    pid=$(proxy_pid "$1")
     per_client=$((RATE / CLIENTS))
     # shellcheck disable=SC2046
-    h2load $(proto_flags "$2" | sed 's/-m [0-9]*/-m 1/') -c "$CLIENTS" --rps "$per_client" -D "$WARMUP" \
-        "$(url "$1" "$2" /api/items)" > /dev/null 2>&1 || true
-    before=$(cpu_ticks "$wp_pid")
+    load $(proto_flags "$2" | sed 's/-m [0-9]*/-m 1/') -c "$CLIENTS" --rps "$per_client" -D "$WARMUP" \
+        "$(url "$1" /api/items)" > /dev/null 2>&1 || true
+    before=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
     # shellcheck disable=SC2046
-    h2load $(proto_flags "$2" | sed 's/-m [0-9]*/-m 1/') -c "$CLIENTS" --rps "$per_client" -D "$DURATION" \
-        --log-file "$log" "$(url "$1" "$2" /api/items)" > "$OUT/lat-$1-$2-$3.txt" 2>&1 || true
-    after=$(cpu_ticks "$wp_pid")
+    load $(proto_flags "$2" | sed 's/-m [0-9]*/-m 1/') -c "$CLIENTS" --rps "$per_client" -D "$DURATION" \
+        --log-file "$log" "$(url "$1" /api/items)" > "$OUT/lat-$1-$2-$3.txt" 2>&1 || true
+    after=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
     n=$(awk '$2 == 200' "$log" | wc -l)
     for p in 50 90 99; do
-        record "$1" "$2" "p${p}_us" "$3" "$(awk '$2 == 200 { print $3 }' "$log" | sort -n \
+        record "$key" "p${p}_us" "$3" "$(awk '$2 == 200 { print $3 }' "$log" | sort -n \
             | awk -v p="$p" '{ v[NR] = $1 } END { if (NR == 0) print 0; else { i = int(NR * p / 100); if (i < 1) i = 1; print v[i] } }')"
     done
-    record "$1" "$2" lat_requests "$3" "$n"
-    if [[ "$1" == waypoint && "$n" -gt 0 ]]; then
-        record waypoint "$2" cpu_us_at_rate "$3" \
-            "$(awk -v t=$((after - before)) -v i="$idle_ticks_per_s" -v s="$DURATION" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (t - i * s) / hz * 1e6 / n }')"
+    record "$key" lat_requests "$3" "$n"
+    if [[ -n "$pid" && "$n" -gt 0 ]]; then
+        record "$key" cpu_us_at_rate "$3" "$(per_request_us $((after - before)) "${IDLE[$pid]}" "$DURATION" "$n")"
     fi
     printf '  %-13s %-2s at %d req/s: p50 %6s p90 %6s p99 %6s us (%s ok)\n' "$1" "$2" "$RATE" \
-        "$(median "$1" "$2" p50_us)" "$(median "$1" "$2" p90_us)" "$(median "$1" "$2" p99_us)" "$n"
+        "$(median "$key" p50_us)" "$(median "$key" p90_us)" "$(median "$key" p99_us)" "$n"
 }
 
 for ((round = 1; round <= ROUNDS; round++)); do
     echo "== round $round of $ROUNDS"
-    for proto in h1 h2; do
-        for setup in direct waypoint haproxy haproxy-hbone; do throughput "$setup" "$proto" "$round"; done
-        for setup in direct waypoint haproxy haproxy-hbone; do latency "$setup" "$proto" "$round"; done
+    for proto in $PROTOS; do
+        for setup in $SETUPS; do throughput "$setup" "$proto" "$round"; done
+        for setup in $SETUPS; do latency "$setup" "$proto" "$round"; done
     done
 done
-rss=$(rss_kb "$wp_pid")
-record waypoint all rss_kb 1 "$rss"
+rss=$(full_gc_rss_kb "$wp_pid")
+record waypoint/all rss_kb 1 "$rss"
 
+ratio() { # a b: a / b with two decimals, or "-"
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
+}
 {
     echo
-    echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs; h2load $CONNS connections" \
-        "(h2: $STREAMS streams each), ${DURATION}s; latency at $RATE req/s over $CLIENTS clients"
-    printf '%-13s %-3s %12s %9s %9s %9s %14s %14s\n' setup pr 'req/s' 'p50 us' 'p90 us' 'p99 us' 'cpu us/req max' 'cpu us/req rate'
-    for proto in h1 h2; do
-        for s in direct waypoint haproxy haproxy-hbone; do
-            printf '%-13s %-3s %12s %9s %9s %9s %14s %14s\n' "$s" "$proto" "$(median "$s" "$proto" rps)" \
-                "$(median "$s" "$proto" p50_us)" "$(median "$s" "$proto" p90_us)" "$(median "$s" "$proto" p99_us)" \
-                "$(median "$s" "$proto" cpu_us_at_max)" "$(median "$s" "$proto" cpu_us_at_rate)"
+    echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs$([[ "$PIN" == 1 ]] && echo ', proxies pinned to CPU 1, the rest to CPU 0');" \
+        "h2load $CONNS connections (h2: $STREAMS streams each), ${DURATION}s; latency at $RATE req/s over $CLIENTS clients"
+    printf '%-13s %-3s %10s %8s %8s %8s %15s %16s %13s\n' setup pr 'req/s' 'p50 us' 'p90 us' 'p99 us' \
+        'proxy us/req max' 'proxy us/req rate' 'harness us/req'
+    for proto in $PROTOS; do
+        for s in $SETUPS; do
+            k="$s/$proto"
+            printf '%-13s %-3s %10s %8s %8s %8s %15s %16s %13s\n' "$s" "$proto" "$(median "$k" rps)" "$(median "$k" p50_us)" \
+                "$(median "$k" p90_us)" "$(median "$k" p99_us)" "$(median "$k" cpu_us_at_max)" "$(median "$k" cpu_us_at_rate)" \
+                "$(median "$k" harness_cpu_us)"
         done
     done
-    echo "waypoint RSS after GC: $((rss / 1024)) MiB; harness (client + node JVMs) CPU per request at max: h1 $(median waypoint h1 harness_cpu_us) us, h2 $(median waypoint h2 harness_cpu_us) us"
-    for proto in h1 h2; do
-        awk -v p="$proto" -v w="$(median waypoint "$proto" rps)" -v h="$(median haproxy "$proto" rps)" \
-            -v c="$(median waypoint "$proto" cpu_us_at_rate)" -v d50="$(median direct "$proto" p50_us)" \
-            -v w50="$(median waypoint "$proto" p50_us)" -v d99="$(median direct "$proto" p99_us)" \
-            -v w99="$(median waypoint "$proto" p99_us)" -v h50="$(median haproxy "$proto" p50_us)" -v h99="$(median haproxy "$proto" p99_us)" \
-            -v hh="$(median haproxy-hbone "$proto" rps)" '
-            function v(ok) { return ok ? "PASS" : "FAIL" }
-            BEGIN {
-                printf "%s: added latency waypoint p50 %d us, p99 %d us (haproxy p50 %d us, p99 %d us)\n", p, w50 - d50, w99 - d99, h50 - d50, h99 - d99
-                printf "%s: target CPU <= 150 us per request (waypoint JVM, at the fixed rate): %s (%.1f us)\n", p, v(c <= 150), c
-                printf "%s: target req/s >= 1.0x HAProxy:                                   %s (%.2fx)\n", p, v(h > 0 && w / h >= 1.0), (h > 0 ? w / h : 0)
-                printf "%s: req/s vs HAProxy behind the same two HBONE hops:              %.2fx\n", p, (hh > 0 ? w / hh : 0)
-            }'
+    echo "waypoint RSS after GC: $((rss / 1024)) MiB"
+    for proto in $PROTOS; do
+        w=$(median "waypoint/$proto" rps)
+        c=$(median "waypoint/$proto" cpu_us_at_rate)
+        echo "$proto: target CPU <= 150 us per request (waypoint JVM, at $RATE req/s): $(awk -v c="$c" 'BEGIN { print (c != "-" && c <= 150) ? "PASS" : "FAIL" }') ($c us)"
+        for h in haproxy-mtls haproxy haproxy-hbone; do
+            [[ " $SETUPS " == *" $h "* ]] || continue
+            r=$(ratio "$w" "$(median "$h/$proto" rps)")
+            case $h in
+                haproxy-mtls) what="like for like: HAProxy with mTLS in and out, between TLS hops" ;;
+                haproxy) what="HAProxy plaintext, no hops (not like for like)" ;;
+                haproxy-hbone) what="HAProxy plaintext behind the same two HBONE hops (not like for like)" ;;
+            esac
+            echo "$proto: waypoint req/s / $h: ${r}x$([[ $h == haproxy-mtls ]] && awk -v r="$r" 'BEGIN { print (r != "-" && r >= 1.0) ? " PASS" : " FAIL" }') ($what)"
+            echo "$proto:   CPU per request at $RATE req/s, waypoint / $h: $(ratio "$c" "$(median "$h/$proto" cpu_us_at_rate)")x"
+        done
+        if [[ " $SETUPS " == *" waypoint-old "* ]]; then
+            echo "$proto: waypoint / waypoint-old: req/s $(ratio "$w" "$(median "waypoint-old/$proto" rps)")x," \
+                "CPU per request at max $(ratio "$(median "waypoint/$proto" cpu_us_at_max)" "$(median "waypoint-old/$proto" cpu_us_at_max)")x," \
+                "at $RATE req/s $(ratio "$c" "$(median "waypoint-old/$proto" cpu_us_at_rate)")x"
+        fi
     done
 } | tee "$OUT/summary.txt"

@@ -1,6 +1,7 @@
 package io.ambit.bench.waypoint;
 
 import io.ambit.hbone.ca.LocalCa;
+import io.ambit.hbone.ca.Pem;
 import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.cert.Scheduler;
 import io.ambit.hbone.identity.SpiffeId;
@@ -23,6 +24,7 @@ import io.ambit.xds.file.LocalFileSource;
 import io.netty.channel.EventLoopGroup;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -58,6 +60,11 @@ public final class WaypointBench {
                             args,
                             1,
                             Set.of("--listen", "--waypoint", "--waypoint-identity", "--target", "--ca", "--identity")));
+                case "tls-client" ->
+                    tlsClient(Args.parse(
+                            args, 1, Set.of("--listen", "--target", "--server-identity", "--ca", "--identity")));
+                case "tls-node" -> tlsNode(Args.parse(args, 1, Set.of("--listen", "--target", "--ca", "--identity")));
+                case "pem" -> pem(Args.parse(args, 1, Set.of("--ca", "--identity", "--out", "--root-out")));
                 default -> usage("unknown command " + args[0]);
             }
         } catch (IllegalArgumentException e) {
@@ -69,7 +76,10 @@ public final class WaypointBench {
         System.err.println(
                 "waypoint bench: " + why + "\nusage: WaypointBench targets --app IP:PORT --node IP:PORT --ca DIR"
                         + " --identity SPIFFE | waypoint --mesh FILE --ca DIR | client --listen IP:PORT --waypoint IP:PORT"
-                        + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE");
+                        + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE"
+                        + " | tls-client --listen IP:PORT --target IP:PORT --server-identity SPIFFE --ca DIR"
+                        + " --identity SPIFFE | tls-node --listen IP:PORT --target IP:PORT --ca DIR --identity SPIFFE"
+                        + " | pem --ca DIR --identity SPIFFE --out FILE --root-out FILE");
         System.exit(2);
     }
 
@@ -130,6 +140,51 @@ public final class WaypointBench {
                 identity, Set.of(SpiffeId.parse(a.text("--waypoint-identity"))), null, a.address("--waypoint"));
         TcpTunnelListener.start(transport, loops, () -> pool, key, a.address("--target"), true, a.address("--listen"));
         ready("client: " + a.text("--listen") + " -> HBONE " + a.text("--waypoint") + " -> " + a.text("--target"));
+    }
+
+    /** The client's hop in TLS mode: TCP in, mutual TLS out (no HTTP/2 CONNECT), see {@link TlsHops}. */
+    private static void tlsClient(Args a) throws Exception {
+        Transport transport = Transports.select();
+        EventLoopGroup loops = transport.newEventLoopGroup(0, "bench-tls-client");
+        var certs = certificates(a.text("--ca"));
+        var identity = SpiffeId.parse(a.text("--identity"));
+        certs.certificate(identity).get(30, TimeUnit.SECONDS);
+        TlsHops.client(
+                transport,
+                loops,
+                new ClientTls(TlsSettings.defaults()),
+                () -> certs.current(identity).orElseThrow(),
+                SpiffeId.parse(a.text("--server-identity")),
+                a.address("--listen"),
+                a.address("--target"));
+        ready("tls-client: " + a.text("--listen") + " -> mTLS " + a.text("--target"));
+    }
+
+    /** The node's hop in TLS mode: mutual TLS in, TCP out to the app, see {@link TlsHops}. */
+    private static void tlsNode(Args a) throws Exception {
+        Transport transport = Transports.select();
+        EventLoopGroup loops = transport.newEventLoopGroup(0, "bench-tls-node");
+        var certs = certificates(a.text("--ca"));
+        var identity = SpiffeId.parse(a.text("--identity"));
+        certs.certificate(identity).get(30, TimeUnit.SECONDS);
+        var tls = ServerTls.forIdentity(certs, identity, TlsSettings.defaults(), null);
+        TlsHops.node(transport, loops, tls, a.address("--listen"), a.address("--target"));
+        ready("tls-node: mTLS " + a.text("--listen") + " -> " + a.text("--target") + " as " + identity);
+    }
+
+    /**
+     * A certificate from the bench's CA for a proxy that reads PEM files (HAProxy's {@code crt}: chain, then
+     * key, in one file) and the root it must trust ({@code ca-file}).
+     */
+    private static void pem(Args a) throws Exception {
+        var ca = LocalCa.open(Path.of(a.text("--ca")), Clock.systemUTC());
+        var cert = ca.issue(SpiffeId.parse(a.text("--identity")), Duration.ofDays(1));
+        Pem.write(
+                Path.of(a.text("--out")),
+                Pem.encodeCertificates(cert.chain()) + Pem.encodePrivateKey(cert.key()),
+                true);
+        Pem.write(Path.of(a.text("--root-out")), Pem.encodeCertificates(cert.roots()), false);
+        System.out.println("wrote " + a.text("--out") + " for " + cert.identity());
     }
 
     private static void ready(String what) throws InterruptedException {
