@@ -119,6 +119,10 @@ cpu_ticks() {
     echo "$total"
 }
 
+# sys_ticks pid: system (kernel) clock ticks of a process, threads included: on loopback a send() runs the
+# peer's TCP receive path in the sender's context, so this is mostly kernel network work.
+sys_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $13}'; }
+
 # thread_ticks pid prefix: user+system clock ticks of the process's live threads whose name starts with prefix
 # (e.g. the event loops, without the JIT compiler and GC threads).
 thread_ticks() {

@@ -103,7 +103,12 @@ class DockerfileTest {
         assertThat(trace("run", "examples/quickstart.yaml"))
                 .contains("-jar /opt/ambit/ambit-cli.jar run examples/quickstart.yaml")
                 .contains("--enable-native-access=ALL-UNNAMED")
-                .contains("-XX:+ExitOnOutOfMemoryError");
+                .contains("-XX:+ExitOnOutOfMemoryError")
+                .contains("-Dio.netty.leakDetection.level=disabled")
+                .contains("-XX:+UseSerialGC");
+        assertThat(trace("run", "examples/quickstart.yaml"))
+                .as("the node proxy's defaults come first, so AMBIT_JAVA_OPTS can override any of them")
+                .containsSubsequence("-XX:+UseSerialGC", "-jar /opt/ambit/ambit-cli.jar");
     }
 
     /** The launcher's {@code sh -x} trace; the exec itself fails here (no /opt/ambit), after the trace. */
