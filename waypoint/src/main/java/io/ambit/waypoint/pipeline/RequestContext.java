@@ -45,6 +45,7 @@ public final class RequestContext {
     private LocalReply authenticationFailure;
     private String upstreamPath;
     private List<Consumer<HttpHeaders>> responseEdits;
+    private RequestBody body = RequestBody.UNAVAILABLE;
 
     /**
      * @param rawPath the request target as the client sent it (query included), for stages that read
@@ -217,6 +218,16 @@ public final class RequestContext {
                 edit.accept(responseHeaders);
             }
         }
+    }
+
+    /** The request's body, readable before it is routed (see {@link RequestBody}). */
+    public RequestBody body() {
+        return body;
+    }
+
+    /** Sets where {@link #body()} reads from: the exchange that received the request. */
+    public void body(RequestBody value) {
+        this.body = value == null ? RequestBody.UNAVAILABLE : value;
     }
 
     /** The last decision {@link #decide()} made, or null. */

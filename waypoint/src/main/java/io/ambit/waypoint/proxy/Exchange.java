@@ -6,6 +6,7 @@ import io.ambit.waypoint.answer.LocalReply;
 import io.ambit.waypoint.answer.Replies;
 import io.ambit.waypoint.answer.ResponseFlag;
 import io.ambit.waypoint.ingress.Tunnel;
+import io.ambit.waypoint.pipeline.RequestBody;
 import io.ambit.waypoint.pipeline.RequestContext;
 import io.ambit.waypoint.route.Endpoint;
 import io.ambit.waypoint.route.Upstream;
@@ -33,6 +34,8 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -91,6 +94,9 @@ public final class Exchange implements UpstreamListener {
     private long bytesOut;
     private long lastActivity = startNanos;
     private ScheduledFuture<?> timer;
+    private CompletableFuture<RequestBody.Buffered> bodyRead; // a stage waits for the body (while deciding)
+    private int bodyLimit;
+    private long heldBytes; // body bytes held (head + pending) while a stage reads the body
 
     private Exchange(Downstream down, ProxyServices services, Tunnel tunnel, HttpRequest head, boolean http1) {
         this.down = down;
@@ -166,6 +172,7 @@ public final class Exchange implements UpstreamListener {
                 grpc,
                 start);
         request.protocol(down.protocol());
+        request.body(this::readBody);
         services.pipeline().run(request, down::isActive, this::decided);
     }
 
@@ -225,6 +232,60 @@ public final class Exchange implements UpstreamListener {
             down.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
         }
         route(null);
+    }
+
+    /**
+     * {@link RequestBody#read}: the parts read are held in {@code pending} and go upstream after the
+     * decision like any part that arrived while deciding.
+     */
+    private CompletionStage<RequestBody.Buffered> readBody(int maxBytes) {
+        if (state != State.DECIDING || bodyRead != null) {
+            return CompletableFuture.failedFuture(
+                    new IllegalStateException("the request body is read once, while the request is decided"));
+        }
+        bodyRead = new CompletableFuture<>();
+        bodyLimit = Math.max(0, maxBytes);
+        if (expectContinue) {
+            // The client holds the body back until this; Envoy answers 100-continue itself, before its filters.
+            expectContinue = false;
+            down.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+        }
+        heldBytes = head instanceof HttpContent c ? c.content().readableBytes() : 0;
+        for (HttpContent c : pending) {
+            heldBytes += c.content().readableBytes();
+        }
+        bodyProgress();
+        return bodyRead;
+    }
+
+    /** Completes the body read when the body ended or passed the limit, else asks the client for more. */
+    private void bodyProgress() {
+        if (requestComplete || heldBytes > bodyLimit) {
+            bodyRead.complete(new RequestBody.Buffered(heldPrefix(bodyLimit), heldBytes > bodyLimit));
+        } else if (!awaitingMore) {
+            awaitingMore = true;
+            down.requestMore(); // reading returns flow-control credit: the client can send up to the limit
+        }
+    }
+
+    /** A copy of the first {@code max} held body bytes (the held buffers stay as they are, to go upstream). */
+    private byte[] heldPrefix(int max) {
+        byte[] out = new byte[(int) Math.min(heldBytes, max)];
+        int at = head instanceof HttpContent c ? copy(c, out, 0) : 0;
+        for (HttpContent c : pending) {
+            if (at == out.length) {
+                break;
+            }
+            at = copy(c, out, at);
+        }
+        return out;
+    }
+
+    private static int copy(HttpContent part, byte[] out, int at) {
+        var content = part.content();
+        int n = Math.min(content.readableBytes(), out.length - at);
+        content.getBytes(content.readerIndex(), out, at, n);
+        return at + n;
     }
 
     // ---- phase 3: route
@@ -292,7 +353,13 @@ public final class Exchange implements UpstreamListener {
         boolean last = part instanceof LastHttpContent;
         requestComplete |= last;
         switch (state) {
-            case DECIDING, CONNECTING -> pending.add(part);
+            case DECIDING, CONNECTING -> {
+                pending.add(part);
+                if (bodyRead != null && !bodyRead.isDone()) {
+                    heldBytes += part.content().readableBytes();
+                    bodyProgress();
+                }
+            }
             case PROXYING -> {
                 requestSent = last;
                 upstream.write(part);
@@ -525,6 +592,9 @@ public final class Exchange implements UpstreamListener {
         }
         state = State.DONE;
         cancelTimer();
+        if (bodyRead != null && !bodyRead.isDone()) {
+            bodyRead.completeExceptionally(new IllegalStateException("the request ended before its body was read"));
+        }
         for (HttpContent c; (c = pending.poll()) != null; ) {
             ReferenceCountUtil.release(c);
         }

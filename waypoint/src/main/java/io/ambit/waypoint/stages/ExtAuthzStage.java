@@ -1,9 +1,9 @@
 package io.ambit.waypoint.stages;
 
 import io.ambit.policy.crd.Action;
-import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
 import io.ambit.policy.engine.PolicySnapshot;
+import io.ambit.policy.mesh.ExtensionProvider;
 import io.ambit.waypoint.answer.LocalReply;
 import io.ambit.waypoint.answer.ResponseFlag;
 import io.ambit.waypoint.extauthz.CheckInput;
@@ -36,6 +36,10 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>Ask the engine: with no provider answer yet, a matching CUSTOM policy gives verdict {@code CUSTOM}
  *       and names the provider; otherwise this stage does nothing.
+ *   <li>When the provider wants the body ({@code includeRequestBodyInCheck}), read it first, up to
+ *       {@code maxRequestBytes} ({@link io.ambit.waypoint.pipeline.RequestBody}); a longer body is 413 unless
+ *       {@code allowPartialMessage}, which sends its first {@code maxRequestBytes}. The whole body still goes
+ *       upstream when the provider allows.
  *   <li>Check with the provider ({@link ExtAuthzClients}; never blocks, never fails: an unreachable or slow
  *       provider is an error verdict, denied with {@code statusOnError} unless {@code failOpen}).
  *   <li>Back on the request's event loop: a denial answers the client with the provider's status, body and
@@ -71,18 +75,30 @@ public final class ExtAuthzStage implements RequestStage {
             return StageResult.CONTINUE_NOW;
         }
         ExtAuthzClient client = clients.client(d.provider());
-        if (client.body() != null && mayHaveBody(request)) {
-            // The provider inspects bodies; checking without the body could let through what it would refuse.
-            log.warn(
-                    "ext_authz provider \"{}\" asks for the request body (includeRequestBodyInCheck), which the"
-                            + " waypoint does not buffer yet: {} {} denied (fail closed)",
-                    d.provider(),
-                    request.method(),
-                    request.path());
-            return denied(
-                    request, new LocalReply(403, "", Map.of(), ResponseFlag.UNAUTHORIZED_EXTERNAL_SERVICE, false));
+        ExtensionProvider.RequestBody wanted = client.body();
+        if (wanted == null) {
+            return check(request, client, null, false);
         }
-        CompletableFuture<ExtAuthzVerdict> check = client.check(input(request)).toCompletableFuture();
+        if (!mayHaveBody(request)) {
+            return check(request, client, new byte[0], false);
+        }
+        if (contentLength(request) > wanted.maxRequestBytes() && !wanted.allowPartialMessage()) {
+            return CompletableFuture.completedFuture(StageResult.respond(tooLarge(request, wanted)));
+        }
+        // The body arrives after the head: read it (bounded by maxRequestBytes) before asking the provider.
+        // The read completes on the request's loop; the parts stay held and go upstream if the check allows.
+        return request.body()
+                .read(wanted.maxRequestBytes())
+                .thenCompose(b -> b.truncated() && !wanted.allowPartialMessage()
+                        ? CompletableFuture.completedFuture(StageResult.respond(tooLarge(request, wanted)))
+                        : check(request, client, b.bytes(), b.truncated()));
+    }
+
+    /** Asks the provider ({@code body}: what was buffered, or null when it does not want the body). */
+    private CompletionStage<StageResult> check(
+            RequestContext request, ExtAuthzClient client, byte[] body, boolean truncated) {
+        CompletableFuture<ExtAuthzVerdict> check =
+                client.check(input(request, body, truncated)).toCompletableFuture();
         if (check.isDone() && !check.isCompletedExceptionally()) {
             return CompletableFuture.completedFuture(applied(request, check.join()));
         }
@@ -139,22 +155,37 @@ public final class ExtAuthzStage implements RequestStage {
         return LocalReply.withLines(v.status(), v.body(), lines, ResponseFlag.UNAUTHORIZED_EXTERNAL_SERVICE);
     }
 
-    private static CompletionStage<StageResult> denied(RequestContext request, LocalReply reply) {
-        request.extAuthz(AccessRequest.ExtAuthzAnswer.DENY);
-        request.decide();
-        return CompletableFuture.completedFuture(StageResult.respond(reply));
+    /**
+     * Envoy's answer when the body is longer than the provider's {@code maxRequestBytes} and it does not
+     * accept part of it: 413, before the provider is asked. Logged: the provider never sees these.
+     */
+    private static LocalReply tooLarge(RequestContext request, ExtensionProvider.RequestBody wanted) {
+        log.debug(
+                "{} {}: body over maxRequestBytes {} of the ext_authz provider (allowPartialMessage: false): 413",
+                request.method(),
+                request.path(),
+                wanted.maxRequestBytes());
+        return new LocalReply(413, "Payload Too Large", Map.of(), ResponseFlag.NONE, false);
     }
 
-    private CheckInput input(RequestContext request) {
-        var headers = request.headers();
-        long size = -1;
-        String length = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+    /** The declared {@code content-length}, or -1 (none; the codecs already refused malformed ones). */
+    private static long contentLength(RequestContext request) {
+        String length = request.headers().get(HttpHeaderNames.CONTENT_LENGTH);
         if (length != null) {
             try {
-                size = Long.parseLong(length.trim());
+                return Long.parseLong(length.trim());
             } catch (NumberFormatException e) {
-                size = -1; // the codec already refused malformed lengths; nothing to tell the provider
+                return -1;
             }
+        }
+        return -1;
+    }
+
+    private CheckInput input(RequestContext request, byte[] body, boolean truncated) {
+        var headers = request.headers();
+        long size = contentLength(request);
+        if (size < 0 && body != null && !truncated) {
+            size = body.length; // read to its end: the size is known
         }
         var target = request.target();
         return CheckInput.builder()
@@ -168,7 +199,7 @@ public final class ExtAuthzStage implements RequestStage {
                         self.identity().toString())
                 .requestId(headers.get("x-request-id"))
                 .time(request.time())
-                .body(null, false, size)
+                .body(body, truncated, size)
                 .build();
     }
 
