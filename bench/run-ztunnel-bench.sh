@@ -39,7 +39,7 @@
 # started, by PID (bench/lib/processes.sh). Results and logs go to bench/target/results/ztunnel-<time>/.
 #
 # Settings (environment): ROUNDS=3 PHASES="bulk iperf latency fortio conn memory" TPUT_SECONDS=10 RATE=1000
-#   LAT_SECONDS=15 WARMUP_SECONDS=8 CONNECTIONS=4 SIZE=64 BODY=64 CONN_SECONDS=5 CONN_CONCURRENCY=4
+#   LAT_SECONDS=15 WARMUP_SECONDS=8 JIT_SETTLE_SECONDS=60 JIT_SETTLE_TICKS=2 CONNECTIONS=4 SIZE=64 BODY=64 CONN_SECONDS=5 CONN_CONCURRENCY=4
 #   HOLD_CONNS=10000 (0: no memory phase) VARIANTS="mesh" ZT_JAVA_OPTS="" OPTS_<variant>="..."
 #   NMT=summary|off PROFILE=none|perf|perfstat|jfr PROFILE_RUN=http|echo|conn SKIP_BUILD=1 IPERF_VIA=auto|proxychains|forward
 set -euo pipefail
@@ -57,6 +57,8 @@ TPUT_SECONDS="${TPUT_SECONDS:-10}"
 RATE="${RATE:-1000}"
 LAT_SECONDS="${LAT_SECONDS:-15}"
 WARMUP_SECONDS="${WARMUP_SECONDS:-8}"
+JIT_SETTLE_SECONDS="${JIT_SETTLE_SECONDS:-60}"
+JIT_SETTLE_TICKS="${JIT_SETTLE_TICKS:-2}"
 CONNECTIONS="${CONNECTIONS:-4}"
 SIZE="${SIZE:-64}"
 BODY="${BODY:-64}"
@@ -209,6 +211,30 @@ for name in "${NAMES[@]}"; do
         --seconds "$WARMUP_SECONDS" --connections "$CONNECTIONS" > /dev/null
     timeout 60 "${LOAD[@]}" conn --target "$(target "$name" echo)" $(via "$name") --seconds "$WARMUP_SECONDS" > /dev/null
     timeout 60 "${LOAD[@]}" bulk --target "$(target "$name" sink)" $(via "$name") --seconds 2 > /dev/null
+done
+# Then until the JIT has settled: HTTP and echo at RATE through each pair in 4 s slices until a slice costs the
+# pair's compiler threads (C1 + C2) at most JIT_SETTLE_TICKS clock ticks, at most JIT_SETTLE_SECONDS. Without this
+# the first measured round carried C2 at 7-19 % of a ztunnel's samples (a node proxy runs for days: steady state
+# is what the targets are about).
+jit_ticks() { # pid: clock ticks of its JIT compiler threads
+    echo $(($(thread_ticks "$1" "C2 Compiler") + $(thread_ticks "$1" "C1 Compiler")))
+}
+for name in "${NAMES[@]}"; do
+    settled=""
+    for ((k = 0; k < JIT_SETTLE_SECONDS / 4; k++)); do
+        j0=$(($(jit_ticks "${V_ZA[$name]}") + $(jit_ticks "${V_ZB[$name]}")))
+        timeout 60 "${LOAD[@]}" rr --target "$(target "$name" http)" $(via "$name") --http "$(http_host "$name")" \
+            --rate "$RATE" --seconds 2 --connections "$CONNECTIONS" > /dev/null
+        timeout 60 "${LOAD[@]}" rr --target "$(target "$name" echo)" $(via "$name") --rate "$RATE" --seconds 2 \
+            --connections "$CONNECTIONS" > /dev/null
+        j=$(($(jit_ticks "${V_ZA[$name]}") + $(jit_ticks "${V_ZB[$name]}") - j0))
+        if ((j <= JIT_SETTLE_TICKS)); then
+            settled=1
+            break
+        fi
+    done
+    echo "   $name JIT $([[ -n "$settled" ]] && echo settled || echo "NOT settled") after $((4 * k + 4)) s more" \
+        "(compiler ticks in the last 4 s: $j)"
 done
 # Each ztunnel's idle CPU rate, for the record (timers, the mesh-file watcher).
 sleep 3
