@@ -1,5 +1,6 @@
 package io.ambit.waypoint.extauthz;
 
+import io.ambit.hbone.relay.InboundHold;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -28,6 +29,7 @@ final class ConnectionPool implements AutoCloseable {
 
     private final Bootstrap bootstrap;
     private final ProviderResolver resolver;
+    private final MeshDialer meshDialer;
     private final String host;
     private final int port;
     private final int max;
@@ -39,11 +41,13 @@ final class ConnectionPool implements AutoCloseable {
             EventLoopGroup group,
             Class<? extends SocketChannel> channelClass,
             ProviderResolver resolver,
+            MeshDialer meshDialer,
             String host,
             int port,
             int max,
             int connectTimeoutMillis) {
         this.resolver = resolver;
+        this.meshDialer = meshDialer;
         this.host = host;
         this.port = port;
         this.max = max;
@@ -55,18 +59,22 @@ final class ConnectionPool implements AutoCloseable {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline()
-                                .addLast("idle", new IdleStateHandler(0, 0, 60, TimeUnit.SECONDS) {
-                                    @Override
-                                    protected void channelIdle(
-                                            io.netty.channel.ChannelHandlerContext ctx, IdleStateEvent evt) {
-                                        ctx.close();
-                                    }
-                                })
-                                .addLast("codec", new HttpClientCodec(4096, MAX_HEADERS, 8192))
-                                .addLast("aggregator", new HttpObjectAggregator(MAX_BODY));
+                        addHttp(ch);
                     }
                 });
+    }
+
+    /** The HTTP/1.1 client handlers, on a TCP connection or an HBONE stream alike. */
+    private static void addHttp(Channel ch) {
+        ch.pipeline()
+                .addLast("idle", new IdleStateHandler(0, 0, 60, TimeUnit.SECONDS) {
+                    @Override
+                    protected void channelIdle(io.netty.channel.ChannelHandlerContext ctx, IdleStateEvent evt) {
+                        ctx.close();
+                    }
+                })
+                .addLast("codec", new HttpClientCodec(4096, MAX_HEADERS, 8192))
+                .addLast("aggregator", new HttpObjectAggregator(MAX_BODY));
     }
 
     /** A connection for one exchange; {@code reused} when it served an earlier one (it may have gone stale). */
@@ -89,24 +97,64 @@ final class ConnectionPool implements AutoCloseable {
                     new IllegalStateException(max + " checks to " + host + ":" + port + " are already in flight"));
         }
         var result = new CompletableFuture<Lease>();
-        resolver.resolve(host, port).whenComplete((address, error) -> {
-            if (error != null) {
+        var route = meshDialer == null ? new MeshDialer.Route.Direct() : meshDialer.route(host, port);
+        switch (route) {
+            case MeshDialer.Route.Mesh m ->
+                meshDialer.tunnel(m.endpoint()).whenComplete((tunnel, error) -> {
+                    if (error != null) {
+                        open.decrementAndGet();
+                        result.completeExceptionally(new IllegalStateException(
+                                "HBONE to " + m.endpoint().authority() + " of mesh service " + host + ": "
+                                        + describe(error),
+                                error));
+                        return;
+                    }
+                    tunnel.eventLoop().execute(() -> {
+                        addHttp(tunnel);
+                        InboundHold.release(tunnel.pipeline()); // the tunnel held what came before the codec
+                        tunnel.config().setAutoRead(true);
+                        connected(tunnel, result);
+                    });
+                });
+            case MeshDialer.Route.Plain p -> connect(p.address(), result);
+            case MeshDialer.Route.Unavailable u -> {
                 open.decrementAndGet();
-                result.completeExceptionally(error);
+                result.completeExceptionally(new IllegalStateException(u.reason()));
+            }
+            case MeshDialer.Route.Direct d ->
+                resolver.resolve(host, port).whenComplete((address, error) -> {
+                    if (error != null) {
+                        open.decrementAndGet();
+                        result.completeExceptionally(error);
+                        return;
+                    }
+                    connect(address, result);
+                });
+        }
+        return result;
+    }
+
+    private void connect(java.net.InetSocketAddress address, CompletableFuture<Lease> result) {
+        bootstrap.connect(address).addListener(f -> {
+            if (!f.isSuccess()) {
+                open.decrementAndGet();
+                result.completeExceptionally(f.cause());
                 return;
             }
-            bootstrap.connect(address).addListener(f -> {
-                if (!f.isSuccess()) {
-                    open.decrementAndGet();
-                    result.completeExceptionally(f.cause());
-                    return;
-                }
-                Channel c = ((io.netty.channel.ChannelFuture) f).channel();
-                c.closeFuture().addListener(x -> open.decrementAndGet());
-                result.complete(new Lease(c, false));
-            });
+            connected(((io.netty.channel.ChannelFuture) f).channel(), result);
         });
-        return result;
+    }
+
+    private void connected(Channel c, CompletableFuture<Lease> result) {
+        c.closeFuture().addListener(x -> open.decrementAndGet());
+        if (!result.complete(new Lease(c, false)) || closed) {
+            c.close();
+        }
+    }
+
+    private static String describe(Throwable t) {
+        Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        return c.getClass().getSimpleName() + (c.getMessage() == null ? "" : ": " + c.getMessage());
     }
 
     /** Returns a channel after a complete exchange; a channel that cannot be reused is closed. */

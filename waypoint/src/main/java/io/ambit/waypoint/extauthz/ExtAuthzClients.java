@@ -24,6 +24,7 @@ public final class ExtAuthzClients implements AutoCloseable {
     private final EventLoopGroup group;
     private final Class<? extends SocketChannel> channelClass;
     private final ProviderResolver resolver;
+    private final MeshDialer meshDialer;
 
     private record Entry(ExtensionProvider provider, ExtAuthzClient client) {}
 
@@ -31,9 +32,22 @@ public final class ExtAuthzClients implements AutoCloseable {
 
     public ExtAuthzClients(
             EventLoopGroup group, Class<? extends SocketChannel> channelClass, ProviderResolver resolver) {
+        this(group, channelClass, resolver, null);
+    }
+
+    /**
+     * Clients that reach providers inside the mesh over HBONE with {@code meshDialer} (one waypoint's
+     * identity); null: every provider in plaintext.
+     */
+    public ExtAuthzClients(
+            EventLoopGroup group,
+            Class<? extends SocketChannel> channelClass,
+            ProviderResolver resolver,
+            MeshDialer meshDialer) {
         this.group = group;
         this.channelClass = channelClass;
         this.resolver = resolver;
+        this.meshDialer = meshDialer;
     }
 
     /** Builds clients for new or changed providers, keeps unchanged ones, closes the rest. */
@@ -66,8 +80,10 @@ public final class ExtAuthzClients implements AutoCloseable {
 
     private ExtAuthzClient build(ExtensionProvider p) {
         return switch (p) {
-            case ExtensionProvider.ExtAuthzHttp http -> new HttpExtAuthzClient(http, group, channelClass, resolver);
-            case ExtensionProvider.ExtAuthzGrpc grpc -> new GrpcExtAuthzClient(grpc, group, channelClass, resolver);
+            case ExtensionProvider.ExtAuthzHttp http ->
+                new HttpExtAuthzClient(http, group, channelClass, resolver, meshDialer);
+            case ExtensionProvider.ExtAuthzGrpc grpc ->
+                new GrpcExtAuthzClient(grpc, group, channelClass, resolver, meshDialer);
             case ExtensionProvider.Other o ->
                 new DenyingClient("extension provider \"" + o.name() + "\" is "
                         + (o.kind() == null ? "declared by name only" : "a " + o.kind() + " provider")

@@ -14,8 +14,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
- * An {@code envoyExtAuthzGrpc} provider: {@code Authorization/Check} over grpc-java (plaintext HTTP/2 on
- * the waypoint's event loops), with the provider's {@code timeout} as the call deadline. Answers are
+ * An {@code envoyExtAuthzGrpc} provider: {@code Authorization/Check} over grpc-java (HTTP/2 on the
+ * waypoint's event loops: plaintext, or inside HBONE when the provider is in the mesh — {@link MeshBridge}), with the provider's {@code timeout} as the call deadline. Answers are
  * bounded (64 KiB message, 32 KiB metadata); a failed call is an error verdict.
  */
 final class GrpcExtAuthzClient implements ExtAuthzClient {
@@ -25,17 +25,32 @@ final class GrpcExtAuthzClient implements ExtAuthzClient {
     private final ExtensionProvider.ExtAuthzGrpc provider;
     private final ManagedChannel channel;
     private final AuthorizationGrpc.AuthorizationStub stub;
+    private final MeshBridge bridge;
 
+    /** @param meshDialer reaches a provider in the mesh over HBONE; null: plaintext to {@code service:port} */
     GrpcExtAuthzClient(
             ExtensionProvider.ExtAuthzGrpc provider,
             EventLoopGroup group,
             Class<? extends SocketChannel> channelClass,
-            ProviderResolver resolver) {
+            ProviderResolver resolver,
+            MeshDialer meshDialer) {
         this.provider = provider;
-        this.channel = NettyChannelBuilder.forTarget(resolver.grpcTarget(provider.host(), provider.port()))
-                .eventLoopGroup(group)
-                .channelType(channelClass)
-                .usePlaintext()
+        NettyChannelBuilder builder;
+        if (meshDialer == null) {
+            bridge = null;
+            builder = NettyChannelBuilder.forTarget(resolver.grpcTarget(provider.host(), provider.port()))
+                    .channelType(channelClass)
+                    .eventLoopGroup(group);
+        } else {
+            // Each connection grpc-java opens is routed when it opens: HBONE into the mesh, or TCP outside it.
+            bridge = MeshBridge.start(group, channelClass, resolver, meshDialer, provider.host(), provider.port(), (int)
+                    Math.min(Integer.MAX_VALUE, provider.timeout().toMillis()));
+            builder = NettyChannelBuilder.forAddress(bridge.address())
+                    .channelType(io.netty.channel.local.LocalChannel.class)
+                    .eventLoopGroup(bridge.loops())
+                    .overrideAuthority(resolver.grpcTarget(provider.host(), provider.port()));
+        }
+        this.channel = builder.usePlaintext()
                 .directExecutor() // the callback only completes a future
                 .maxInboundMessageSize(MAX_MESSAGE)
                 .maxInboundMetadataSize(MAX_METADATA)
@@ -71,6 +86,11 @@ final class GrpcExtAuthzClient implements ExtAuthzClient {
                     @Override
                     public void onError(Throwable t) {
                         var s = Status.fromThrowable(t);
+                        if (s.getCode() == Status.Code.UNAVAILABLE) {
+                            // grpc-java would wait out a growing backoff (up to 2 min) before dialing again; Envoy
+                            // dials for the next check. A provider that is back answers the next request.
+                            channel.resetConnectBackoff();
+                        }
                         result.complete(ExtAuthzVerdict.error(
                                 provider.failOpen(),
                                 provider.statusOnError(),
@@ -92,5 +112,8 @@ final class GrpcExtAuthzClient implements ExtAuthzClient {
     @Override
     public void close() {
         channel.shutdownNow();
+        if (bridge != null) {
+            bridge.close();
+        }
     }
 }

@@ -37,11 +37,12 @@ final class HttpExtAuthzClient implements ExtAuthzClient {
             ExtensionProvider.ExtAuthzHttp provider,
             EventLoopGroup group,
             Class<? extends SocketChannel> channelClass,
-            ProviderResolver resolver) {
+            ProviderResolver resolver,
+            MeshDialer meshDialer) {
         this.provider = provider;
         this.group = group;
         this.pool = new ConnectionPool(
-                group, channelClass, resolver, provider.host(), provider.port(), MAX_CONNECTIONS, (int)
+                group, channelClass, resolver, meshDialer, provider.host(), provider.port(), MAX_CONNECTIONS, (int)
                         Math.min(Integer.MAX_VALUE, provider.timeout().toMillis()));
     }
 

@@ -4,6 +4,7 @@ import io.ambit.waypoint.ingress.Tunnel;
 import io.ambit.waypoint.proxy.Downstream;
 import io.ambit.waypoint.proxy.Exchange;
 import io.ambit.waypoint.proxy.ProxyServices;
+import io.ambit.waypoint.route.Deadlines;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,8 +18,6 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP/1.1 server of one tunnel: one request at a time, read on demand. Auto-read is off and a
@@ -37,7 +36,15 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     private boolean readRequested;
     private boolean inputShutdown;
     private boolean closing;
-    private ScheduledFuture<?> headersTimer;
+    private Deadlines deadlines; // this loop's timeouts
+    private final Deadlines.Entry headersTimer = new Deadlines.Entry() {
+        @Override
+        protected void expired() {
+            if (exchange == null) {
+                abort(); // no complete request head in time (slowloris)
+            }
+        }
+    };
 
     private Http1Connection(ProxyServices services, Tunnel tunnel, Http1Limits limits) {
         this.services = services;
@@ -66,6 +73,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.deadlines = services.upstreams().apply(ctx.channel().eventLoop()).deadlines();
         armHeadersTimer();
         ctx.channel().config().setAutoRead(true); // until the first request head
     }
@@ -235,23 +243,10 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     }
 
     private void armHeadersTimer() {
-        cancelHeadersTimer();
-        headersTimer = ctx.executor()
-                .schedule(
-                        () -> {
-                            headersTimer = null;
-                            if (exchange == null) {
-                                abort();
-                            }
-                        },
-                        limits.headersTimeout().toNanos(),
-                        TimeUnit.NANOSECONDS);
+        deadlines.arm(headersTimer, limits.headersTimeout().toNanos());
     }
 
     private void cancelHeadersTimer() {
-        if (headersTimer != null) {
-            headersTimer.cancel(false);
-            headersTimer = null;
-        }
+        deadlines.cancel(headersTimer);
     }
 }

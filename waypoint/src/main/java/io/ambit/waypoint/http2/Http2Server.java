@@ -20,6 +20,9 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
  * {@code content-length} (CVE-2021-21295), streams beyond {@code maxConcurrentStreams}.
  */
 public final class Http2Server {
+    /** Sharable: one for all request streams rather than one more object per request. */
+    private static final Http2StreamFrameToHttpObjectCodec HTTP = new Http2StreamFrameToHttpObjectCodec(true);
+
     private Http2Server() {}
 
     /**
@@ -42,7 +45,7 @@ public final class Http2Server {
                             @Override
                             protected void initChannel(Http2StreamChannel stream) {
                                 stream.pipeline()
-                                        .addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(true))
+                                        .addLast("h2-http", HTTP)
                                         .addLast("h2-server", new Http2Stream(services, tunnel));
                             }
                         })

@@ -8,6 +8,7 @@ import io.ambit.hbone.server.ConnectStatus;
 import io.ambit.hbone.server.Forwarded;
 import io.ambit.policy.engine.PeerIdentity;
 import io.ambit.policy.match.IpAddress;
+import io.ambit.waypoint.route.BatchedFlushes;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Workload;
@@ -69,6 +70,7 @@ public final class IngressHandler implements ConnectHandler {
     }
 
     private void serve(Http2StreamChannel stream, Tunnel tunnel) {
+        BatchedFlushes.install(stream.parent()); // responses are written while upstream connections read
         stream.pipeline()
                 .addLast("closer", new TunnelCloser())
                 .addLast("detect", new ProtocolDetector(p -> http1.accept(p, tunnel), p -> http2.accept(p, tunnel)));

@@ -10,6 +10,7 @@ import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWK;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.OctetKeyPair;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
 import com.nimbusds.jose.jwk.RSAKey;
 import java.text.ParseException;
@@ -78,8 +79,8 @@ final class KeySet {
             try {
                 JWSVerifier v = verifier(jwk);
                 if (v == null) {
-                    problems.add(
-                            name + ": key type " + jwk.getKeyType() + " is not supported (expected: RSA, EC or oct)");
+                    problems.add(name + ": key type " + jwk.getKeyType()
+                            + " is not supported (expected: RSA, EC, OKP or oct)");
                     continue;
                 }
                 String alg =
@@ -113,7 +114,14 @@ final class KeySet {
             // HMAC only with a symmetric key the JWKS declares as such; MACVerifier needs >= 256 bits.
             return new MACVerifier(oct.toByteArray());
         }
-        return null; // OKP (Ed25519) needs Tink, which the waypoint does not ship
+        if (jwk instanceof OctetKeyPair okp) {
+            if (okp.isPrivate()) {
+                // A JWKS is public; one that leaks a private key is broken, and its key is not trusted.
+                throw new IllegalArgumentException("OKP key holds a private part (expected: public keys only)");
+            }
+            return Ed25519JdkVerifier.of(okp); // the JDK's Ed25519: nimbus's own verifier needs Tink
+        }
+        return null;
     }
 
     List<Key> keys() {

@@ -20,7 +20,8 @@ import java.util.Set;
 final class ParsedJwt {
     /** The algorithms a key may verify. {@code none} and anything else is "not implemented". */
     static final Set<String> ALGORITHMS = Set.of(
-            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512");
+            "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512",
+            "EdDSA");
 
     /** A kid is a lookup key into the JWKS, nothing more; a long one is an attack, not a key id. */
     static final int MAX_KID_LENGTH = 256;

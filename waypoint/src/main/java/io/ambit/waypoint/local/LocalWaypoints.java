@@ -77,8 +77,9 @@ public final class LocalWaypoints implements AutoCloseable {
             Options options)
             throws Exception {
         List<Waypoint> started = new ArrayList<>();
-        // One JWKS cache, one set of ext_authz clients for the process, following the mesh's updates.
-        var security = SecurityStages.start(mesh, transport, group);
+        // One JWKS cache for the process; ext_authz clients per waypoint, reaching providers in the mesh over
+        // HBONE with the waypoint's certificate; all following the mesh's updates.
+        var security = SecurityStages.start(mesh, transport, group, certificates);
         try {
             for (DeclaredWaypoint d : WaypointDirectory.find(mesh.current())) {
                 if (!options.select().test(d)) {

@@ -46,6 +46,7 @@ public final class RequestContext {
     private String upstreamPath;
     private List<Consumer<HttpHeaders>> responseEdits;
     private RequestBody body = RequestBody.UNAVAILABLE;
+    private Object connection;
 
     /**
      * @param rawPath the request target as the client sent it (query included), for stages that read
@@ -230,6 +231,20 @@ public final class RequestContext {
         this.body = value == null ? RequestBody.UNAVAILABLE : value;
     }
 
+    /**
+     * The downstream connection the request came on (the HBONE tunnel): the same object for every request
+     * of one connection, another for each connection, or null when unknown. For per-connection state (an
+     * Envoy {@code local_rate_limit_per_downstream_connection} bucket); never an identity.
+     */
+    public Object connection() {
+        return connection;
+    }
+
+    /** Sets {@link #connection()}. */
+    public void connection(Object value) {
+        this.connection = value;
+    }
+
     /** The last decision {@link #decide()} made, or null. */
     public Decision decision() {
         return decision;
@@ -280,9 +295,11 @@ public final class RequestContext {
     /** Lower-case names, every value of a repeated header kept (rules match per value: CVE-2026-26308). */
     static Map<String, List<String>> headerMap(HttpHeaders headers) {
         Map<String, List<String>> out = new LinkedHashMap<>(headers.size() * 2);
-        for (Map.Entry<String, String> e : headers) {
-            out.computeIfAbsent(e.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>(1))
-                    .add(e.getValue());
+        // By CharSequence: iterating as Map.Entry<String, String> makes one more entry object per header.
+        for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            out.computeIfAbsent(e.getKey().toString().toLowerCase(Locale.ROOT), k -> new ArrayList<>(1))
+                    .add(e.getValue().toString());
         }
         return out;
     }

@@ -8,7 +8,9 @@ import io.ambit.waypoint.answer.ResponseFlag;
 import io.ambit.waypoint.ingress.Tunnel;
 import io.ambit.waypoint.pipeline.RequestBody;
 import io.ambit.waypoint.pipeline.RequestContext;
+import io.ambit.waypoint.route.Deadlines;
 import io.ambit.waypoint.route.Endpoint;
+import io.ambit.waypoint.route.LoopUpstreams;
 import io.ambit.waypoint.route.Upstream;
 import io.ambit.waypoint.route.UpstreamKey;
 import io.ambit.waypoint.route.UpstreamListener;
@@ -29,14 +31,12 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One request through the waypoint, read top to bottom in its phases: <b>receive</b> (validate the head,
@@ -47,7 +47,7 @@ import java.util.concurrent.TimeUnit;
  * span). Every failure answers through {@link LocalReply} (before the response started) or ends both sides
  * (after). Runs entirely on the downstream's event loop, which its upstream shares.
  */
-public final class Exchange implements UpstreamListener {
+public final class Exchange extends Deadlines.Entry implements UpstreamListener {
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(
             HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
     private static final int MAX_AUTHORITY = 512;
@@ -93,7 +93,7 @@ public final class Exchange implements UpstreamListener {
     private long bytesIn;
     private long bytesOut;
     private long lastActivity = startNanos;
-    private ScheduledFuture<?> timer;
+    private Deadlines deadlines; // the loop's timeouts, once the request is routed
     private CompletableFuture<RequestBody.Buffered> bodyRead; // a stage waits for the body (while deciding)
     private int bodyLimit;
     private long heldBytes; // body bytes held (head + pending) while a stage reads the body
@@ -173,6 +173,7 @@ public final class Exchange implements UpstreamListener {
                 start);
         request.protocol(down.protocol());
         request.body(this::readBody);
+        request.connection(tunnel); // one Tunnel per accepted CONNECT: per-connection rate limits
         services.pipeline().run(request, down::isActive, this::decided);
     }
 
@@ -299,17 +300,24 @@ public final class Exchange implements UpstreamListener {
         }
         endpoint = picked.get();
         attempts++;
+        LoopUpstreams upstreams = services.upstreams().apply(down.eventLoop());
+        deadlines = upstreams.deadlines();
+        CompletableFuture<Upstream> acquired =
+                upstreams.acquire(new UpstreamKey(endpoint, !http1), trace::asTraceParent);
+        if (acquired.isDone()) {
+            // A pooled connection or a stream on an open session (the common case): no connect timeout to
+            // arm and cancel for it, and no scheduling on the event loop per request.
+            acquired.whenComplete(this::connected);
+            return;
+        }
         armTimer(services.route().connectTimeout().toNanos());
-        services.upstreams()
-                .apply(down.eventLoop())
-                .acquire(new UpstreamKey(endpoint, !http1), trace.asTraceParent())
-                .whenComplete((u, error) -> {
-                    if (down.eventLoop().inEventLoop()) {
-                        connected(u, error);
-                    } else {
-                        down.eventLoop().execute(() -> connected(u, error));
-                    }
-                });
+        acquired.whenComplete((u, error) -> {
+            if (down.eventLoop().inEventLoop()) {
+                connected(u, error);
+            } else {
+                down.eventLoop().execute(() -> connected(u, error));
+            }
+        });
     }
 
     private void connected(Upstream u, Throwable error) {
@@ -631,19 +639,17 @@ public final class Exchange implements UpstreamListener {
     }
 
     private void armTimer(long nanos) {
-        cancelTimer();
-        timer = down.eventLoop().schedule(this::timedOut, nanos, TimeUnit.NANOSECONDS);
+        deadlines.arm(this, nanos);
     }
 
     private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
+        if (deadlines != null) {
+            deadlines.cancel(this);
         }
     }
 
-    private void timedOut() {
-        timer = null;
+    @Override
+    protected void expired() {
         long now = System.nanoTime();
         switch (state) {
             case CONNECTING -> answer(LocalReply.upstreamConnectFailure("connect timeout"));

@@ -2,10 +2,10 @@ package io.ambit.waypoint.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -60,18 +60,25 @@ final class RequestHeaders {
             headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
         }
         List<String> internal = null;
-        for (Map.Entry<String, String> e : headers) {
-            String name = e.getKey().toLowerCase(Locale.ROOT);
-            if (name.startsWith("x-envoy-") || name.startsWith("x-istio-") || name.equals("x-forwarded-client-cert")) {
+        // By CharSequence: iterating as Map.Entry<String, String> makes an entry and a string per header.
+        for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            CharSequence name = it.next().getKey();
+            if (startsWithIgnoreCase(name, "x-envoy-")
+                    || startsWithIgnoreCase(name, "x-istio-")
+                    || AsciiString.contentEqualsIgnoreCase(name, "x-forwarded-client-cert")) {
                 if (internal == null) {
                     internal = new ArrayList<>(2);
                 }
-                internal.add(name);
+                internal.add(name.toString().toLowerCase(Locale.ROOT));
             }
         }
         if (internal != null) {
             internal.forEach(headers::remove);
         }
+    }
+
+    private static boolean startsWithIgnoreCase(CharSequence s, String prefix) {
+        return s.length() >= prefix.length() && AsciiString.regionMatches(s, true, 0, prefix, 0, prefix.length());
     }
 
     /** The request's id: the client's {@code x-request-id}, or a new random UUID set on the request. */

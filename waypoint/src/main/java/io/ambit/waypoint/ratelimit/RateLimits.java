@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <pre>{@code
  * var limits = new RateLimits();                 // Ticker.SYSTEM, Sampler.RANDOM
  * limits.update(RateLimitLoader...limits());     // control thread, on every config change
- * var conn = limits.newConnection();             // per downstream connection (per-connection buckets)
+ * var conn = limits.connection(request.connection()); // the tunnel's state (per-connection buckets)
  * RateLimitDecision d = limits.check(ns, service, waypoint, conn);   // per request, any thread
  * }</pre>
  *
@@ -30,6 +30,14 @@ public final class RateLimits {
     private record Entry(LocalRateLimit limit, TokenBucket bucket) {}
 
     private volatile List<Entry> entries = List.of();
+    private volatile boolean anyPerConnection;
+
+    /**
+     * The state of each live downstream connection, by the identity of the object the request names it with.
+     * Weak keys: a connection's buckets go when the connection object is collected, so the map is bounded by
+     * the connections alive, never by the connections ever seen.
+     */
+    private final WeakIdentityMap<Connection> connections = new WeakIdentityMap<>();
 
     public RateLimits(Ticker ticker, Sampler sampler) {
         this.ticker = ticker;
@@ -53,6 +61,20 @@ public final class RateLimits {
             next.add(e != null ? e : new Entry(l, new TokenBucket(l.bucket(), ticker)));
         }
         entries = List.copyOf(next);
+        anyPerConnection = next.stream().anyMatch(e -> e.limit().perConnection());
+    }
+
+    /** Whether any limit has a bucket per connection (otherwise no request needs its connection's state). */
+    public boolean anyPerConnection() {
+        return anyPerConnection;
+    }
+
+    /**
+     * The state of the connection {@code key} stands for (created on first use; keys compared by identity),
+     * or null for a null key.
+     */
+    public Connection connection(Object key) {
+        return key == null ? null : connections.get(key, Connection::new);
     }
 
     public List<LocalRateLimit> limits() {

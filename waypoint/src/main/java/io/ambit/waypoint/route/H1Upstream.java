@@ -6,9 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * An HTTP/1.1 connection to one endpoint, inside one HBONE tunnel (one CONNECT stream). It carries one
@@ -19,15 +17,22 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
     private final Channel channel;
     private final LoopUpstreams owner;
     private final UpstreamKey key;
-    private final Duration idleTimeout;
+    private final long idleTimeoutNanos;
+    private final Deadlines deadlines;
+    private final Deadlines.Entry idleTimer = new Deadlines.Entry() {
+        @Override
+        protected void expired() {
+            channel.close();
+        }
+    };
     private UpstreamListener listener;
-    private ScheduledFuture<?> idleTimer;
 
-    H1Upstream(Channel channel, LoopUpstreams owner, UpstreamKey key, Duration idleTimeout) {
+    H1Upstream(Channel channel, LoopUpstreams owner, UpstreamKey key, Duration idleTimeout, Deadlines deadlines) {
         this.channel = channel;
         this.owner = owner;
         this.key = key;
-        this.idleTimeout = idleTimeout;
+        this.idleTimeoutNanos = idleTimeout.toNanos();
+        this.deadlines = deadlines;
     }
 
     UpstreamKey key() {
@@ -39,10 +44,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
         if (!channel.isActive()) {
             return false;
         }
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-            idleTimer = null;
-        }
+        deadlines.cancel(idleTimer);
         return true;
     }
 
@@ -71,8 +73,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
         listener = null;
         channel.config().setAutoRead(true); // an idle connection must notice the upstream closing it
         if (reusable && channel.isActive()) {
-            idleTimer =
-                    channel.eventLoop().schedule(() -> channel.close(), idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            deadlines.arm(idleTimer, idleTimeoutNanos);
             owner.offerIdle(this);
         } else {
             channel.close();
@@ -132,9 +133,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-        }
+        deadlines.cancel(idleTimer);
         owner.removeIdle(this);
         UpstreamListener l = listener;
         listener = null;

@@ -11,9 +11,7 @@ import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * An HTTP/2 connection to one endpoint inside an HBONE tunnel, shared by the requests of one event loop
@@ -22,21 +20,44 @@ import java.util.concurrent.TimeUnit;
  * streams for the idle timeout it closes too.
  */
 final class H2Session extends ChannelInboundHandlerAdapter {
+    /** Both sharable: one instance each for every stream rather than two objects more per request. */
+    private static final Http2StreamFrameToHttpObjectCodec HTTP = new Http2StreamFrameToHttpObjectCodec(false);
+
+    private static final ChannelInitializer<Http2StreamChannel> STREAM = new ChannelInitializer<>() {
+        @Override
+        protected void initChannel(Http2StreamChannel stream) {
+            stream.pipeline().addLast("h2-http", HTTP).addLast("upstream", new H2Upstream(stream));
+        }
+    };
+
     private final Channel tunnel;
     private final LoopUpstreams owner;
     private final UpstreamKey key;
-    private final Duration idleTimeout;
+    private final long idleTimeoutNanos;
+    private final Deadlines deadlines;
+    private final Deadlines.Entry idleTimer = new Deadlines.Entry() {
+        @Override
+        protected void expired() {
+            tunnel.close();
+        }
+    };
     private int maxStreams;
     private int active;
     private boolean retired;
-    private ScheduledFuture<?> idleTimer;
 
-    H2Session(Channel tunnel, LoopUpstreams owner, UpstreamKey key, int maxStreams, Duration idleTimeout) {
+    H2Session(
+            Channel tunnel,
+            LoopUpstreams owner,
+            UpstreamKey key,
+            int maxStreams,
+            Duration idleTimeout,
+            Deadlines deadlines) {
         this.tunnel = tunnel;
         this.owner = owner;
         this.key = key;
         this.maxStreams = maxStreams;
-        this.idleTimeout = idleTimeout;
+        this.idleTimeoutNanos = idleTimeout.toNanos();
+        this.deadlines = deadlines;
     }
 
     UpstreamKey key() {
@@ -55,20 +76,9 @@ final class H2Session extends ChannelInboundHandlerAdapter {
     /** Opens a stream for one request; completes on the loop. */
     Future<Http2StreamChannel> open() {
         active++;
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-            idleTimer = null;
-        }
-        Future<Http2StreamChannel> opened = new Http2StreamChannelBootstrap(tunnel)
-                .handler(new ChannelInitializer<Http2StreamChannel>() {
-                    @Override
-                    protected void initChannel(Http2StreamChannel stream) {
-                        stream.pipeline()
-                                .addLast("h2-http", new Http2StreamFrameToHttpObjectCodec(false))
-                                .addLast("upstream", new H2Upstream(stream));
-                    }
-                })
-                .open();
+        deadlines.cancel(idleTimer);
+        Future<Http2StreamChannel> opened =
+                new Http2StreamChannelBootstrap(tunnel).handler(STREAM).open();
         opened.addListener(f -> {
             if (f.isSuccess()) {
                 ((Channel) f.getNow()).closeFuture().addListener(c -> streamEnded());
@@ -85,8 +95,7 @@ final class H2Session extends ChannelInboundHandlerAdapter {
             if (retired) {
                 tunnel.close();
             } else if (tunnel.isActive()) {
-                idleTimer =
-                        tunnel.eventLoop().schedule(() -> tunnel.close(), idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+                deadlines.arm(idleTimer, idleTimeoutNanos);
             }
         }
     }
@@ -127,9 +136,7 @@ final class H2Session extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         retired = true;
-        if (idleTimer != null) {
-            idleTimer.cancel(false);
-        }
+        deadlines.cancel(idleTimer);
         owner.removeSession(this);
     }
 

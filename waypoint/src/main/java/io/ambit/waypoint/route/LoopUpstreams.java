@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * The upstream connections of one event loop: idle HTTP/1.1 connections and shared HTTP/2 connections per
@@ -49,6 +50,7 @@ public final class LoopUpstreams {
     private final SpiffeId self;
     private final InetAddress sourceIp;
     private final RouteConfig config;
+    private final Deadlines deadlines;
     private final Map<UpstreamKey, ArrayDeque<H1Upstream>> idle = new HashMap<>();
     private final Map<UpstreamKey, List<H2Session>> sessions = new HashMap<>();
     private final Map<UpstreamKey, CompletableFuture<H2Session>> dialing = new HashMap<>();
@@ -64,18 +66,26 @@ public final class LoopUpstreams {
         this.self = self;
         this.sourceIp = sourceIp;
         this.config = config;
+        this.deadlines = new Deadlines(loop);
+    }
+
+    /** The timeouts of this loop, shared by its exchanges and connections. */
+    public Deadlines deadlines() {
+        return deadlines;
     }
 
     /**
-     * An upstream for one request to {@code key}; completes on this loop. Call on this loop.
+     * An upstream for one request to {@code key}; completes on this loop. Call on this loop. When a pooled
+     * connection (HTTP/1.1) or a session with room (HTTP/2) is at hand, the future is already complete.
      *
-     * @param trace sent as the tunnel's {@code traceparent}
+     * @param trace sent as the tunnel's {@code traceparent} when a new tunnel is dialed; asked for only then
+     *     (building and validating it for every request that reuses a connection is wasted work)
      */
-    public CompletableFuture<Upstream> acquire(UpstreamKey key, TraceParent trace) {
+    public CompletableFuture<Upstream> acquire(UpstreamKey key, Supplier<TraceParent> trace) {
         return key.http2() ? acquireH2(key, trace) : acquireH1(key, trace);
     }
 
-    private CompletableFuture<Upstream> acquireH1(UpstreamKey key, TraceParent trace) {
+    private CompletableFuture<Upstream> acquireH1(UpstreamKey key, Supplier<TraceParent> trace) {
         ArrayDeque<H1Upstream> list = idle.get(key);
         if (list != null) {
             for (H1Upstream c; (c = list.pollLast()) != null; ) { // most recently used: warm, least likely stale
@@ -86,7 +96,8 @@ public final class LoopUpstreams {
         }
         return tunnel(key, trace).thenApply(stream -> {
             Channel ch = stream.channel();
-            H1Upstream upstream = new H1Upstream(ch, this, key, config.upstreamIdleTimeout());
+            BatchedFlushes.install(ch.parent()); // requests are written while clients' connections read
+            H1Upstream upstream = new H1Upstream(ch, this, key, config.upstreamIdleTimeout(), deadlines);
             HttpDecoderConfig decoder = new HttpDecoderConfig()
                     .setMaxHeaderSize(config.maxResponseHeaderBytes())
                     .setMaxInitialLineLength(8192)
@@ -100,7 +111,7 @@ public final class LoopUpstreams {
         });
     }
 
-    private CompletableFuture<Upstream> acquireH2(UpstreamKey key, TraceParent trace) {
+    private CompletableFuture<Upstream> acquireH2(UpstreamKey key, Supplier<TraceParent> trace) {
         List<H2Session> list = sessions.get(key);
         if (list != null) {
             for (H2Session s : list) {
@@ -119,15 +130,16 @@ public final class LoopUpstreams {
         return dial.thenCompose(this::openStream);
     }
 
-    private CompletableFuture<H2Session> dialH2(UpstreamKey key, TraceParent trace) {
+    private CompletableFuture<H2Session> dialH2(UpstreamKey key, Supplier<TraceParent> trace) {
         return tunnel(key, trace).thenApply(stream -> {
             Channel ch = stream.channel();
+            BatchedFlushes.install(ch.parent()); // requests are written while clients' connections read
             Http2Settings settings = new Http2Settings()
                     .pushEnabled(false)
                     .maxHeaderListSize(config.maxResponseHeaderBytes())
                     .initialWindowSize(1024 * 1024);
-            H2Session session =
-                    new H2Session(ch, this, key, config.maxStreamsPerConnection(), config.upstreamIdleTimeout());
+            H2Session session = new H2Session(
+                    ch, this, key, config.maxStreamsPerConnection(), config.upstreamIdleTimeout(), deadlines);
             ch.pipeline()
                     .addLast(
                             "h2-client",
@@ -160,10 +172,10 @@ public final class LoopUpstreams {
     }
 
     // A CONNECT to the endpoint's app port through its node, presenting the waypoint's identity.
-    private CompletableFuture<HboneStream> tunnel(UpstreamKey key, TraceParent trace) {
+    private CompletableFuture<HboneStream> tunnel(UpstreamKey key, Supplier<TraceParent> trace) {
         Endpoint e = key.endpoint();
         PoolKey poolKey = new PoolKey(self, e.identities(), sourceIp, e.hbone());
-        TunnelRequest request = new TunnelRequest(Authority.of(e.target()), null, null, trace, Map.of());
+        TunnelRequest request = new TunnelRequest(Authority.of(e.target()), null, null, trace.get(), Map.of());
         CompletableFuture<HboneStream> out = new CompletableFuture<>();
         pool.connect(poolKey, request).whenComplete((stream, error) -> {
             Runnable complete = () -> {

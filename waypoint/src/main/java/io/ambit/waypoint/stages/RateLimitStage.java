@@ -33,9 +33,10 @@ public final class RateLimitStage implements RequestStage {
     @Override
     public CompletionStage<StageResult> apply(RequestContext request) {
         var service = request.target().service();
-        // Per-connection limits share one bucket here (the request does not say which connection it came
-        // on): that limits more, never less.
-        RateLimitDecision d = limits.check(service.namespace(), service.name(), self.gatewayName(), null);
+        // A per-connection limit (local_rate_limit_per_downstream_connection) takes from the bucket of the
+        // request's tunnel; a request that names no connection shares one bucket, which limits more, not less.
+        var connection = limits.anyPerConnection() ? limits.connection(request.connection()) : null;
+        RateLimitDecision d = limits.check(service.namespace(), service.name(), self.gatewayName(), connection);
         if (d == RateLimitDecision.UNLIMITED) {
             return StageResult.CONTINUE_NOW;
         }

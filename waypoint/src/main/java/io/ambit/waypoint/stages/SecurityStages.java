@@ -1,8 +1,15 @@
 package io.ambit.waypoint.stages;
 
+import io.ambit.hbone.cert.CertificateManager;
+import io.ambit.hbone.pool.HbonePool;
+import io.ambit.hbone.pool.PoolConfig;
+import io.ambit.hbone.pool.SourceCertificates;
+import io.ambit.hbone.tls.ClientTls;
+import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.waypoint.extauthz.ExtAuthzClients;
+import io.ambit.waypoint.extauthz.MeshDialer;
 import io.ambit.waypoint.extauthz.ProviderResolver;
 import io.ambit.waypoint.ingress.WaypointIdentity;
 import io.ambit.waypoint.jwt.JwksCache;
@@ -13,6 +20,7 @@ import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Service;
 import io.netty.channel.EventLoopGroup;
+import java.net.InetAddress;
 import java.time.InstantSource;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,9 +34,10 @@ import org.slf4j.LoggerFactory;
  * RequestAuthentication (JWT) and local rate limits, in the slots of {@link StageSet}.
  *
  * <p>Shared by the process: one {@link JwksCache} (remote key sets and verified tokens; new signatures are
- * checked on a bounded verifier pool, refused when it is full — fail closed), one {@link ExtAuthzClients}
- * (connections to each provider). Per waypoint: its {@link RateLimits} (each waypoint has its own buckets,
- * as each Envoy waypoint has). Every state the source publishes updates them on the source's control
+ * checked on a bounded verifier pool, refused when it is full — fail closed). Per waypoint: its
+ * {@link ExtAuthzClients} (connections to each provider; a provider inside the mesh is reached over HBONE
+ * with that waypoint's identity) and its {@link RateLimits} (each waypoint has its own buckets, as each
+ * Envoy waypoint has). Every state the source publishes updates them on the source's control
  * thread — providers from the mesh config, limits from the file's {@code EnvoyFilter}/{@code LocalRateLimit}
  * documents ({@link RateLimitDocuments}), and the key sets of the destinations' RequestAuthentications are
  * fetched ahead of the first request — so an edit applies to the next request without a restart.
@@ -39,30 +48,64 @@ public final class SecurityStages implements AutoCloseable {
     /** Queued signature checks beyond which new tokens are refused (each is up to ~2 ms of CPU). */
     static final int VERIFY_QUEUE = 1024;
 
+    /** The nodes' HBONE port (Istio's): where tunnels to providers in the mesh go. */
+    static final int HBONE_PORT = 15008;
+
     private final MeshSource mesh;
     private final ExecutorService verifier;
     private final JwksCache keys;
     private final Authenticators authenticators;
-    private final ExtAuthzClients extAuthz;
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final CertificateManager certificates;
+    private final ProviderResolver dns = ProviderResolver.dns();
+    private final Map<WaypointIdentity, ProviderClients> extAuthz = new LinkedHashMap<>();
     private final Map<WaypointIdentity, RateLimits> limits = new LinkedHashMap<>();
     private boolean closed;
 
-    private SecurityStages(MeshSource mesh, Transport transport, EventLoopGroup group) {
+    /** One waypoint's ext_authz clients and, when providers in the mesh are reached over HBONE, its tunnels. */
+    private record ProviderClients(ExtAuthzClients clients, HbonePool pool, ClientTls tls) {
+        void close() {
+            clients.close();
+            if (pool != null) {
+                pool.close();
+                tls.close();
+            }
+        }
+    }
+
+    private SecurityStages(
+            MeshSource mesh, Transport transport, EventLoopGroup group, CertificateManager certificates) {
         this.mesh = mesh;
+        this.transport = transport;
+        this.group = group;
+        this.certificates = certificates;
         this.verifier =
                 JwksCache.boundedVerifier(Math.max(1, Runtime.getRuntime().availableProcessors()), VERIFY_QUEUE);
         this.keys = new JwksCache(JwksCache.Settings.DEFAULT, InstantSource.system(), verifier);
         this.authenticators = new Authenticators(keys);
-        this.extAuthz = new ExtAuthzClients(group, transport.socketChannelClass(), ProviderResolver.dns());
     }
 
     /**
      * Builds the shared parts, applies {@code mesh}'s current state and follows its updates until closed.
+     * ext_authz providers are called in plaintext; see the overload to reach those in the mesh over HBONE.
      *
      * @param group the event loops provider connections run on (the waypoints'; they must outlive this)
      */
     public static SecurityStages start(MeshSource mesh, Transport transport, EventLoopGroup group) {
-        var stages = new SecurityStages(mesh, transport, group);
+        return start(mesh, transport, group, null);
+    }
+
+    /**
+     * As {@link #start(MeshSource, Transport, EventLoopGroup)}, and an ext_authz provider (HTTP or gRPC) whose
+     * {@code service} is a mesh service with workloads is called over HBONE with the waypoint's own
+     * certificate from {@code certificates}, as Istio's waypoint sends the check through the mesh.
+     *
+     * @param certificates the waypoints' certificates; null: every provider in plaintext
+     */
+    public static SecurityStages start(
+            MeshSource mesh, Transport transport, EventLoopGroup group, CertificateManager certificates) {
+        var stages = new SecurityStages(mesh, transport, group, certificates);
         stages.update(mesh.current());
         mesh.addListener(new MeshSource.Listener() {
             @Override
@@ -79,8 +122,34 @@ public final class SecurityStages implements AutoCloseable {
         MeshState state = mesh.current();
         own.update(rateLimits(state));
         warm(state, self);
+        var providers = extAuthz.computeIfAbsent(self, this::providerClients);
+        providers.clients().update(state.mesh());
         return new StageSet(
-                new ExtAuthzStage(extAuthz, self), new JwtStage(authenticators), new RateLimitStage(own, self));
+                new ExtAuthzStage(providers.clients(), self),
+                new JwtStage(authenticators),
+                new RateLimitStage(own, self));
+    }
+
+    private ProviderClients providerClients(WaypointIdentity self) {
+        if (certificates == null) {
+            return new ProviderClients(new ExtAuthzClients(group, transport.socketChannelClass(), dns), null, null);
+        }
+        var tls = new ClientTls(TlsSettings.defaults());
+        var pool = new HbonePool(PoolConfig.defaults(), tls, SourceCertificates.from(certificates), transport, group);
+        var dialer = new MeshDialer(self.identity(), sourceIp(self), pool, mesh::current, HBONE_PORT);
+        return new ProviderClients(new ExtAuthzClients(group, transport.socketChannelClass(), dns, dialer), pool, tls);
+    }
+
+    /** The waypoint's own address, for its tunnels to providers (null: the system's choice). */
+    private static InetAddress sourceIp(WaypointIdentity self) {
+        for (var a : self.addresses()) {
+            try {
+                return InetAddress.ofLiteral(a.ip().toString());
+            } catch (IllegalArgumentException e) {
+                // not a literal: try the next one
+            }
+        }
+        return null;
     }
 
     /** Applies a published state: providers, rate limits, and the key sets its RequestAuthentications name. */
@@ -89,7 +158,9 @@ public final class SecurityStages implements AutoCloseable {
             return; // the source outlives us (MeshSource has no removeListener)
         }
         try {
-            extAuthz.update(state.mesh());
+            for (var p : extAuthz.values()) {
+                p.clients().update(state.mesh());
+            }
             var declared = rateLimits(state);
             for (var e : limits.entrySet()) {
                 e.getValue().update(declared);
@@ -161,7 +232,8 @@ public final class SecurityStages implements AutoCloseable {
             return;
         }
         closed = true;
-        extAuthz.close();
+        extAuthz.values().forEach(ProviderClients::close);
+        extAuthz.clear();
         keys.close();
         verifier.shutdownNow();
     }

@@ -1,5 +1,6 @@
 package io.ambit.waypoint.telemetry;
 
+import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.waypoint.ingress.Peer;
 import io.ambit.xds.mesh.Workload;
 import io.micrometer.core.instrument.Counter;
@@ -24,10 +25,21 @@ public final class RequestMetrics implements RequestObserver {
     static final double[] SIZE_BUCKETS = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
     private static final String UNKNOWN = "unknown";
+    /** Response codes as label values, made once. */
+    private static final String[] STATUS = new String[600];
+
+    static {
+        for (int i = 0; i < STATUS.length; i++) {
+            STATUS[i] = Integer.toString(i);
+        }
+    }
 
     private final MeterRegistry registry;
     private final String cluster;
     private final ConcurrentHashMap<Labels, Meters> meters = new ConcurrentHashMap<>();
+    // Label values that would otherwise be built per request: a SPIFFE URI is a concatenation (and then a
+    // fresh string to hash) each time it is asked for; identities and status codes are few.
+    private final ConcurrentHashMap<SpiffeId, String> uris = new ConcurrentHashMap<>();
 
     /** @param cluster the {@code *_cluster} label value (Istio's cluster id; {@code unknown} when not set) */
     public RequestMetrics(MeterRegistry registry, String cluster) {
@@ -54,23 +66,39 @@ public final class RequestMetrics implements RequestObserver {
                 src == null ? UNKNOWN : canonicalService(src),
                 src == null ? UNKNOWN : canonicalRevision(src),
                 src == null ? peer.identity().namespace() : src.namespace(),
-                peer.identity().toString(),
+                uri(peer.identity()),
                 src == null ? UNKNOWN : src.labels().getOrDefault("app", UNKNOWN),
                 src == null ? UNKNOWN : src.labels().getOrDefault("version", UNKNOWN),
                 dst == null ? UNKNOWN : dst.name(),
                 dst == null ? UNKNOWN : canonicalService(dst),
                 dst == null ? UNKNOWN : canonicalRevision(dst),
                 dst == null ? UNKNOWN : dst.namespace(),
-                dst == null ? UNKNOWN : dst.identity().toString(),
+                dst == null ? UNKNOWN : uri(dst.identity()),
                 dst == null ? UNKNOWN : dst.labels().getOrDefault("app", UNKNOWN),
                 dst == null ? UNKNOWN : dst.labels().getOrDefault("version", UNKNOWN),
                 service.hostname(),
                 service.name(),
                 service.namespace(),
                 r.grpc() ? "grpc" : "http",
-                Integer.toString(r.status()),
+                status(r.status()),
                 r.grpcStatus() == null ? UNKNOWN : r.grpcStatus(),
                 r.flag().code());
+    }
+
+    private String uri(SpiffeId id) {
+        String uri = uris.get(id);
+        if (uri == null) {
+            if (uris.size() > 10_000) {
+                uris.clear(); // identities churned (a bound, not an expected case)
+            }
+            uri = id.toString();
+            uris.put(id, uri);
+        }
+        return uri;
+    }
+
+    private static String status(int code) {
+        return code >= 0 && code < STATUS.length ? STATUS[code] : Integer.toString(code);
     }
 
     private static String canonicalService(Workload w) {

@@ -17,9 +17,6 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public record TraceContext(String traceId, String spanId, String parentId, boolean sampled) {
 
-    private static final String ZERO_TRACE = "00000000000000000000000000000000";
-    private static final String ZERO_SPAN = "0000000000000000";
-
     /**
      * The context for a request with these headers: continues the client's trace if it sent a valid one;
      * otherwise starts one, sampled with probability {@code samplingPercent} / 100.
@@ -81,26 +78,39 @@ public record TraceContext(String traceId, String spanId, String parentId, boole
         return percent >= 100 || (percent > 0 && ThreadLocalRandom.current().nextDouble() * 100 < percent);
     }
 
+    // Ids are written as hex straight into one char array per id: a new trace costs two strings, not six
+    // (Long.toHexString, zero padding and concatenation per half), on every request without a trace.
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
     static String newTraceId() {
-        String id;
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long high;
+        long low;
         do {
-            id = hex(ThreadLocalRandom.current().nextLong())
-                    + hex(ThreadLocalRandom.current().nextLong());
-        } while (id.equals(ZERO_TRACE));
-        return id;
+            high = r.nextLong();
+            low = r.nextLong();
+        } while (high == 0 && low == 0);
+        char[] out = new char[32];
+        hex(high, out, 0);
+        hex(low, out, 16);
+        return new String(out);
     }
 
     static String newSpanId() {
-        String id;
+        long id;
         do {
-            id = hex(ThreadLocalRandom.current().nextLong());
-        } while (id.equals(ZERO_SPAN));
-        return id;
+            id = ThreadLocalRandom.current().nextLong();
+        } while (id == 0);
+        char[] out = new char[16];
+        hex(id, out, 0);
+        return new String(out);
     }
 
-    private static String hex(long v) {
-        String s = Long.toHexString(v);
-        return s.length() == 16 ? s : "0".repeat(16 - s.length()) + s;
+    private static void hex(long v, char[] out, int at) {
+        for (int i = 15; i >= 0; i--) {
+            out[at + i] = HEX[(int) (v & 0xf)];
+            v >>>= 4;
+        }
     }
 
     private static String pad(String traceId) {

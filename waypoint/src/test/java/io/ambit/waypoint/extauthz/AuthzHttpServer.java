@@ -14,7 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.function.Function;
 
 /**
- * A real ext_authz HTTP server on loopback (127.93.2.x): records every check it receives and answers
+ * A real ext_authz HTTP server on loopback (127.93.2.x, 127.98.x.y): records every check it receives and answers
  * with whatever the test scripts.
  */
 final class AuthzHttpServer implements AutoCloseable {
@@ -50,6 +50,11 @@ final class AuthzHttpServer implements AutoCloseable {
 
     AuthzHttpServer(String address) throws IOException {
         this(new InetSocketAddress(address, 0));
+    }
+
+    /** On a fixed port: a workload's app port behind its HBONE node. */
+    AuthzHttpServer(String address, int port) throws IOException {
+        this(new InetSocketAddress(address, port));
     }
 
     private AuthzHttpServer(InetSocketAddress at) throws IOException {

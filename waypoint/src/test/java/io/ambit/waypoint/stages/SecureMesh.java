@@ -5,6 +5,8 @@ import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.pool.PoolConfig;
 import io.ambit.hbone.pool.PoolKey;
 import io.ambit.hbone.pool.SourceCertificates;
+import io.ambit.hbone.server.ConnectHandler;
+import io.ambit.hbone.server.ConnectRequest;
 import io.ambit.hbone.server.HboneServer;
 import io.ambit.hbone.server.HboneServerConfig;
 import io.ambit.hbone.tls.ClientTls;
@@ -29,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * A mesh with the waypoints a YAML file declares, started as {@code ambit run} starts them
@@ -57,10 +60,23 @@ public final class SecureMesh implements AutoCloseable {
      * @param apps host part ({@code "21"}) → the identity of the workload there; each gets an app and a node
      */
     public static SecureMesh start(int subnet, String yaml, Map<String, SpiffeId> apps) throws Exception {
-        return new SecureMesh("127.98." + subnet, yaml, apps);
+        return new SecureMesh("127.98." + subnet, yaml, apps, Map.of());
     }
 
-    private SecureMesh(String net, String yaml, Map<String, SpiffeId> appIds) throws Exception {
+    /** A workload whose app is the test's own server: only its HBONE node is started here. */
+    public record Node(SpiffeId id, Consumer<ConnectRequest> seen) {}
+
+    /**
+     * As {@link #start(int, String, Map)}, and {@code nodes} (host part → node) started before the waypoints,
+     * so that a provider behind one is there when the waypoint first dials it.
+     */
+    public static SecureMesh start(int subnet, String yaml, Map<String, SpiffeId> apps, Map<String, Node> nodes)
+            throws Exception {
+        return new SecureMesh("127.98." + subnet, yaml, apps, nodes);
+    }
+
+    private SecureMesh(String net, String yaml, Map<String, SpiffeId> appIds, Map<String, Node> nodes)
+            throws Exception {
         this.net = net;
         this.pki = new Pki();
         this.group = transport.newEventLoopGroup(2, "secure-mesh");
@@ -72,6 +88,9 @@ public final class SecureMesh implements AutoCloseable {
         try {
             for (var app : appIds.entrySet()) {
                 startApp(app.getKey(), app.getValue());
+            }
+            for (var node : nodes.entrySet()) {
+                startNode(node.getKey(), node.getValue().id(), node.getValue().seen());
             }
             started = LocalWaypoints.start(
                     mesh,
@@ -92,15 +111,25 @@ public final class SecureMesh implements AutoCloseable {
         var backend = EchoBackend.start("app-" + host, transport, group, new InetSocketAddress(ip, 8080));
         apps.put(host, backend);
         opened.add(backend);
+        startNode(host, id, r -> {});
+    }
+
+    /**
+     * Starts only the HBONE node of the workload on {@code host} (its app is the test's own server there);
+     * {@code seen} hears of every CONNECT it accepts, before it dials the app.
+     */
+    public void startNode(String host, SpiffeId id, Consumer<ConnectRequest> seen) throws Exception {
+        InetAddress ip = ip(host);
+        var dialer = new TargetDialer(transport);
+        ConnectHandler recording = request -> {
+            seen.accept(request);
+            return dialer.onConnect(request);
+        };
         var tls = ServerTls.forIdentity(pki.certificates, id, TlsSettings.defaults(), null);
         opened.add(tls);
         pki.certificates.certificate(id).get(30, TimeUnit.SECONDS);
         HboneServer node = HboneServer.start(
-                        HboneServerConfig.defaults(new InetSocketAddress(ip, 15008)),
-                        tls,
-                        new TargetDialer(transport),
-                        transport,
-                        group)
+                        HboneServerConfig.defaults(new InetSocketAddress(ip, 15008)), tls, recording, transport, group)
                 .get(30, TimeUnit.SECONDS);
         opened.add(node);
     }
