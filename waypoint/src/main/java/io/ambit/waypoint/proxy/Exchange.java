@@ -47,7 +47,7 @@ import java.util.concurrent.CompletionStage;
  * span). Every failure answers through {@link LocalReply} (before the response started) or ends both sides
  * (after). Runs entirely on the downstream's event loop, which its upstream shares.
  */
-public final class Exchange extends Deadlines.Entry implements UpstreamListener {
+public final class Exchange extends Deadlines.Entry implements UpstreamListener, RequestBody {
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(
             HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
     private static final int MAX_AUTHORITY = 512;
@@ -172,7 +172,7 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener 
                 grpc,
                 start);
         request.protocol(down.protocol());
-        request.body(this::readBody);
+        request.body(this);
         request.connection(tunnel); // one Tunnel per accepted CONNECT: per-connection rate limits
         services.pipeline().run(request, down::isActive, this::decided);
     }
@@ -239,7 +239,8 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener 
      * {@link RequestBody#read}: the parts read are held in {@code pending} and go upstream after the
      * decision like any part that arrived while deciding.
      */
-    private CompletionStage<RequestBody.Buffered> readBody(int maxBytes) {
+    @Override
+    public CompletionStage<RequestBody.Buffered> read(int maxBytes) {
         if (state != State.DECIDING || bodyRead != null) {
             return CompletableFuture.failedFuture(
                     new IllegalStateException("the request body is read once, while the request is decided"));

@@ -9,7 +9,6 @@ import io.ambit.waypoint.stages.SecureMesh;
 import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -216,18 +215,8 @@ class MeshProviderTest {
         mesh.app("21").seen.clear();
     }
 
-    record Answer(int status, String body) {}
-
-    static Answer curl(String service, String... args) throws Exception {
-        var a = via.get(service);
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-m", "20", "-w", "\n%{http_code}"));
-        cmd.addAll(List.of(args));
-        cmd.add("http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + "/items");
-        var r = Processes.run(cmd, Duration.ofSeconds(40));
-        assertThat(r.exit()).as(r.toString()).isZero();
-        int nl = r.out().lastIndexOf('\n');
-        return new Answer(
-                Integer.parseInt(r.out().substring(nl + 1).trim()), r.out().substring(0, nl));
+    static SecureMesh.Answer curl(String service, String... args) throws Exception {
+        return SecureMesh.curl(via.get(service), "/items", args);
     }
 
     @Test

@@ -20,9 +20,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -205,19 +203,8 @@ class RequestBodyCheckTest {
         mesh.app("21").seen.clear();
     }
 
-    /** curl's status code and body: {@code -w} puts the code on the last line. */
-    record Answer(int status, String body) {}
-
-    static Answer curl(String service, String... args) throws Exception {
-        var a = via.get(service);
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-m", "20", "-w", "\n%{http_code}"));
-        cmd.addAll(List.of(args));
-        cmd.add("http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + "/pay?x=1");
-        var r = Processes.run(cmd, Duration.ofSeconds(40));
-        assertThat(r.exit()).as(r.toString()).isZero();
-        int nl = r.out().lastIndexOf('\n');
-        return new Answer(
-                Integer.parseInt(r.out().substring(nl + 1).trim()), r.out().substring(0, nl));
+    static SecureMesh.Answer curl(String service, String... args) throws Exception {
+        return SecureMesh.curl(via.get(service), "/pay?x=1", args);
     }
 
     static Path file(String name, byte[] content) throws Exception {

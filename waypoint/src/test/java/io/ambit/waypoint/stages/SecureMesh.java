@@ -21,10 +21,12 @@ import io.ambit.waypoint.local.LocalWaypoints;
 import io.ambit.waypoint.telemetry.AccessLog;
 import io.ambit.waypoint.testing.EchoBackend;
 import io.ambit.waypoint.testing.Pki;
+import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.StaticMesh;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -188,5 +190,22 @@ public final class SecureMesh implements AutoCloseable {
         clientTls.close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         pki.close();
+    }
+
+    /** curl's status code and body: {@code -w} puts the code on the last line. */
+    public record Answer(int status, String body) {}
+
+    /** Runs curl (HTTP/1.1 unless {@code args} say otherwise) to {@code path} through the client listener {@code via}. */
+    public static Answer curl(InetSocketAddress via, String path, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "-m", "20", "-w", "\n%{http_code}"));
+        cmd.addAll(List.of(args));
+        cmd.add("http://" + via.getAddress().getHostAddress() + ":" + via.getPort() + path);
+        var r = Processes.run(cmd, Duration.ofSeconds(40));
+        if (r.exit() != 0) {
+            throw new AssertionError("curl failed: " + r);
+        }
+        int nl = r.out().lastIndexOf('\n');
+        return new Answer(
+                Integer.parseInt(r.out().substring(nl + 1).trim()), r.out().substring(0, nl));
     }
 }
