@@ -2,104 +2,77 @@ package io.ambit.waypoint.http2;
 
 import io.ambit.waypoint.ingress.Tunnel;
 import io.ambit.waypoint.proxy.ProxyServices;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
-import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 
 /**
- * The HTTP/2 server of one tunnel (prior knowledge; gRPC): Netty's frame codec with its abuse limits on,
- * one child channel per request stream, each an {@link Http2Stream} read on demand. Netty also refuses
- * what the protocol forbids: connection-specific headers, upper-case names, a body longer or shorter than
- * {@code content-length} (CVE-2021-21295), streams beyond {@code maxConcurrentStreams}.
+ * The HTTP/2 server of one tunnel (prior knowledge; gRPC): one {@link H2Connection} — Netty's HTTP/2
+ * connection handler with its abuse limits on — and per request stream a plain {@link H2ServerStream}, no
+ * child channel and no pipeline per request. Netty refuses what the protocol forbids: connection-specific
+ * headers, upper-case names, a body longer or shorter than {@code content-length} (CVE-2021-21295), streams
+ * beyond {@code maxConcurrentStreams}, reset floods (CVE-2023-44487, CVE-2025-55163), CONTINUATION floods
+ * (CVE-2024-27919).
  */
 public final class Http2Server {
-    /** Sharable: one for all request streams rather than one more object per request. */
-    private static final Http2StreamFrameToHttpObjectCodec HTTP = new Http2StreamFrameToHttpObjectCodec(true);
+    /** Bounds the frames (SETTINGS/PING acks, RST_STREAM) queued for a client that does not read. */
+    private static final int MAX_QUEUED_CONTROL_FRAMES = 10_000;
+    /** Consecutive DATA frames without payload and without END_STREAM before the connection ends. */
+    private static final int MAX_CONSECUTIVE_EMPTY_DATA = 2;
 
     private Http2Server() {}
 
-    /**
-     * Adds the HTTP/2 server to the end of a tunnel's pipeline.
-     *
-     * <p>Why the deprecated {@code Http2MultiplexCodec} and not {@code Http2FrameCodec} +
-     * {@code Http2MultiplexHandler}: the handler decides whether it serves by looking for a
-     * {@code ServerChannel} parent, and a tunnel's parent is the HBONE TLS connection (a client-side
-     * looking channel), so it takes the client's stream 1 for an h2c upgrade and fails the connection. The
-     * codec asks its own HTTP/2 connection, which knows it is the server. Same limits, same child channels.
-     */
-    @SuppressWarnings("deprecation")
+    /** Adds the HTTP/2 server to the end of a tunnel's pipeline. */
     public static void install(ChannelPipeline pipeline, ProxyServices services, Tunnel tunnel, Http2Limits limits) {
-        Http2Settings settings = new Http2Settings()
-                .maxConcurrentStreams(limits.maxConcurrentStreams())
-                .maxHeaderListSize(limits.maxHeaderListSize())
-                .initialWindowSize(limits.initialStreamWindow());
-        var codec = io.netty.handler.codec.http2.Http2MultiplexCodecBuilder.forServer(
-                        new ChannelInitializer<Http2StreamChannel>() {
-                            @Override
-                            protected void initChannel(Http2StreamChannel stream) {
-                                stream.pipeline()
-                                        .addLast("h2-http", HTTP)
-                                        .addLast("h2-server", new Http2Stream(services, tunnel));
-                            }
-                        })
-                .initialSettings(settings)
-                .validateHeaders(true)
-                .decoderEnforceMaxRstFramesPerWindow(limits.maxRstPerWindow(), limits.rstWindowSeconds())
-                .encoderEnforceMaxRstFramesPerWindow(limits.maxRstPerWindow(), limits.rstWindowSeconds())
-                .decoderEnforceMaxSmallContinuationFrames(limits.maxSmallContinuationFrames())
-                .decoderEnforceMaxConsecutiveEmptyDataFrames(2)
-                .encoderEnforceMaxQueuedControlFrames(10_000);
-        pipeline.addLast("h2", codec.build()).addLast("h2-tail", new ConnectionTail(limits.connectionWindow()));
+        pipeline.addLast("h2", new Builder(services, tunnel, limits).build());
     }
 
     /**
-     * Opens the connection window past the protocol's 64 KiB once the codec is in place, and ends the
-     * tunnel when the client ends it (the HTTP/2 connection cannot outlive its transport).
+     * Netty's own builder for a server-side connection handler, exposing every limit (the public
+     * {@code Http2ConnectionHandlerBuilder} hides the CONTINUATION and control-frame limits) and building
+     * our subclass.
      */
-    private static final class ConnectionTail extends ChannelInboundHandlerAdapter {
-        private final int connectionWindow;
+    private static final class Builder extends AbstractHttp2ConnectionHandlerBuilder<H2Connection, Builder> {
+        private final ProxyServices services;
+        private final Tunnel tunnel;
+        private final Http2Limits limits;
 
-        ConnectionTail(int connectionWindow) {
-            this.connectionWindow = connectionWindow;
+        Builder(ProxyServices services, Tunnel tunnel, Http2Limits limits) {
+            this.services = services;
+            this.tunnel = tunnel;
+            this.limits = limits;
+            server(true);
+            initialSettings(new Http2Settings()
+                    .maxConcurrentStreams(limits.maxConcurrentStreams())
+                    .maxHeaderListSize(limits.maxHeaderListSize())
+                    .initialWindowSize(limits.initialStreamWindow()));
+            validateHeaders(true);
+            decoderEnforceMaxRstFramesPerWindow(limits.maxRstPerWindow(), limits.rstWindowSeconds());
+            encoderEnforceMaxRstFramesPerWindow(limits.maxRstPerWindow(), limits.rstWindowSeconds());
+            decoderEnforceMaxSmallContinuationFrames(limits.maxSmallContinuationFrames());
+            decoderEnforceMaxConsecutiveEmptyDataFrames(MAX_CONSECUTIVE_EMPTY_DATA);
+            encoderEnforceMaxQueuedControlFrames(MAX_QUEUED_CONTROL_FRAMES);
         }
 
         @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            int increment = connectionWindow - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
-            Channel ch = ctx.channel();
-            if (increment > 0 && ch.isActive()) {
-                ch.writeAndFlush(new DefaultHttp2WindowUpdateFrame(increment));
-            }
+        protected H2Connection build() {
+            return super.build();
         }
 
         @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
-                ctx.close();
-                return;
-            }
-            io.netty.util.ReferenceCountUtil.release(evt);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            io.netty.util.ReferenceCountUtil.release(msg); // connection-level frames nobody else needs
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            // The codec shows us its protocol errors first and then ends the connection itself with the right
-            // GOAWAY (ENHANCE_YOUR_CALM for a reset flood); closing here would send NO_ERROR before it.
-            if (io.netty.handler.codec.http2.Http2CodecUtil.getEmbeddedHttp2Exception(cause) == null) {
-                ctx.close();
-            }
+        protected H2Connection build(
+                Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings initialSettings) {
+            return new H2Connection(
+                    decoder,
+                    encoder,
+                    initialSettings,
+                    decoupleCloseAndGoAway(),
+                    flushPreface(),
+                    services,
+                    tunnel,
+                    limits.connectionWindow());
         }
     }
 }

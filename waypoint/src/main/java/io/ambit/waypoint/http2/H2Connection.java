@@ -1,0 +1,152 @@
+package io.ambit.waypoint.http2;
+
+import io.ambit.waypoint.ingress.Tunnel;
+import io.ambit.waypoint.proxy.ProxyServices;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client HTTP/2 connection inside a tunnel: Netty's connection handler (framing, HPACK, flow control,
+ * stream states, the abuse limits) plus what the waypoint adds around it — the connection window opened to
+ * the configured size, the end of the tunnel ending the connection, and the bookkeeping that ties each
+ * Netty stream to its {@link H2ServerStream} (its close, its writability). Frames reach the streams through
+ * {@link H2Listener}.
+ */
+final class H2Connection extends Http2ConnectionHandler {
+    private static final Logger log = LoggerFactory.getLogger(H2Connection.class);
+
+    private final Http2Connection.PropertyKey streamKey;
+    private final ProxyServices services;
+    private final Tunnel tunnel;
+    private final int connectionWindow;
+    private ChannelHandlerContext ctx;
+
+    H2Connection(
+            Http2ConnectionDecoder decoder,
+            Http2ConnectionEncoder encoder,
+            Http2Settings initialSettings,
+            boolean decoupleCloseAndGoAway,
+            boolean flushPreface,
+            ProxyServices services,
+            Tunnel tunnel,
+            int connectionWindow) {
+        super(decoder, encoder, initialSettings, decoupleCloseAndGoAway, flushPreface);
+        this.services = services;
+        this.tunnel = tunnel;
+        this.connectionWindow = connectionWindow;
+        this.streamKey = connection().newKey();
+        // Set on the outermost decoder, so the reset and empty-DATA limits wrap it.
+        decoder.frameListener(new H2Listener(this));
+        connection().addListener(new Http2ConnectionAdapter() {
+            @Override
+            public void onStreamClosed(Http2Stream stream) {
+                H2ServerStream s = stream.getProperty(streamKey);
+                if (s != null) {
+                    s.closed(); // a reset (either side) or the connection's end; a normal end is a no-op
+                }
+            }
+        });
+        connection().remote().flowController().listener(stream -> {
+            H2ServerStream s = stream.getProperty(streamKey);
+            if (s != null) {
+                s.writabilityChanged();
+            }
+        });
+    }
+
+    // ---- what streams use
+
+    ChannelHandlerContext ctx() {
+        return ctx;
+    }
+
+    ProxyServices services() {
+        return services;
+    }
+
+    Tunnel tunnel() {
+        return tunnel;
+    }
+
+    /** The request stream of a Netty stream, or null (never opened by a HEADERS we served). */
+    H2ServerStream serverStream(Http2Stream stream) {
+        return stream == null ? null : stream.getProperty(streamKey);
+    }
+
+    void attach(Http2Stream stream, H2ServerStream s) {
+        stream.setProperty(streamKey, s);
+    }
+
+    boolean isWritable(Http2Stream stream) {
+        return encoder().flowController().isWritable(stream);
+    }
+
+    /** Returns {@code bytes} of flow-control credit to the client; true when a WINDOW_UPDATE was written. */
+    boolean consume(Http2Stream stream, int bytes) {
+        try {
+            return decoder().flowController().consumeBytes(stream, bytes);
+        } catch (Http2Exception e) {
+            onError(ctx, false, e);
+            return false;
+        }
+    }
+
+    /** Writes what the flow controller allows and flushes the tunnel. */
+    void flushNow() {
+        flush(ctx);
+    }
+
+    /** Resets a stream (counted against the reset budget like any reset we send). */
+    void reset(Http2Stream stream, Http2Error error) {
+        encoder().writeRstStream(ctx, stream.id(), error.code(), ctx.newPromise());
+        flush(ctx);
+    }
+
+    // ---- lifecycle
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+        this.ctx = ctx;
+        super.handlerAdded(ctx); // sends our SETTINGS: the tunnel is already active
+        // The initial SETTINGS cannot change the connection window (RFC 9113 6.9.2): open it with a
+        // WINDOW_UPDATE, so several streams can send at once.
+        Http2Stream connectionStream = connection().connectionStream();
+        int increment = connectionWindow - decoder().flowController().initialWindowSize(connectionStream);
+        if (increment > 0 && ctx.channel().isActive()) {
+            decoder().flowController().incrementWindowSize(connectionStream, increment);
+            flush(ctx);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        super.userEventTriggered(ctx, evt); // decodes what is left, then passes the event on
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // The HTTP/2 connection cannot outlive its transport: GOAWAY, then close once the streams in
+            // flight are answered (through this handler's close, hence the channel's close, not ctx's).
+            ctx.channel().close();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+        if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {
+            super.exceptionCaught(ctx, cause); // protocol errors: RST_STREAM or GOAWAY with the right code
+            return;
+        }
+        log.debug("HTTP/2 connection in tunnel from {} failed", tunnel.peer().identity(), cause);
+        ctx.channel().close();
+    }
+}
