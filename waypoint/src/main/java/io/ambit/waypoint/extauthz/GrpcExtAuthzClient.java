@@ -15,8 +15,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An {@code envoyExtAuthzGrpc} provider: {@code Authorization/Check} over grpc-java (HTTP/2 on the
- * waypoint's event loops: plaintext, or inside HBONE when the provider is in the mesh — {@link MeshBridge}), with the provider's {@code timeout} as the call deadline. Answers are
- * bounded (64 KiB message, 32 KiB metadata); a failed call is an error verdict.
+ * waypoint's event loops: plaintext, or inside HBONE when the provider is in the mesh — {@link MeshBridge}),
+ * with the provider's {@code timeout} as the call deadline. Answers are bounded (64 KiB message, 32 KiB
+ * metadata); a failed call is an error verdict.
+ *
+ * <p>Checks are spread over the provider's endpoints by grpc-java's {@code round_robin}, one connection per
+ * endpoint: the endpoints of its mesh service ({@link ProviderEndpoints}, following the mesh), or the
+ * addresses DNS gives for a provider outside the mesh. A single connection would put every check on one
+ * endpoint for as long as it lives.
  */
 final class GrpcExtAuthzClient implements ExtAuthzClient {
     static final int MAX_MESSAGE = 64 * 1024;
@@ -26,8 +32,10 @@ final class GrpcExtAuthzClient implements ExtAuthzClient {
     private final ManagedChannel channel;
     private final AuthorizationGrpc.AuthorizationStub stub;
     private final MeshBridge bridge;
+    private final ProviderEndpoints.Factory endpoints; // null: plaintext, grpc-java's DNS
 
     /** @param meshDialer reaches a provider in the mesh over HBONE; null: plaintext to {@code service:port} */
+    @SuppressWarnings("deprecation") // nameResolverFactory: the only per-channel resolver hook of grpc-java 1.85
     GrpcExtAuthzClient(
             ExtensionProvider.ExtAuthzGrpc provider,
             EventLoopGroup group,
@@ -38,6 +46,7 @@ final class GrpcExtAuthzClient implements ExtAuthzClient {
         NettyChannelBuilder builder;
         if (meshDialer == null) {
             bridge = null;
+            endpoints = null;
             builder = NettyChannelBuilder.forTarget(resolver.grpcTarget(provider.host(), provider.port()))
                     .channelType(channelClass)
                     .eventLoopGroup(group);
@@ -45,12 +54,15 @@ final class GrpcExtAuthzClient implements ExtAuthzClient {
             // Each connection grpc-java opens is routed when it opens: HBONE into the mesh, or TCP outside it.
             bridge = MeshBridge.start(group, channelClass, resolver, meshDialer, provider.host(), provider.port(), (int)
                     Math.min(Integer.MAX_VALUE, provider.timeout().toMillis()));
-            builder = NettyChannelBuilder.forAddress(bridge.address())
+            endpoints = new ProviderEndpoints.Factory(bridge, meshDialer, provider.host(), provider.port());
+            builder = NettyChannelBuilder.forTarget(ProviderEndpoints.SCHEME + ":///provider")
+                    .nameResolverFactory(endpoints)
                     .channelType(io.netty.channel.local.LocalChannel.class)
                     .eventLoopGroup(bridge.loops())
                     .overrideAuthority(resolver.grpcTarget(provider.host(), provider.port()));
         }
         this.channel = builder.usePlaintext()
+                .defaultLoadBalancingPolicy("round_robin")
                 .directExecutor() // the callback only completes a future
                 .maxInboundMessageSize(MAX_MESSAGE)
                 .maxInboundMetadataSize(MAX_METADATA)
@@ -74,6 +86,9 @@ final class GrpcExtAuthzClient implements ExtAuthzClient {
                     java.util.List.of(),
                     "request body is larger than maxRequestBytes " + body.maxRequestBytes()
                             + " of ext_authz provider \"" + provider.name() + "\""));
+        }
+        if (endpoints != null) {
+            endpoints.meshMayHaveChanged(); // new or gone endpoints: the next checks follow
         }
         var result = new CompletableFuture<ExtAuthzVerdict>();
         stub.withDeadlineAfter(provider.timeout().toNanos(), TimeUnit.NANOSECONDS)

@@ -17,29 +17,58 @@ import io.netty.channel.local.LocalServerChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The way grpc-java reaches a gRPC provider that may live in the mesh: grpc-java dials an in-process
- * address (Netty's {@link LocalAddress}: no socket, so no other process can borrow the waypoint's identity
- * through it), and each connection is routed when it opens ({@link MeshDialer#route}): relayed over HBONE to
- * an endpoint of the provider's mesh service, or over TCP to the provider outside the mesh. One bridge per
- * provider client; bytes are relayed by hbone's {@link Relay}, with its back-pressure.
+ * The way grpc-java reaches a gRPC provider that may live in the mesh: grpc-java dials in-process addresses
+ * (Netty's {@link LocalAddress}: no socket, so no other process can borrow the waypoint's identity through
+ * them), and the bridge connects each such connection to the provider:
+ *
+ * <ul>
+ *   <li>{@link #address()}: routed when it opens ({@link MeshDialer#route}), for a provider outside the
+ *       mesh (TCP to what DNS says);
+ *   <li>{@link #addresses}: one address per endpoint of the provider's mesh service, each relayed over HBONE
+ *       to that endpoint (or TCP, for an endpoint outside the mesh), so that grpc-java's round_robin can
+ *       spread the checks over the endpoints as Envoy balances them over the provider's cluster.
+ * </ul>
+ *
+ * One bridge per provider client; bytes are relayed by hbone's {@link Relay}, with its back-pressure.
  */
 final class MeshBridge implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MeshBridge.class);
     private static final int HOLD_BYTES = 64 * 1024;
 
+    private final Bootstrap tcp;
+    private final ProviderResolver resolver;
+    private final MeshDialer dialer;
+    private final String host;
+    private final int port;
+    private final EventLoopGroup local;
     private final Channel server;
     private final LocalAddress address;
-    private final EventLoopGroup local;
+    private Map<MeshDialer.Route, Bound> endpoints = new LinkedHashMap<>(); // guarded by this
+    private boolean closed; // guarded by this
 
-    private MeshBridge(Channel server, LocalAddress address, EventLoopGroup local) {
-        this.server = server;
-        this.address = address;
+    /** The in-process server of one endpoint. */
+    private record Bound(LocalAddress address, Channel server) {}
+
+    private MeshBridge(
+            Bootstrap tcp, ProviderResolver resolver, MeshDialer dialer, String host, int port, EventLoopGroup local) {
+        this.tcp = tcp;
+        this.resolver = resolver;
+        this.dialer = dialer;
+        this.host = host;
+        this.port = port;
         this.local = local;
+        this.address = new LocalAddress(MeshBridge.class);
+        this.server = bind(address, () -> connect(dialer.route(host, port)));
     }
 
     /** Starts a bridge to {@code host:port} (the provider's {@code service} and {@code port}). */
@@ -64,11 +93,15 @@ final class MeshBridge implements AutoCloseable {
                         ch.pipeline().addLast(InboundHold.NAME, new InboundHold(HOLD_BYTES));
                     }
                 });
-        var address = new LocalAddress(MeshBridge.class);
         // In-process channels need a loop of their own: the waypoint's (epoll, io_uring) cannot carry them.
         var local = new MultiThreadIoEventLoopGroup(
                 1, new DefaultThreadFactory("ambit-extauthz-bridge", true), LocalIoHandler.newFactory());
-        Channel server = new ServerBootstrap()
+        return new MeshBridge(tcp, resolver, dialer, host, port, local);
+    }
+
+    /** Binds an in-process server whose every connection is relayed to what {@code connect} opens. */
+    private Channel bind(LocalAddress at, Supplier<CompletableFuture<Channel>> connect) {
+        return new ServerBootstrap()
                 .group(local)
                 .channel(LocalServerChannel.class)
                 .childHandler(new ChannelInitializer<LocalChannel>() {
@@ -76,7 +109,7 @@ final class MeshBridge implements AutoCloseable {
                     protected void initChannel(LocalChannel client) {
                         // grpc-java writes its preface at once: hold it until the other side is there.
                         client.pipeline().addLast(InboundHold.NAME, new InboundHold(HOLD_BYTES));
-                        connect(tcp, resolver, dialer, host, port).whenComplete((other, error) -> {
+                        connect.get().whenComplete((other, error) -> {
                             if (error != null) {
                                 log.debug(
                                         "ext_authz gRPC provider {}:{} not reached: {}", host, port, error.toString());
@@ -89,28 +122,56 @@ final class MeshBridge implements AutoCloseable {
                         });
                     }
                 })
-                .bind(address)
+                .bind(at)
                 .syncUninterruptibly()
                 .channel();
-        return new MeshBridge(server, address, local);
+    }
+
+    /**
+     * The in-process addresses of {@code routes} (each a {@link MeshDialer.Route.Mesh} or
+     * {@link MeshDialer.Route.Plain}), in order: a server is bound for each new one, and the servers of
+     * endpoints no longer listed are closed (grpc-java drops their connections with them). Binding waits on
+     * the bridge's own loop: call it off the waypoint's event loops.
+     */
+    synchronized List<LocalAddress> addresses(List<MeshDialer.Route> routes) {
+        if (closed) {
+            throw new IllegalStateException("the ext_authz bridge to " + host + ":" + port + " is closed");
+        }
+        var next = new LinkedHashMap<MeshDialer.Route, Bound>();
+        for (MeshDialer.Route r : routes) {
+            Bound b = endpoints.remove(r);
+            if (b == null) {
+                var at = new LocalAddress(MeshBridge.class);
+                b = new Bound(at, bind(at, () -> connect(r)));
+            }
+            next.put(r, b);
+        }
+        for (Bound gone : endpoints.values()) {
+            gone.server().close();
+        }
+        endpoints = next;
+        var out = new ArrayList<LocalAddress>(next.size());
+        for (Bound b : next.values()) {
+            out.add(b.address());
+        }
+        return out;
     }
 
     /** The provider's side of a new connection: an HBONE stream or a TCP connection. */
-    private static CompletableFuture<Channel> connect(
-            Bootstrap tcp, ProviderResolver resolver, MeshDialer dialer, String host, int port) {
-        return switch (dialer.route(host, port)) {
+    private CompletableFuture<Channel> connect(MeshDialer.Route route) {
+        return switch (route) {
             case MeshDialer.Route.Mesh m -> dialer.tunnel(m.endpoint());
-            case MeshDialer.Route.Plain p -> tcp(tcp, p.address());
+            case MeshDialer.Route.Plain p -> tcp(p.address());
             case MeshDialer.Route.Unavailable u ->
                 CompletableFuture.failedFuture(new IllegalStateException(u.reason()));
             case MeshDialer.Route.Direct d ->
-                resolver.resolve(host, port).toCompletableFuture().thenCompose(a -> tcp(tcp, a));
+                resolver.resolve(host, port).toCompletableFuture().thenCompose(this::tcp);
         };
     }
 
-    private static CompletableFuture<Channel> tcp(Bootstrap tcp, InetSocketAddress address) {
+    private CompletableFuture<Channel> tcp(InetSocketAddress to) {
         var out = new CompletableFuture<Channel>();
-        tcp.connect(address).addListener(f -> {
+        tcp.connect(to).addListener(f -> {
             if (f.isSuccess()) {
                 out.complete(((ChannelFuture) f).channel());
             } else {
@@ -120,7 +181,7 @@ final class MeshBridge implements AutoCloseable {
         return out;
     }
 
-    /** Where grpc-java connects ({@code channelType(LocalChannel.class)}). */
+    /** Where grpc-java connects for a provider routed per connection ({@code channelType(LocalChannel.class)}). */
     LocalAddress address() {
         return address;
     }
@@ -132,6 +193,13 @@ final class MeshBridge implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            closed = true;
+            for (Bound b : endpoints.values()) {
+                b.server().close();
+            }
+            endpoints = Map.of();
+        }
         server.close();
         local.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS);
     }

@@ -14,6 +14,8 @@ import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.netty.channel.Channel;
 import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -70,24 +72,65 @@ public final class MeshDialer {
     /** Where a new connection to {@code host:port} goes now. */
     Route route(String host, int port) {
         MeshState state = mesh.get();
+        Lookup found = lookup(state, host, port);
+        if (found.route() != null) {
+            return found.route();
+        }
+        Target target = found.target();
+        return picker.pick(state, target, null)
+                .map(e -> routeTo(target.service(), e))
+                .orElseGet(() -> noEndpoint(target.service()));
+    }
+
+    /**
+     * Every place the connections to {@code host:port} may go in {@code state}: one {@link Route.Mesh} or
+     * {@link Route.Plain} per endpoint of the provider's mesh service (for a client that spreads its calls
+     * over them itself), or else the one {@link Route.Direct} or {@link Route.Unavailable}.
+     */
+    List<Route> routes(MeshState state, String host, int port) {
+        Lookup found = lookup(state, host, port);
+        if (found.route() != null) {
+            return List.of(found.route());
+        }
+        Target target = found.target();
+        List<Route> out = new ArrayList<>();
+        for (Endpoint e : picker.endpoints(state, target)) {
+            out.add(routeTo(target.service(), e));
+        }
+        return out.isEmpty() ? List.of(noEndpoint(target.service())) : List.copyOf(out);
+    }
+
+    /** The mesh state connections are routed in now (an immutable snapshot: compare by reference). */
+    MeshState meshNow() {
+        return mesh.get();
+    }
+
+    /** The provider's mesh service to choose endpoints in ({@code target}), or the route when there is none. */
+    private record Lookup(Target target, Route route) {}
+
+    private static Lookup lookup(MeshState state, String host, int port) {
         Optional<Service> service = find(state, host);
         if (service.isEmpty()) {
-            return new Route.Direct();
+            return new Lookup(null, new Route.Direct());
         }
         Service s = service.get();
         if (state.endpoints(s).isEmpty()) {
-            return new Route.Direct(); // a name the mesh knows but serves nowhere: DNS decides, as before
+            // a name the mesh knows but serves nowhere: DNS decides, as before
+            return new Lookup(null, new Route.Direct());
         }
         int targetPort = s.targetPort(port);
         if (targetPort < 0) {
-            return new Route.Unavailable("mesh service " + s.hostname() + " has no port " + port);
+            return new Lookup(null, new Route.Unavailable("mesh service " + s.hostname() + " has no port " + port));
         }
-        var target = new Target(s, s.vips().isEmpty() ? null : s.vips().getFirst(), port, targetPort, null);
-        return picker.pick(state, target, null)
-                .<Route>map(e -> e.workload().protocol() == Workload.Protocol.TCP
-                        ? new Route.Plain(s, e.target())
-                        : new Route.Mesh(s, e))
-                .orElseGet(() -> new Route.Unavailable("mesh service " + s.hostname() + " has no healthy endpoint"));
+        return new Lookup(new Target(s, s.vips().isEmpty() ? null : s.vips().getFirst(), port, targetPort, null), null);
+    }
+
+    private static Route routeTo(Service s, Endpoint e) {
+        return e.workload().protocol() == Workload.Protocol.TCP ? new Route.Plain(s, e.target()) : new Route.Mesh(s, e);
+    }
+
+    private static Route noEndpoint(Service s) {
+        return new Route.Unavailable("mesh service " + s.hostname() + " has no healthy endpoint");
     }
 
     /** Opens a tunnel to {@code endpoint}; the stream channel carries the provider's protocol. */

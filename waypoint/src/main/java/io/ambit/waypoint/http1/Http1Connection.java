@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.util.ReferenceCountUtil;
 
@@ -24,6 +25,12 @@ import io.netty.util.ReferenceCountUtil;
  * {@link FlowControlHandler} hands over one decoded part per read, so a pipelined request waits in the
  * decoder until the exchange before it is done, and a request body is read only as fast as the upstream
  * takes it. A malformed head is answered 400 and the connection closed.
+ *
+ * <p>A client that half-closes (FIN, END_STREAM on the tunnel) after a complete request still gets its
+ * answer, and the requests it pipelined before the FIN too; then the connection closes. A client that
+ * half-closes before its request is complete can never finish it: the exchange ends at once as a
+ * downstream termination ({@code DC}, upstream aborted, no ext_authz check waiting for the rest of the
+ * body) and the connection closes, as Envoy does, instead of waiting for a timeout.
  */
 public final class Http1Connection extends ChannelDuplexHandler implements Downstream {
     private final ProxyServices services;
@@ -31,7 +38,10 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     private final Http1Limits limits;
     private ChannelHandlerContext ctx;
     private ResponseEncoder encoder;
+    private StrictRequestDecoder decoder;
     private Exchange exchange;
+    private long requests; // heads handed to exchanges so far
+    private boolean responseBegun; // a final response head of the current exchange was written
     private boolean inRead;
     private boolean readRequested;
     private boolean inputShutdown;
@@ -63,8 +73,9 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         ResponseEncoder encoder = new ResponseEncoder();
         Http1Connection connection = new Http1Connection(services, tunnel, limits);
         connection.encoder = encoder;
+        connection.decoder = new StrictRequestDecoder(decoder);
         pipeline.addLast("drop-empty", io.ambit.waypoint.ingress.EmptyWrites.DROP)
-                .addLast("h1-decoder", new StrictRequestDecoder(decoder))
+                .addLast("h1-decoder", connection.decoder)
                 .addLast("h1-encoder", encoder)
                 .addLast("h1-flow", new FlowControlHandler())
                 .addLast("h1-server", connection);
@@ -102,13 +113,19 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
                 return;
             }
             encoder.answeringHead(request.method() == HttpMethod.HEAD);
+            requests++;
+            responseBegun = false;
             exchange = Exchange.of(this, services, tunnel, request, true);
             exchange.start(); // may finish (and clear the field) before it returns
             if (request instanceof HttpContent) {
                 return; // a full request (never from this decoder): nothing more to read for it
             }
         } else if (msg instanceof HttpContent part && exchange != null) {
-            exchange.onRequestPart(part);
+            if (part.decoderResult().isFailure()) {
+                exchange.onRequestMalformed(part); // Netty ends a broken body with a failed last part
+            } else {
+                exchange.onRequestPart(part);
+            }
         } else {
             // The end of a body-less request answered before it was read: drop it, go on to the next head.
             ReferenceCountUtil.release(msg);
@@ -152,12 +169,20 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
 
     @Override
     public void write(HttpObject part) {
+        noteResponse(part);
         ctx.writeAndFlush(part, ctx.voidPromise());
     }
 
     @Override
     public void writeLater(HttpObject part) {
+        noteResponse(part);
         ctx.write(part, ctx.voidPromise());
+    }
+
+    private void noteResponse(HttpObject part) {
+        if (part instanceof HttpResponse r && r.status().code() >= 200) {
+            responseBegun = true; // not a 100 Continue: a cut after this is a broken response
+        }
     }
 
     @Override
@@ -178,7 +203,8 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     @Override
     public void exchangeDone(boolean keepOpen) {
         exchange = null;
-        if (keepOpen && !inputShutdown && !closing) {
+        // After the client's FIN, only requests it completed before it are still served.
+        if (keepOpen && !closing && (!inputShutdown || decoder.requestsEnded() > requests)) {
             armHeadersTimer();
             requestMore();
         } else {
@@ -192,6 +218,23 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         closing = true;
         ctx.channel().attr(io.ambit.waypoint.ingress.TunnelCloser.ABRUPT).set(true); // a reset, not an end
         ctx.close();
+    }
+
+    /**
+     * The client ended its side before the current request was complete: the request can never complete.
+     * A response already under way is cut (a reset, so it cannot pass for a complete one); otherwise the
+     * connection ends with our FIN and nothing more.
+     */
+    private void clientLeftMidRequest() {
+        Exchange e = exchange;
+        exchange = null;
+        cancelHeadersTimer();
+        e.onDownstreamClosed();
+        if (responseBegun) {
+            abort();
+        } else {
+            closeGracefully();
+        }
     }
 
     /** Closes after the response: the tunnel's {@link io.ambit.waypoint.ingress.TunnelCloser} ends it cleanly. */
@@ -217,11 +260,16 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
+            // The decoder has seen every byte the client sent (it decodes ahead of the exchange's demand).
             inputShutdown = true;
-            if (closing || exchange == null) {
+            if (exchange != null && decoder.requestsEnded() < requests) {
+                clientLeftMidRequest();
+            } else if (closing) {
                 ctx.close();
+            } else if (exchange == null) {
+                closeGracefully(); // between requests (or mid-head, which no one can finish either)
             }
-            return;
+            return; // else: the request arrived whole; the exchange answers, then the connection closes
         }
         ReferenceCountUtil.release(evt);
     }

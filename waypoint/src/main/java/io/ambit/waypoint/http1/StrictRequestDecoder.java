@@ -1,10 +1,13 @@
 package io.ambit.waypoint.http1;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import java.util.List;
 
 /**
@@ -21,11 +24,56 @@ import java.util.List;
  *
  * A refused head comes out with a failed {@code DecoderResult}; the connection answers 400 and closes, and
  * the decoder discards everything after it.
+ *
+ * <p>It also counts the requests it has read to their end ({@link #requestsEnded()}). The parts it decodes
+ * wait in a flow-control queue until the exchange asks for them, so when the client half-closes, only the
+ * decoder can tell whether the request being served had already arrived in full (serve it, then close) or
+ * never can (end it now: Envoy's downstream termination).
  */
 public final class StrictRequestDecoder extends HttpRequestDecoder {
+    private long ended;
+    private boolean inDecodeLast;
 
     public StrictRequestDecoder(HttpDecoderConfig config) {
         super(config);
+    }
+
+    /**
+     * Requests decoded to their last part so far (a refused head counts: it is a whole message). The
+     * first {@code n} requests of the connection are complete when this is at least {@code n}.
+     */
+    public long requestsEnded() {
+        return ended;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+        int from = out.size();
+        super.decode(ctx, buffer, out);
+        if (!inDecodeLast) {
+            count(out, from);
+        }
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        // The input ended: what is left is decoded once more (through decode, counted here instead).
+        int from = out.size();
+        inDecodeLast = true;
+        try {
+            super.decodeLast(ctx, in, out);
+        } finally {
+            inDecodeLast = false;
+        }
+        count(out, from);
+    }
+
+    private void count(List<Object> out, int from) {
+        for (int i = from; i < out.size(); i++) {
+            if (out.get(i) instanceof LastHttpContent) {
+                ended++;
+            }
+        }
     }
 
     @Override

@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
  * Closes a tunnel the way TCP closes a connection: END_STREAM after what was written (a FIN), then the
  * stream once the client ended its side too, or after a short linger. A plain close of an HBONE stream is
  * a RST_STREAM, and the client's relay turns that into a TCP reset that can discard the last bytes we
- * sent — a GOAWAY naming the error, a 400 explaining a refusal. A close meant to be abrupt (a response
- * cut short) is marked with {@link #ABRUPT} and passes straight through.
+ * sent — a GOAWAY naming the error, a 400 explaining a refusal, the answer to a client that half-closed
+ * after its request. A close meant to be abrupt (a response cut short) is marked with {@link #ABRUPT} and
+ * passes straight through.
  */
 public final class TunnelCloser extends ChannelDuplexHandler {
     /** Set on the channel to make the next close a reset. */
@@ -30,12 +31,19 @@ public final class TunnelCloser extends ChannelDuplexHandler {
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
         if (ending
-                || inputEnded
                 || !ctx.channel().isActive()
                 || Boolean.TRUE.equals(ctx.channel().attr(ABRUPT).get())) {
             if (linger != null) {
                 linger.cancel(false);
             }
+            ctx.close(promise);
+            return;
+        }
+        if (inputEnded) {
+            // The client ended its side already: end ours after what was written, and the stream is over
+            // both ways. A plain close would be a RST_STREAM that can overtake the response to its request.
+            ending = true;
+            ctx.writeAndFlush(HboneStreamCodec.END_STREAM);
             ctx.close(promise);
             return;
         }

@@ -86,13 +86,14 @@ public final class LocalWaypoints implements AutoCloseable {
                     continue;
                 }
                 var p = options.ports();
-                var config = options.tune()
-                        .apply(WaypointConfig.defaults(d.self(), d.ip())
-                                .withPorts(
-                                        new InetSocketAddress(d.ip(), p.hbone()),
-                                        new InetSocketAddress(d.ip(), p.metrics()),
-                                        new InetSocketAddress(d.ip(), p.readiness()))
-                                .withStages(security.forWaypoint(d.self())));
+                var base = WaypointConfig.defaults(d.self(), d.ip())
+                        .withPorts(
+                                new InetSocketAddress(d.ip(), p.hbone()),
+                                new InetSocketAddress(d.ip(), p.metrics()),
+                                new InetSocketAddress(d.ip(), p.readiness()));
+                // Tunnels to ext_authz providers use the waypoint's own TLS settings, known once tuned.
+                var tls = options.tune().apply(base).tls();
+                var config = options.tune().apply(base.withStages(security.forWaypoint(d.self(), tls)));
                 started.add(Waypoint.start(config, mesh, certificates, transport, group, accessLog));
             }
         } catch (Exception e) {

@@ -519,6 +519,22 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
         }
     }
 
+    /**
+     * A request part the client's framing broke (a bad chunk size, a chunk too large): the request can
+     * neither go on nor be ended as if it were whole. 400 while no response has started, else both sides
+     * are cut; the upstream never gets the end of the body. Takes {@code part}.
+     */
+    public void onRequestMalformed(HttpContent part) {
+        Throwable cause = part.decoderResult().cause();
+        ReferenceCountUtil.release(part);
+        if (state == State.DONE) {
+            return;
+        }
+        failUpstream(
+                LocalReply.badRequest(cause == null ? "malformed request body" : cause.getMessage()),
+                ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
+    }
+
     /** The client went away (connection closed, stream reset). */
     public void onDownstreamClosed() {
         if (state == State.DONE) {

@@ -56,6 +56,14 @@ public final class EndpointPicker {
         return Optional.of(e);
     }
 
+    /**
+     * Every endpoint {@link #pick} chooses among for {@code target}, each once (whatever its capacity), in
+     * the order {@code pick} goes round: for a client that balances by itself (grpc-java's round_robin).
+     */
+    public List<Endpoint> endpoints(MeshState mesh, Target target) {
+        return List.copyOf(new LinkedHashSet<>(tableFor(mesh).candidates(target, this)));
+    }
+
     private Table tableFor(MeshState mesh) {
         Table t = table.get();
         if (t == null || t.mesh != mesh) {

@@ -116,13 +116,22 @@ public final class SecurityStages implements AutoCloseable {
         return stages;
     }
 
-    /** The stages of one waypoint; its rate limits follow the mesh from now on. */
-    public synchronized StageSet forWaypoint(WaypointIdentity self) {
+    /** The stages of one waypoint with the default TLS settings for its tunnels to providers. */
+    public StageSet forWaypoint(WaypointIdentity self) {
+        return forWaypoint(self, TlsSettings.defaults());
+    }
+
+    /**
+     * The stages of one waypoint; its rate limits follow the mesh from now on. Its tunnels to providers in
+     * the mesh use {@code tls}: the waypoint's own HBONE settings (compliance policy: key-exchange groups,
+     * TLS 1.2, handshake timeout), as every other HBONE connection of the waypoint does.
+     */
+    public synchronized StageSet forWaypoint(WaypointIdentity self, TlsSettings tls) {
         var own = limits.computeIfAbsent(self, s -> new RateLimits());
         MeshState state = mesh.current();
         own.update(rateLimits(state));
         warm(state, self);
-        var providers = extAuthz.computeIfAbsent(self, this::providerClients);
+        var providers = extAuthz.computeIfAbsent(self, s -> providerClients(s, tls));
         providers.clients().update(state.mesh());
         return new StageSet(
                 new ExtAuthzStage(providers.clients(), self),
@@ -130,11 +139,11 @@ public final class SecurityStages implements AutoCloseable {
                 new RateLimitStage(own, self));
     }
 
-    private ProviderClients providerClients(WaypointIdentity self) {
+    private ProviderClients providerClients(WaypointIdentity self, TlsSettings settings) {
         if (certificates == null) {
             return new ProviderClients(new ExtAuthzClients(group, transport.socketChannelClass(), dns), null, null);
         }
-        var tls = new ClientTls(TlsSettings.defaults());
+        var tls = new ClientTls(settings);
         var pool = new HbonePool(PoolConfig.defaults(), tls, SourceCertificates.from(certificates), transport, group);
         var dialer = new MeshDialer(self.identity(), sourceIp(self), pool, mesh::current, HBONE_PORT);
         return new ProviderClients(new ExtAuthzClients(group, transport.socketChannelClass(), dns, dialer), pool, tls);

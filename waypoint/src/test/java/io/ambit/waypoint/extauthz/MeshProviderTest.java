@@ -8,6 +8,7 @@ import io.ambit.hbone.server.ConnectRequest;
 import io.ambit.waypoint.stages.SecureMesh;
 import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
+import io.ambit.waypoint.testing.TestNet;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -136,9 +137,9 @@ class MeshProviderTest {
     static void start() throws Exception {
         assumeTrue(Processes.available("curl"), "curl is installed");
         // Each provider listens on its workload's target port; the mesh ones only behind their HBONE node.
-        inMesh = new AuthzHttpServer("127.98.2.31", 9000);
-        plain = new AuthzHttpServer("127.98.2.32", 9000);
-        impostor = new AuthzHttpServer("127.98.2.33", 9000);
+        inMesh = new AuthzHttpServer(TestNet.ip("127.98.2.31"), 9000);
+        plain = new AuthzHttpServer(TestNet.ip("127.98.2.32"), 9000);
+        impostor = new AuthzHttpServer(TestNet.ip("127.98.2.33"), 9000);
         for (var server : List.of(inMesh, plain)) {
             server.respond(r -> "deny".equals(r.header("x-verdict"))
                     ? AuthzHttpServer.Reply.of(403, "denied by the provider in the mesh")
@@ -153,7 +154,7 @@ class MeshProviderTest {
         }) {
             policies.add(CUSTOM.replace("SERVICE", sp[0]).replace("PROVIDER", sp[1]));
         }
-        grpc = io.grpc.netty.NettyServerBuilder.forAddress(new InetSocketAddress("127.98.2.34", 9000))
+        grpc = io.grpc.netty.NettyServerBuilder.forAddress(new InetSocketAddress(TestNet.ip("127.98.2.34"), 9000))
                 .addService(new io.ambit.proto.envoy.service.auth.v3.AuthorizationGrpc.AuthorizationImplBase() {
                     @Override
                     public void check(
@@ -237,7 +238,7 @@ class MeshProviderTest {
                         .seen
                         .poll(20, java.util.concurrent.TimeUnit.SECONDS)
                         .header("x-checked-by"))
-                .isEqualTo("provider-127.98.2.31");
+                .isEqualTo("provider-" + TestNet.ip("127.98.2.31"));
     }
 
     @Test
@@ -254,7 +255,7 @@ class MeshProviderTest {
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(plain.received).hasSize(1);
         assertThat(connects).allSatisfy(c -> assertThat(c.authority().address().getHostAddress())
-                .isEqualTo("127.98.2.31"));
+                .isEqualTo(TestNet.ip("127.98.2.31")));
     }
 
     @Test

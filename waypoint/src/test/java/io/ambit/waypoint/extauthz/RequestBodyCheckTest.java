@@ -13,6 +13,7 @@ import io.ambit.waypoint.stages.SecureMesh;
 import io.ambit.waypoint.testing.EchoBackend;
 import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
+import io.ambit.waypoint.testing.TestNet;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -138,12 +139,12 @@ class RequestBodyCheckTest {
     @BeforeAll
     static void start() throws Exception {
         assumeTrue(Processes.available("curl"), "curl is installed");
-        http = new AuthzHttpServer("127.98.1.50");
+        http = new AuthzHttpServer(TestNet.ip("127.98.1.50"));
         // The provider's decision depends on the body: the whole point of sending it.
         http.respond(r -> new String(r.body(), StandardCharsets.UTF_8).contains("forbidden")
                 ? AuthzHttpServer.Reply.of(403, "body refused by the provider", "x-ext-reason", "body")
                 : AuthzHttpServer.Reply.of(200, ""));
-        grpc = NettyServerBuilder.forAddress(new InetSocketAddress("127.98.1.51", 0))
+        grpc = NettyServerBuilder.forAddress(new InetSocketAddress(TestNet.ip("127.98.1.51"), 0))
                 .addService(new AuthorizationGrpc.AuthorizationImplBase() {
                     @Override
                     public void check(CheckRequest request, StreamObserver<CheckResponse> out) {
@@ -353,6 +354,31 @@ class RequestBodyCheckTest {
         String line = awaitLog("\"path\":\"/abandoned\"");
         assertThat(line).contains("\"response_flags\":\"DC\"");
         assertThat(http.received).as("the check waits for the body").isEmpty();
+        assertThat(mesh.app("21").seen).isEmpty();
+    }
+
+    @Test
+    void aClientThatHalfClosesMidBodyEndsTheRequestAtOnceWithoutAskingTheProvider() throws Exception {
+        var a = via.get("large");
+        try (var socket = new java.net.Socket(a.getAddress(), a.getPort())) {
+            socket.setSoTimeout(20_000);
+            var out = socket.getOutputStream();
+            out.write(("POST /half-closed HTTP/1.1\r\nhost: large\r\ncontent-length: 100000\r\n"
+                            + "expect: 100-continue\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            var in = socket.getInputStream();
+            byte[] interim = in.readNBytes("HTTP/1.1 100 Continue\r\n\r\n".length());
+            assertThat(new String(interim, StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 100 Continue");
+            out.write("only the start".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            socket.shutdownOutput(); // FIN: the rest of the body can never come
+            // The connection ends without an answer, long before the 10 s the check may take (a 504 then).
+            assertThat(in.read()).as("end of stream, no response").isEqualTo(-1);
+        }
+        String line = awaitLog("\"path\":\"/half-closed\"");
+        assertThat(line).contains("\"response_flags\":\"DC\"");
+        assertThat(http.received).as("no check for a body that cannot arrive").isEmpty();
         assertThat(mesh.app("21").seen).isEmpty();
     }
 

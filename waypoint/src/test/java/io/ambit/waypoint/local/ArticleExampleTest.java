@@ -22,6 +22,7 @@ import io.ambit.waypoint.testing.EchoBackend;
 import io.ambit.waypoint.testing.Pki;
 import io.ambit.waypoint.testing.RawHttp;
 import io.ambit.waypoint.testing.StaticMesh;
+import io.ambit.waypoint.testing.TestNet;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -43,7 +44,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code examples/waypoint-mesh.yaml} as a user runs it: the article's payment service behind its waypoint,
  * the waypoint started by {@link LocalWaypoints} (what {@code ambit waypoint} and {@code ambit run} call),
  * real apps behind real HBONE servers, and the article's callers. The example's addresses are moved into
- * this test's range (127.20.X.Y becomes 127.92.9X.Y, the VIP 127.92.99.1).
+ * this test's range (127.20.X.Y becomes 127.92.9X.Y, the VIP 127.92.99.1; logical, see {@link TestNet}).
  */
 @org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
 class ArticleExampleTest {
@@ -59,8 +60,8 @@ class ArticleExampleTest {
     @BeforeAll
     static void start() throws Exception {
         String yaml = Files.readString(Path.of("../examples/waypoint-mesh.yaml"))
-                .replaceAll("127\\.20\\.(\\d)\\.", "127.92.9$1.")
-                .replace("127.21.0.1", "127.92.99.1");
+                .replaceAll("127\\.20\\.(\\d)\\.", TestNet.net(92) + ".9$1.")
+                .replace("127.21.0.1", TestNet.ip("127.92.99.1"));
         var mesh = new StaticMesh(yaml);
         pki = new Pki();
         Transport transport = Transports.select();
@@ -68,7 +69,7 @@ class ArticleExampleTest {
         var app = SpiffeId.parse("spiffe://cluster.local/ns/fintech-core/sa/payment-processor");
         pki.certificates.certificate(app).get(30, TimeUnit.SECONDS);
         for (String host : List.of("1", "2")) {
-            InetAddress ip = InetAddress.getByName("127.92.92." + host);
+            InetAddress ip = InetAddress.getByName(TestNet.ip("127.92.92." + host));
             opened.add(
                     EchoBackend.start("payment-processor-" + host, transport, group, new InetSocketAddress(ip, 8080)));
             var tls = ServerTls.forIdentity(pki.certificates, app, TlsSettings.defaults(), null);
@@ -95,11 +96,11 @@ class ArticleExampleTest {
                 PoolConfig.defaults(), clientTls, SourceCertificates.from(pki.certificates), transport, group);
         opened.add(pool);
         var waypointId = SpiffeId.parse("spiffe://cluster.local/ns/fintech-core/sa/payment-waypoint");
-        var vip = new InetSocketAddress(InetAddress.getByName("127.92.99.1"), 80);
+        var vip = new InetSocketAddress(TestNet.address("127.92.99.1"), 80);
         InetSocketAddress[] ports = new InetSocketAddress[3];
         String[] callers = {"order-service", "checkout-service", "refund-service"};
         for (int i = 0; i < 3; i++) {
-            InetAddress ip = InetAddress.getByName("127.92.91." + (i + 1));
+            InetAddress ip = InetAddress.getByName(TestNet.ip("127.92.91." + (i + 1)));
             var key = new PoolKey(
                     SpiffeId.parse("spiffe://cluster.local/ns/fintech-core/sa/" + callers[i]),
                     Set.of(waypointId),

@@ -23,6 +23,7 @@ import io.ambit.waypoint.testing.EchoBackend;
 import io.ambit.waypoint.testing.Pki;
 import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.StaticMesh;
+import io.ambit.waypoint.testing.TestNet;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,10 +39,10 @@ import java.util.function.Consumer;
 /**
  * A mesh with the waypoints a YAML file declares, started as {@code ambit run} starts them
  * ({@link LocalWaypoints}: the real security stages, providers from the mesh config's
- * {@code extensionProviders}), on {@code 127.98.N.0/24}. Each app is an {@link EchoBackend} on
+ * {@code extensionProviders}), on {@code 127.98.N.0/24} (logical: {@link TestNet} moves it to this JVM's block). Each app is an {@link EchoBackend} on
  * {@code :8080} behind a real HBONE server on {@code :15008} holding the workload's certificate (what a
  * destination ztunnel does); clients reach the waypoint through hbone's TCP-to-HBONE listener with their
- * own certificate (what the source ztunnel does). {@code NET} in the YAML stands for {@code 127.98.N}.
+ * own certificate (what the source ztunnel does). {@code NET} in the YAML stands for {@link #net}.
  */
 public final class SecureMesh implements AutoCloseable {
     public final String net;
@@ -62,7 +63,7 @@ public final class SecureMesh implements AutoCloseable {
      * @param apps host part ({@code "21"}) → the identity of the workload there; each gets an app and a node
      */
     public static SecureMesh start(int subnet, String yaml, Map<String, SpiffeId> apps) throws Exception {
-        return new SecureMesh("127.98." + subnet, yaml, apps, Map.of());
+        return new SecureMesh(TestNet.net(98) + "." + subnet, yaml, apps, Map.of(), c -> c);
     }
 
     /** A workload whose app is the test's own server: only its HBONE node is started here. */
@@ -74,10 +75,26 @@ public final class SecureMesh implements AutoCloseable {
      */
     public static SecureMesh start(int subnet, String yaml, Map<String, SpiffeId> apps, Map<String, Node> nodes)
             throws Exception {
-        return new SecureMesh("127.98." + subnet, yaml, apps, nodes);
+        return start(subnet, yaml, apps, nodes, c -> c);
     }
 
-    private SecureMesh(String net, String yaml, Map<String, SpiffeId> appIds, Map<String, Node> nodes)
+    /** As above, each waypoint's configuration tuned by {@code tune} (as {@code LocalWaypoints.Options} does). */
+    public static SecureMesh start(
+            int subnet,
+            String yaml,
+            Map<String, SpiffeId> apps,
+            Map<String, Node> nodes,
+            java.util.function.UnaryOperator<io.ambit.waypoint.WaypointConfig> tune)
+            throws Exception {
+        return new SecureMesh(TestNet.net(98) + "." + subnet, yaml, apps, nodes, tune);
+    }
+
+    private SecureMesh(
+            String net,
+            String yaml,
+            Map<String, SpiffeId> appIds,
+            Map<String, Node> nodes,
+            java.util.function.UnaryOperator<io.ambit.waypoint.WaypointConfig> tune)
             throws Exception {
         this.net = net;
         this.pki = new Pki();
@@ -100,7 +117,7 @@ public final class SecureMesh implements AutoCloseable {
                     transport,
                     group,
                     AccessLog.to(accessLog::add),
-                    new LocalWaypoints.Options(d -> true, new LocalWaypoints.Ports(15008, 0, 0), c -> c));
+                    new LocalWaypoints.Options(d -> true, new LocalWaypoints.Ports(15008, 0, 0), tune));
         } catch (Exception e) {
             closeAll();
             throw e;

@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
 /**
- * A small mesh on 127.92.N.0/24 with a real waypoint in the middle: clients {@code sleep} (.10) and
+ * A small mesh on 127.92.N.0/24 (logical: {@link TestNet} moves it to this JVM's block) with a real waypoint in the middle: clients {@code sleep} (.10) and
  * {@code curl} (.11) reach the waypoint (.1, HBONE :15008) through hbone's TCP-to-HBONE listener (what
  * {@code ambit hbone forward} runs), the waypoint forwards over HBONE to the nodes of {@code httpbin-1}
  * (.21) and {@code httpbin-2} (.22) — each a real HBONE server dialing its app, as a destination ztunnel
@@ -120,14 +120,17 @@ public final class WaypointFixture implements AutoCloseable {
                 """.replace("NET", net);
     }
 
-    /** Starts everything on {@code 127.92.<subnet>.0/24} with {@code policies} (YAML documents, may be empty). */
+    /**
+     * Starts everything on {@code 127.92.<subnet>.0/24} (in this JVM's block: {@link #net}) with {@code policies}
+     * (YAML documents, may be empty).
+     */
     public static WaypointFixture start(int subnet, String policies) throws Exception {
         return start(subnet, policies, c -> c);
     }
 
     public static WaypointFixture start(int subnet, String policies, UnaryOperator<WaypointConfig> tune)
             throws Exception {
-        return new WaypointFixture("127.92." + subnet, policies, tune);
+        return new WaypointFixture(TestNet.net(92) + "." + subnet, policies, tune);
     }
 
     private WaypointFixture(String net, String policies, UnaryOperator<WaypointConfig> tune) throws Exception {
