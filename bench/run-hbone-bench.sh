@@ -17,7 +17,7 @@
 #   ROUNDS=2                 measurement rounds; each round measures every setup once, interleaved;
 #                            the summary shows medians over the rounds
 #   AMBIT_TRANSPORTS="default nio"   one Ambit harness per entry: "default" lets Transports pick
-#                            (io_uring > epoll > NIO); any other value is passed as -Dambit.transport
+#                            (epoll > io_uring > NIO); any other value is passed as -Dambit.transport
 #   TPUT_SECONDS=10          iperf3 -t, one stream, after a 3 s warm-up run
 #   LAT_COUNT=20000          64-byte round trips timed per latency run (after 2000 untimed)
 #   CONN_SECONDS=10 CONN_CONCURRENCY=4   connection-rate run length and parallel clients

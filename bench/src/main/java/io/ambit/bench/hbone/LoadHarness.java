@@ -37,7 +37,7 @@ import java.util.function.Supplier;
  * [--target 7000] [--unpooled] [--threads 1] [--max-seconds 3600]}. It prints one {@code listener} line
  * per listener, then {@code ready}; it stops on SIGTERM or after {@code --max-seconds}, printing per-listener
  * counts and the TLS parameters of the first tunnel (protocol, cipher, key-exchange group). The transport
- * is {@link Transports#select()}'s: io_uring, else epoll, else NIO; {@code -Dambit.transport=nio} forces one.
+ * is {@link Transports#select()}'s: epoll, else io_uring, else NIO; {@code -Dambit.transport=nio} forces one.
  */
 public final class LoadHarness implements AutoCloseable {
     private final Transport transport;

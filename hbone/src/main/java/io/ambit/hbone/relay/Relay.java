@@ -139,6 +139,11 @@ public final class Relay {
             if (error != null) {
                 log.debug("relay {} <-> {} failed on {}: {}", a.channel, b.channel, failed.channel, error.toString());
             }
+            // What was read before the failure is delivered first, as a copy loop that writes each chunk
+            // before reading the next would have: e.g. a GOAWAY that arrived in the same read as the
+            // RST_STREAM. An abort inside a read comes before channelReadComplete's flush, and the reset
+            // (SO_LINGER 0) would discard the unflushed bytes.
+            failed.peer.channel.flush();
             reset(failed.peer.channel);
             reset(failed.channel);
         }

@@ -23,10 +23,10 @@ public final class Transport {
     private final ChannelFactory<? extends ServerSocketChannel> serverChannelFactory;
     private final ChannelFactory<? extends SocketChannel> socketChannelFactory;
 
-    /** The transports Ambit knows, best first. */
+    /** The transports Ambit knows, best first: the first available one is the default. */
     public enum Kind {
-        IO_URING("io_uring"),
         EPOLL("epoll"),
+        IO_URING("io_uring"),
         NIO("nio");
 
         private final String configName;

@@ -1,7 +1,6 @@
 package io.ambit.hbone.transport;
 
 import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -16,18 +15,21 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one place that chooses the I/O transport: io_uring where the kernel allows it, else epoll, else NIO.
+ * The one place that chooses the I/O transport: epoll where the kernel allows it, else io_uring, else NIO.
  * An explicit choice (configuration first, then the {@value #PROPERTY} system property) overrides the
  * automatic one and fails loudly when that transport cannot run here.
  *
- * <p>Known Netty 4.2.18 issues (see {@code RelayTest}): io_uring with multishot polls does not reliably
- * report a peer's TCP reset (a few percent missed on kernel 6.18), which leaves such relays open until they
- * next write, so this class turns multishot polls off (see the static initializer); epoll
- * drops a half-closed socket from its epoll set, so a later write that has to wait fails (a client that
- * half-closes, then reads a large answer, loses its tail). NIO has neither; {@code -Dambit.transport=nio}.
+ * <p>Why epoll first: a ztunnel relaying small requests spent about 10 % less CPU per request on epoll
+ * than on io_uring in every measured round (bench/README.md, section "ztunnel"), and Netty 4.2.18's
+ * io_uring does not reliably report a peer's TCP reset (a few percent missed on kernel 6.18, see
+ * {@code RelayTest}), which leaves such relays open until they next write. Netty 4.2.18's epoll has one
+ * known flaw, corrected here by {@link EpollKeepRegistered}: a socket waiting for nothing (typically
+ * half-closed) was dropped from the epoll set, so a later write that had to wait failed. When io_uring is
+ * chosen, this class turns its multishot polls off (see the static initializer), which makes it report
+ * resets reliably.
  */
 public final class Transports {
-    /** System property naming the transport: {@code io_uring}, {@code epoll} or {@code nio}. */
+    /** System property naming the transport: {@code epoll}, {@code io_uring} or {@code nio}. */
     public static final String PROPERTY = "ambit.transport";
 
     /** System property: the number of event loops of a group made with 0 threads ({@code > 0}). */
@@ -141,7 +143,10 @@ public final class Transports {
                         IoUringSocketChannel.class);
             case EPOLL ->
                 new Transport(
-                        kind, EpollIoHandler::newFactory, EpollServerSocketChannel.class, EpollSocketChannel.class);
+                        kind,
+                        EpollKeepRegistered::newFactory,
+                        EpollServerSocketChannel.class,
+                        EpollSocketChannel.class);
             case NIO ->
                 new Transport(kind, NioIoHandler::newFactory, NioServerSocketChannel.class, NioSocketChannel.class);
         };

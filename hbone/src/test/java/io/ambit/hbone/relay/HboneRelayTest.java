@@ -12,6 +12,11 @@ import io.ambit.hbone.testsupport.TcpClient;
 import io.ambit.hbone.testsupport.TcpServer;
 import io.ambit.hbone.testsupport.TestLoops;
 import io.ambit.hbone.testsupport.UpstreamConnector;
+import io.ambit.hbone.transport.Transport;
+import io.ambit.hbone.transport.Transports;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -31,10 +36,13 @@ final class HboneRelayTest {
 
     @BeforeAll
     static void start() throws Exception {
-        // NIO: these tests need peer resets reported (io_uring misses some, RelayTest#assumeResetsAreReported)
-        // and half-closed sockets writable (epoll is not, RelayTest#assumeHalfClosedWritesWork). HBONE over
-        // io_uring is exercised by the server, pool and interop tests.
-        loops = TestLoops.start(io.ambit.hbone.transport.Transports.of(io.ambit.hbone.transport.Transport.Kind.NIO));
+        // Not io_uring: these tests need peer resets reported (io_uring misses some,
+        // RelayTest#assumeResetsAreReported). HBONE over io_uring is exercised by the server, pool and
+        // interop tests.
+        loops = TestLoops.start(Transports.of(
+                Transports.unavailabilityCause(Transport.Kind.EPOLL).isEmpty()
+                        ? Transport.Kind.EPOLL
+                        : Transport.Kind.NIO));
         echo = TcpServer.start(loops, TcpServer.Mode.ECHO);
         inbound = new UpstreamConnector(loops.transport);
         hbone = HboneFixture.start(loops, inbound);
@@ -139,6 +147,28 @@ final class HboneRelayTest {
 
             assertThat(Await.get(tunnel.relay().result()).outcome()).isNotEqualTo(RelayResult.Outcome.CLEAN);
             assertThat(Await.failure(app.received)).isInstanceOf(java.io.IOException.class);
+        }
+    }
+
+    @Test
+    void bytesThatCameBeforeAnUpstreamResetReachTheAppBeforeTheReset() throws Exception {
+        try (TcpServer recorder = TcpServer.start(loops, TcpServer.Mode.RECORD);
+                OutboundCapture toRecorder = OutboundCapture.start(
+                        loops, hbone.pool, hbone.key(), TunnelRequest.to(Authority.of(recorder.address())));
+                Socket app = new Socket()) {
+            app.connect(toRecorder.address(), 10_000);
+            app.getOutputStream().write("hello".getBytes());
+            OutboundCapture.Tunnel tunnel = toRecorder.tunnels.take();
+            Channel upstream = recorder.connections.take().channel();
+            Await.until(() -> tunnel.relay().bytesAToB() == 5, "the request went through");
+            byte[] lastWords = randomBytes(1000);
+            // Both relays see the bytes and the reset in one read: the server side's upstream read, then
+            // DATA and RST_STREAM on the client side.
+            upstream.writeAndFlush(Unpooled.wrappedBuffer(lastWords))
+                    .addListener(f -> io.ambit.hbone.transport.Channels.reset(upstream));
+
+            assertThat(RelayTest.readUntilTheEnd(app)).isEqualTo(lastWords);
+            assertThat(Await.get(tunnel.relay().result()).outcome()).isNotEqualTo(RelayResult.Outcome.CLEAN);
         }
     }
 

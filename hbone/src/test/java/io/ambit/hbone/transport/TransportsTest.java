@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The one transport chooser: io_uring > epoll > NIO, unless configuration or the system property says. */
+/** The one transport chooser: epoll > io_uring > NIO, unless configuration or the system property says. */
 final class TransportsTest {
 
     @Test

@@ -11,7 +11,9 @@ import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AttributeKey;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,6 +24,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * without bound). Idle connections close after a minute. Responses are aggregated up to
  * {@link #MAX_BODY} bytes with headers up to {@link #MAX_HEADERS} (CVE-2024-34364: a provider cannot make
  * the waypoint buffer without bound).
+ *
+ * <p>Balanced per check, not per connection: each check first picks where it goes ({@link MeshDialer#route},
+ * round robin over the provider service's endpoints in the mesh as it is now) and only then takes an idle
+ * connection to that endpoint, or opens one. Reusing whichever connection was idle would put every check
+ * of a steady stream on one endpoint, and keep using an endpoint that has left the service; idle connections
+ * are kept per endpoint, and those of an endpoint no longer chosen just idle out.
  */
 final class ConnectionPool implements AutoCloseable {
     static final int MAX_HEADERS = 32 * 1024;
@@ -33,7 +41,11 @@ final class ConnectionPool implements AutoCloseable {
     private final String host;
     private final int port;
     private final int max;
-    private final ConcurrentLinkedDeque<Channel> idle = new ConcurrentLinkedDeque<>();
+    /** Idle connections per destination: the chosen endpoint, or {@link #DIRECT} (outside the mesh). */
+    private final ConcurrentHashMap<Object, ConcurrentLinkedDeque<Channel>> idle = new ConcurrentHashMap<>();
+
+    private static final Object DIRECT = new Object();
+    private static final AttributeKey<Object> DESTINATION = AttributeKey.valueOf(ConnectionPool.class, "destination");
     private final AtomicInteger open = new AtomicInteger();
     private volatile boolean closed;
 
@@ -80,16 +92,23 @@ final class ConnectionPool implements AutoCloseable {
     /** A connection for one exchange; {@code reused} when it served an earlier one (it may have gone stale). */
     record Lease(Channel channel, boolean reused) {}
 
-    /** A connected channel: an idle one, or a new one when fewer than {@code max} are open. */
+    /**
+     * A connected channel to where this check goes: an idle one to that endpoint, or a new one when fewer
+     * than {@code max} are open.
+     */
     CompletableFuture<Lease> acquire() {
-        Channel ch;
-        while ((ch = idle.pollFirst()) != null) {
-            if (ch.isActive()) {
-                return CompletableFuture.completedFuture(new Lease(ch, true));
-            }
-        }
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("the provider's client is closed"));
+        }
+        var route = meshDialer == null ? new MeshDialer.Route.Direct() : meshDialer.route(host, port);
+        Object destination = destination(route);
+        var waiting = idle.get(destination);
+        if (waiting != null) {
+            for (Channel ch; (ch = waiting.pollFirst()) != null; ) {
+                if (ch.isActive()) {
+                    return CompletableFuture.completedFuture(new Lease(ch, true));
+                }
+            }
         }
         if (open.incrementAndGet() > max) {
             open.decrementAndGet();
@@ -97,7 +116,6 @@ final class ConnectionPool implements AutoCloseable {
                     new IllegalStateException(max + " checks to " + host + ":" + port + " are already in flight"));
         }
         var result = new CompletableFuture<Lease>();
-        var route = meshDialer == null ? new MeshDialer.Route.Direct() : meshDialer.route(host, port);
         switch (route) {
             case MeshDialer.Route.Mesh m ->
                 meshDialer.tunnel(m.endpoint()).whenComplete((tunnel, error) -> {
@@ -113,10 +131,10 @@ final class ConnectionPool implements AutoCloseable {
                         addHttp(tunnel);
                         InboundHold.release(tunnel.pipeline()); // the tunnel held what came before the codec
                         tunnel.config().setAutoRead(true);
-                        connected(tunnel, result);
+                        connected(tunnel, destination, result);
                     });
                 });
-            case MeshDialer.Route.Plain p -> connect(p.address(), result);
+            case MeshDialer.Route.Plain p -> connect(p.address(), destination, result);
             case MeshDialer.Route.Unavailable u -> {
                 open.decrementAndGet();
                 result.completeExceptionally(new IllegalStateException(u.reason()));
@@ -128,28 +146,39 @@ final class ConnectionPool implements AutoCloseable {
                         result.completeExceptionally(error);
                         return;
                     }
-                    connect(address, result);
+                    connect(address, destination, result);
                 });
         }
         return result;
     }
 
-    private void connect(java.net.InetSocketAddress address, CompletableFuture<Lease> result) {
+    private void connect(java.net.InetSocketAddress address, Object destination, CompletableFuture<Lease> result) {
         bootstrap.connect(address).addListener(f -> {
             if (!f.isSuccess()) {
                 open.decrementAndGet();
                 result.completeExceptionally(f.cause());
                 return;
             }
-            connected(((io.netty.channel.ChannelFuture) f).channel(), result);
+            connected(((io.netty.channel.ChannelFuture) f).channel(), destination, result);
         });
     }
 
-    private void connected(Channel c, CompletableFuture<Lease> result) {
+    private void connected(Channel c, Object destination, CompletableFuture<Lease> result) {
+        c.attr(DESTINATION).set(destination); // where release() files it when idle
         c.closeFuture().addListener(x -> open.decrementAndGet());
         if (!result.complete(new Lease(c, false)) || closed) {
             c.close();
         }
+    }
+
+    /** The key of a route's idle connections: the endpoint (its workload, address and identities). */
+    private static Object destination(MeshDialer.Route route) {
+        return switch (route) {
+            case MeshDialer.Route.Mesh m -> m.endpoint();
+            case MeshDialer.Route.Plain p -> p.address();
+            case MeshDialer.Route.Direct d -> DIRECT;
+            case MeshDialer.Route.Unavailable u -> u;
+        };
     }
 
     private static String describe(Throwable t) {
@@ -159,8 +188,10 @@ final class ConnectionPool implements AutoCloseable {
 
     /** Returns a channel after a complete exchange; a channel that cannot be reused is closed. */
     void release(Channel ch, boolean reusable) {
-        if (reusable && !closed && ch.isActive()) {
-            idle.offerFirst(ch);
+        Object destination = ch.attr(DESTINATION).get();
+        if (reusable && !closed && ch.isActive() && destination != null) {
+            idle.computeIfAbsent(destination, d -> new ConcurrentLinkedDeque<>())
+                    .offerFirst(ch);
             if (closed) {
                 ch.close();
             }
@@ -176,9 +207,10 @@ final class ConnectionPool implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        Channel ch;
-        while ((ch = idle.pollFirst()) != null) {
-            ch.close();
+        for (var waiting : idle.values()) {
+            for (Channel ch; (ch = waiting.pollFirst()) != null; ) {
+                ch.close();
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -39,6 +40,7 @@ public final class MeshDialer {
     private final HbonePool pool;
     private final Supplier<MeshState> mesh;
     private final EndpointPicker picker;
+    private final ConcurrentHashMap<String, Cached> lookups = new ConcurrentHashMap<>();
 
     /**
      * @param self the waypoint's identity, presented to the provider's node
@@ -69,10 +71,10 @@ public final class MeshDialer {
         record Unavailable(String reason) implements Route {}
     }
 
-    /** Where a new connection to {@code host:port} goes now. */
+    /** Where a new connection to {@code host:port} goes now (per check for HTTP providers: cheap). */
     Route route(String host, int port) {
         MeshState state = mesh.get();
-        Lookup found = lookup(state, host, port);
+        Lookup found = cachedLookup(state, host, port);
         if (found.route() != null) {
             return found.route();
         }
@@ -107,6 +109,19 @@ public final class MeshDialer {
 
     /** The provider's mesh service to choose endpoints in ({@code target}), or the route when there is none. */
     private record Lookup(Target target, Route route) {}
+
+    /** The last lookup per provider address, valid for one mesh snapshot (the service search is a scan). */
+    private record Cached(MeshState state, Lookup lookup) {}
+
+    private Lookup cachedLookup(MeshState state, String host, int port) {
+        String key = host + ":" + port;
+        Cached c = lookups.get(key);
+        if (c == null || c.state() != state) {
+            c = new Cached(state, lookup(state, host, port));
+            lookups.put(key, c); // a race computes the same lookup twice
+        }
+        return c.lookup();
+    }
 
     private static Lookup lookup(MeshState state, String host, int port) {
         Optional<Service> service = find(state, host);

@@ -103,13 +103,20 @@ final class H2Connection extends Http2ConnectionHandler {
         }
     }
 
-    /** Writes what the flow controller allows and flushes the tunnel. */
+    /**
+     * Writes what the flow controller allows and flushes the tunnel, at once. (Deferring it to one flush per
+     * loop turn was measured: no clear gain at saturation — 1.05x req/s, 0.99x CPU per request, median of 3
+     * rounds — and a response then raced the close of a tunnel its client had ended.)
+     */
     void flushNow() {
         flush(ctx);
     }
 
     /** Resets a stream (counted against the reset budget like any reset we send). */
     void reset(Http2Stream stream, Http2Error error) {
+        // What the stream's exchange wrote may still wait in flow control: send what the window allows
+        // first, a reset discards whatever is still queued (an answer ahead of the reset must arrive).
+        flush(ctx);
         encoder().writeRstStream(ctx, stream.id(), error.code(), ctx.newPromise());
         flush(ctx);
     }

@@ -12,10 +12,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
-import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.net.InetAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -33,15 +29,6 @@ import java.util.function.Supplier;
  * for the one being dialed rather than dialing a second (no thundering herd).
  */
 public final class LoopUpstreams {
-    /** Streams the server opens (push, which we disable in SETTINGS) are closed at once. */
-    private static final io.netty.channel.ChannelInitializer<Channel> REFUSE_PUSH =
-            new io.netty.channel.ChannelInitializer<>() {
-                @Override
-                protected void initChannel(Channel stream) {
-                    stream.close();
-                }
-            };
-
     /** Idle HTTP/1.1 connections kept per endpoint and event loop. */
     static final int MAX_IDLE_PER_KEY = 32;
 
@@ -111,64 +98,51 @@ public final class LoopUpstreams {
         });
     }
 
+    /**
+     * A stream on a session with room, else on the session being dialed once it is ready — or, when the requests
+     * that waited with this one filled that session (a burst beyond the server's stream limit), on the next one.
+     * Every dial gives at least one waiting request a stream, so this ends; a server that allows no streams at all
+     * fails the request instead.
+     */
     private CompletableFuture<Upstream> acquireH2(UpstreamKey key, Supplier<TraceParent> trace) {
         List<H2Session> list = sessions.get(key);
         if (list != null) {
             for (H2Session s : list) {
                 if (s.hasCapacity()) {
-                    return openStream(s);
+                    return CompletableFuture.completedFuture(s.open());
                 }
             }
         }
         CompletableFuture<H2Session> dial = dialing.get(key);
-        if (dial == null) {
+        // A done dial is one whose session the waiters (run before its removal) just filled: dial the next.
+        if (dial == null || dial.isDone()) {
             dial = dialH2(key, trace);
             dialing.put(key, dial);
             CompletableFuture<H2Session> mine = dial;
             dial.whenComplete((s, e) -> dialing.remove(key, mine));
         }
-        return dial.thenCompose(this::openStream);
+        return dial.thenCompose(s -> s.maxStreams() > 0
+                ? acquireH2(key, trace)
+                : CompletableFuture.failedFuture(new java.io.IOException("the upstream HTTP/2 server at "
+                        + key.endpoint().target() + " allows no streams (SETTINGS_MAX_CONCURRENT_STREAMS 0)")));
     }
 
+    /** A new tunnel speaking HTTP/2; completes when the server's SETTINGS arrived (its stream limit is known). */
     private CompletableFuture<H2Session> dialH2(UpstreamKey key, Supplier<TraceParent> trace) {
-        return tunnel(key, trace).thenApply(stream -> {
+        return tunnel(key, trace).thenCompose(stream -> {
             Channel ch = stream.channel();
             BatchedFlushes.install(ch.parent()); // requests are written while clients' connections read
-            Http2Settings settings = new Http2Settings()
-                    .pushEnabled(false)
-                    .maxHeaderListSize(config.maxResponseHeaderBytes())
-                    .initialWindowSize(1024 * 1024);
-            H2Session session = new H2Session(
-                    ch, this, key, config.maxStreamsPerConnection(), config.upstreamIdleTimeout(), deadlines);
-            ch.pipeline()
-                    .addLast(
-                            "h2-client",
-                            Http2FrameCodecBuilder.forClient()
-                                    .initialSettings(settings)
-                                    .validateHeaders(true)
-                                    .decoderEnforceMaxRstFramesPerWindow(200, 30)
-                                    .decoderEnforceMaxSmallContinuationFrames(16)
-                                    .build())
-                    .addLast("h2-streams", new Http2MultiplexHandler(REFUSE_PUSH))
-                    .addLast("h2-session", session);
+            H2Session session = new H2SessionBuilder(this, key, config, deadlines).build();
+            ch.pipeline().addLast("h2-session", session);
             InboundHold.release(ch.pipeline());
             ch.config().setAutoRead(true);
-            sessions.computeIfAbsent(key, k -> new ArrayList<>()).add(session);
-            return session;
+            return session.ready().thenApply(ready -> {
+                if (ready.live()) { // not retired by a GOAWAY in the same read as its SETTINGS
+                    sessions.computeIfAbsent(key, k -> new ArrayList<>()).add(ready);
+                }
+                return ready;
+            });
         });
-    }
-
-    private CompletableFuture<Upstream> openStream(H2Session session) {
-        CompletableFuture<Upstream> out = new CompletableFuture<>();
-        session.open().addListener(f -> {
-            if (f.isSuccess()) {
-                Http2StreamChannel stream = (Http2StreamChannel) f.getNow();
-                out.complete(stream.pipeline().get(H2Upstream.class));
-            } else {
-                out.completeExceptionally(f.cause());
-            }
-        });
-        return out;
     }
 
     // A CONNECT to the endpoint's app port through its node, presenting the waypoint's identity.

@@ -118,7 +118,7 @@ class Http2StreamsTest {
             var reset = c.readUntil(f -> f.type() == RST_STREAM && f.stream() == 1);
             assertThat(c.status(1)).as("denied before the body was read").isEqualTo("403");
             assertThat(c.frames)
-                    .as("the answer ends its stream before the reset")
+                    .as("the answer ends its stream before the reset; frames %s", c.described())
                     .anyMatch(f -> f.stream() == 1 && f.type() != RST_STREAM && (f.flags() & END_STREAM) != 0);
             assertThat(reset.errorCode())
                     .as("the rest of the body is cancelled")
@@ -164,7 +164,7 @@ class Http2StreamsTest {
             c.socket.shutdownOutput(); // the client's ztunnel ends the tunnel's input: END_STREAM on the CONNECT
             boolean ended = c.readToEnd();
             assertThat(ended)
-                    .as("the waypoint closed the connection; frames %s", c.frames)
+                    .as("the waypoint closed the connection; frames %s", c.described())
                     .isTrue();
             assertThat(c.frames).anyMatch(f -> f.type() == GOAWAY && f.errorCode() == 0);
             assertThat(c.status(1))
@@ -241,11 +241,28 @@ class Http2StreamsTest {
             return f;
         }
 
+        /** The frames read so far, one line each (type, stream, flags, length; GOAWAY: last stream, error). */
+        String described() {
+            var b = new StringBuilder();
+            for (var f : frames) {
+                b.append("\n  type=").append(f.type()).append(" stream=").append(f.stream());
+                b.append(" flags=").append(f.flags()).append(" length=").append(f.payload().length);
+                if (f.type() == GOAWAY) {
+                    int last = (f.payload()[0] & 0x7f) << 24
+                            | (f.payload()[1] & 0xff) << 16
+                            | (f.payload()[2] & 0xff) << 8
+                            | (f.payload()[3] & 0xff);
+                    b.append(" last-stream=").append(last).append(" error=").append(f.errorCode());
+                }
+            }
+            return b.toString();
+        }
+
         /** The {@code :status} of the response on {@code stream}. */
         String status(int stream) {
             Http2Headers h = heads.get(stream);
             assertThat(h)
-                    .as("a response head on stream %d; frames %s", stream, frames)
+                    .as("a response head on stream %d; frames %s", stream, described())
                     .isNotNull();
             return String.valueOf(h.status());
         }

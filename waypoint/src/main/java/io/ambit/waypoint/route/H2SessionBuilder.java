@@ -1,0 +1,46 @@
+package io.ambit.waypoint.route;
+
+import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Settings;
+
+/**
+ * Builds the client side of an upstream HTTP/2 connection with the waypoint's limits: no server push, a 1 MiB
+ * stream window (what one slow client can hold back per stream), response header lists up to the configured
+ * size, header validation, and the decoder's guards against RST_STREAM floods and CONTINUATION floods.
+ */
+final class H2SessionBuilder extends AbstractHttp2ConnectionHandlerBuilder<H2Session, H2SessionBuilder> {
+    static final int STREAM_WINDOW = 1024 * 1024;
+
+    private final LoopUpstreams owner;
+    private final UpstreamKey key;
+    private final RouteConfig config;
+    private final Deadlines deadlines;
+
+    H2SessionBuilder(LoopUpstreams owner, UpstreamKey key, RouteConfig config, Deadlines deadlines) {
+        this.owner = owner;
+        this.key = key;
+        this.config = config;
+        this.deadlines = deadlines;
+        server(false);
+        initialSettings(new Http2Settings()
+                .pushEnabled(false)
+                .maxHeaderListSize(config.maxResponseHeaderBytes())
+                .initialWindowSize(STREAM_WINDOW));
+        validateHeaders(true);
+        decoderEnforceMaxRstFramesPerWindow(200, 30);
+        decoderEnforceMaxSmallContinuationFrames(16);
+    }
+
+    @Override
+    public H2Session build() {
+        return super.build();
+    }
+
+    @Override
+    protected H2Session build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings settings) {
+        return new H2Session(
+                decoder, encoder, settings, decoupleCloseAndGoAway(), flushPreface(), owner, key, config, deadlines);
+    }
+}
