@@ -41,6 +41,7 @@
 # Settings (environment): ROUNDS=3 PHASES="bulk iperf latency fortio conn memory" TPUT_SECONDS=10 RATE=1000
 #   LAT_SECONDS=15 WARMUP_SECONDS=8 JIT_SETTLE_SECONDS=60 JIT_SETTLE_TICKS=2 CONNECTIONS=4 SIZE=64 BODY=64 CONN_SECONDS=5 CONN_CONCURRENCY=4
 #   HOLD_CONNS=10000 (0: no memory phase) VARIANTS="mesh" ZT_JAVA_OPTS="" OPTS_<variant>="..."
+#   ZT_ENV="" ENV_<variant>="NAME=value ..." ZT_PREFIX="" PREFIX_<variant>="chrt -b 0" (a command that execs the JVM)
 #   NMT=summary|off PROFILE=none|perf|perfstat|jfr PROFILE_RUN=http|echo|conn SKIP_BUILD=1 IPERF_VIA=auto|proxychains|forward
 set -euo pipefail
 
@@ -84,7 +85,7 @@ fi
 # 127.96.(10+10i).1; the ztunnel processes' own addresses (metrics, readiness) 127.96.0.(1+2i) and (2+2i).
 ((${#VARIANT_SPECS[@]} >= 1 && ${#VARIANT_SPECS[@]} <= 6)) || { echo "VARIANTS: 1 to 6 names" >&2; exit 2; }
 NAMES=()
-declare -A V_JAR V_OPTS V_ENV V_CLIENT V_SERVER V_VIP V_SOCKS V_ZA V_ZB V_TARGETS V_IPERF V_LAUNCH V_IDLE_A V_IDLE_B
+declare -A V_JAR V_OPTS V_ENV V_PREFIX V_CLIENT V_SERVER V_VIP V_SOCKS V_ZA V_ZB V_TARGETS V_IPERF V_LAUNCH V_IDLE_A V_IDLE_B
 for i in "${!VARIANT_SPECS[@]}"; do
     spec=${VARIANT_SPECS[$i]}
     name=${spec%%:*}
@@ -97,6 +98,13 @@ for i in "${!VARIANT_SPECS[@]}"; do
     V_OPTS[$name]="${!opts_var-${ZT_JAVA_OPTS:-}}"
     env_var="ENV_$name"
     V_ENV[$name]="${!env_var-${ZT_ENV:-}}"
+    prefix_var="PREFIX_$name"
+    V_PREFIX[$name]="${!prefix_var-${ZT_PREFIX:-}}"
+    if [[ -n "${V_PREFIX[$name]}" ]]; then
+        read -r -a words_ <<< "${V_PREFIX[$name]}"
+        command -v "${words_[0]}" > /dev/null ||
+            { echo "PREFIX_$name: \"${words_[0]}\" is not a command here (expected e.g. \"chrt -b 0\")" >&2; exit 2; }
+    fi
     for kv_ in ${V_ENV[$name]}; do
         [[ "$kv_" =~ ^[A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*$ ]] ||
             { echo "ENV_$name: \"$kv_\" (expected NAME=value words)" >&2; exit 2; }
@@ -152,8 +160,9 @@ http_host() { [[ "$1" == direct ]] && echo "$SERVER_IP" || echo "${V_VIP[$1]}"; 
 
 # --- start: targets, iperf3 servers and a ztunnel pair per variant ----------------------------------------
 start_ztunnel() { # var variant node index: one node of a variant's mesh in its own JVM
-    local var=$1 name=$2 node=$3 idx=$4 opts=${V_OPTS[$2]} log="$OUT/ztunnel-$2-$3.log" envs
+    local var=$1 name=$2 node=$3 idx=$4 opts=${V_OPTS[$2]} log="$OUT/ztunnel-$2-$3.log" envs prefix
     read -r -a envs <<< "${V_ENV[$2]}"
+    read -r -a prefix <<< "${V_PREFIX[$2]}" # a command that execs the JVM (the PID stays the JVM's)
     local own=127.96.0.$((idx + 1)) ports=15008,15080,15020,15021,0,15006
     [[ "$NMT" != off ]] && opts+=" -XX:NativeMemoryTracking=$NMT"
     [[ "$PROFILE" == perf ]] && opts+=" -XX:+PreserveFramePointer"
@@ -161,11 +170,11 @@ start_ztunnel() { # var variant node index: one node of a variant's mesh in its 
         opts+=" -XX:StartFlightRecording=settings=profile,filename=$OUT/ztunnel-$name-$node.jfr,dumponexit=true"
     # shellcheck disable=SC2086
     if [[ "${V_LAUNCH[$name]}" == cli ]]; then
-        start "$var" "$log" env "${envs[@]}" "$JAVA" --enable-native-access=ALL-UNNAMED \
+        start "$var" "$log" env "${envs[@]}" "${prefix[@]}" "$JAVA" --enable-native-access=ALL-UNNAMED \
             --sun-misc-unsafe-memory-access=allow $opts -jar "${V_JAR[$name]}" ztunnel --mesh-file "$OUT/mesh-$name.yaml" --node "$node" --ca-dir "$OUT/ca" \
             --instance-ip "$own" --ports "$ports"
     else
-        start "$var" "$log" env "${envs[@]}" "$JAVA" --enable-native-access=ALL-UNNAMED \
+        start "$var" "$log" env "${envs[@]}" "${prefix[@]}" "$JAVA" --enable-native-access=ALL-UNNAMED \
             --sun-misc-unsafe-memory-access=allow $opts -cp "$JAR" io.ambit.bench.ztunnel.ZtunnelNode --mesh-file "$OUT/mesh-$name.yaml" --node "$node" \
             --ca-dir "$OUT/ca" --ports "$ports"
     fi
@@ -194,7 +203,7 @@ for i in "${!NAMES[@]}"; do
     wait_line "$OUT/targets-$name.log" '^ready' "${V_TARGETS[$name]}"
     [[ -n "${V_IPERF[$name]:-}" ]] && wait_listen "${V_SERVER[$name]}:5201" "${V_IPERF[$name]}"
     echo "== $name: ztunnels A PID ${V_ZA[$name]} (SOCKS5 ${V_SOCKS[$name]}), B PID ${V_ZB[$name]}" \
-        "(HBONE ${V_SERVER[$name]}:15008) from ${V_JAR[$name]} (${V_LAUNCH[$name]}); JVM options: ${V_OPTS[$name]:-none}${V_ENV[$name]:+; environment: ${V_ENV[$name]}}"
+        "(HBONE ${V_SERVER[$name]}:15008) from ${V_JAR[$name]} (${V_LAUNCH[$name]}); JVM options: ${V_OPTS[$name]:-none}${V_ENV[$name]:+; environment: ${V_ENV[$name]}}${V_PREFIX[$name]:+; started by: ${V_PREFIX[$name]}}"
     if command -v curl > /dev/null; then
         echo "   curl through the VIP: $(curl -sS -m 10 -o /dev/null -w '%{http_code}, %{size_download} bytes' \
             --socks5 "${V_SOCKS[$name]}" "http://${V_VIP[$name]}/")"
@@ -618,7 +627,7 @@ ratio() { # metric variant: the median over rounds of variant/FIRST for a per-ro
     echo
     echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
     for name in "${NAMES[@]}"; do
-        echo "   $name: ${V_JAR[$name]} (${V_LAUNCH[$name]}), JVM options: ${V_OPTS[$name]:-none}${V_ENV[$name]:+; environment: ${V_ENV[$name]}}"
+        echo "   $name: ${V_JAR[$name]} (${V_LAUNCH[$name]}), JVM options: ${V_OPTS[$name]:-none}${V_ENV[$name]:+; environment: ${V_ENV[$name]}}${V_PREFIX[$name]:+; started by: ${V_PREFIX[$name]}}"
     done
     echo "   $RATE req/s x ${LAT_SECONDS}s over $CONNECTIONS connections (open loop): HTTP GET with a $BODY-byte body; $SIZE-byte echo"
     printf '%-9s %7s %7s %7s | %8s %8s %8s %8s | %8s %8s %8s | %8s\n' setup bulk iperf-1 iperf-4 \
