@@ -165,9 +165,27 @@ final class ConnectionPool implements AutoCloseable {
 
     private void connected(Channel c, Object destination, CompletableFuture<Lease> result) {
         c.attr(DESTINATION).set(destination); // where release() files it when idle
-        c.closeFuture().addListener(x -> open.decrementAndGet());
+        c.closeFuture().addListener(x -> {
+            open.decrementAndGet();
+            forget(c, destination);
+        });
         if (!result.complete(new Lease(c, false)) || closed) {
             c.close();
+        }
+    }
+
+    /**
+     * Drops a closed connection from its destination's idle list, and the list once it is empty: endpoints
+     * come and go with the mesh, and the map keeps only destinations that still have idle connections. (A
+     * connection released into a list just dropped is not lost: its idle timer closes it.)
+     */
+    private void forget(Channel c, Object destination) {
+        var waiting = idle.get(destination);
+        if (waiting != null) {
+            waiting.remove(c);
+            if (waiting.isEmpty()) {
+                idle.remove(destination, waiting);
+            }
         }
     }
 
@@ -202,6 +220,11 @@ final class ConnectionPool implements AutoCloseable {
 
     int openConnections() {
         return open.get();
+    }
+
+    /** Destinations that have idle connections now. */
+    int idleDestinations() {
+        return idle.size();
     }
 
     @Override
