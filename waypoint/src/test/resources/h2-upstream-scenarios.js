@@ -68,8 +68,11 @@ function pattern(i) {
 }
 
 // n bytes in 64 KiB chunks (each chunk repeats a 32-byte pattern of its index), as fast as flow control allows.
+// Ends with trailers: nghttp2 asks for them only once every byte is out. A plain end() lets Node's server reset
+// the stream (RST_STREAM NO_ERROR) as soon as its JS side is done, dropping what flow control still holds back.
 function streamBig(stream, n) {
-  stream.respond({ ':status': 200, 'content-length': String(n) });
+  stream.respond({ ':status': 200, 'content-length': String(n) }, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers({ 'x-sent': String(n) }));
   let i = 0;
   const next = () => {
     while (big.written < n) {

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
@@ -38,6 +39,7 @@ final class H2Session extends Http2ConnectionHandler {
     private final LoopUpstreams owner;
     private final UpstreamKey key;
     private final int configuredMaxStreams;
+    private final int streamWindow;
     private final long idleTimeoutNanos;
     private final long settingsTimeoutNanos;
     private final Deadlines deadlines;
@@ -82,6 +84,8 @@ final class H2Session extends Http2ConnectionHandler {
         this.owner = owner;
         this.key = key;
         this.configuredMaxStreams = config.maxStreamsPerConnection();
+        Integer window = initialSettings.initialWindowSize();
+        this.streamWindow = window == null ? Http2CodecUtil.DEFAULT_WINDOW_SIZE : window;
         this.maxStreams = configuredMaxStreams;
         this.idleTimeoutNanos = config.upstreamIdleTimeout().toNanos();
         this.settingsTimeoutNanos = config.connectTimeout().toNanos();
@@ -199,9 +203,9 @@ final class H2Session extends Http2ConnectionHandler {
         }
         stream.setProperty(upstreamKey, u);
         encoder().writeHeaders(ctx, stream.id(), headers, 0, endStream, ctx.voidPromise());
-        if (endStream) {
-            flush(ctx);
-        }
+        // Flushed even when a body follows: it may follow much later (a slow upload), or only after the response
+        // headers (a gRPC client streaming on demand), and the server needs the request's head to answer.
+        flush(ctx);
         return stream;
     }
 
@@ -290,10 +294,8 @@ final class H2Session extends Http2ConnectionHandler {
         if (ctx.channel().isActive()) {
             // SETTINGS_INITIAL_WINDOW_SIZE covers streams only: widen the connection's window too, to twice a
             // stream's (as Netty's Http2FrameCodec does), so one stream alone cannot stall the others.
+            // (From the SETTINGS we send: the decoder's local settings are still the defaults until acknowledged.)
             Http2Stream connectionStream = connection().connectionStream();
-            int streamWindow = decoder().localSettings().initialWindowSize() == null
-                    ? 65_535
-                    : decoder().localSettings().initialWindowSize();
             int delta = streamWindow - decoder().flowController().initialWindowSize(connectionStream);
             if (delta > 0) {
                 decoder().flowController().incrementWindowSize(connectionStream, delta * 2);

@@ -4,6 +4,7 @@ import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.util.AsciiString;
 
 /**
  * Builds the client side of an upstream HTTP/2 connection with the waypoint's limits: no server push, a 1 MiB
@@ -29,8 +30,24 @@ final class H2SessionBuilder extends AbstractHttp2ConnectionHandlerBuilder<H2Ses
                 .maxHeaderListSize(config.maxResponseHeaderBytes())
                 .initialWindowSize(STREAM_WINDOW));
         validateHeaders(true);
+        headerSensitivityDetector(H2SessionBuilder::uniquePerRequest);
         decoderEnforceMaxRstFramesPerWindow(200, 30);
         decoderEnforceMaxSmallContinuationFrames(16);
+    }
+
+    /**
+     * Headers whose value is new on every request (the waypoint sets them): sent as literals that are never
+     * indexed, so they do not churn the HPACK dynamic table (4 KiB) — five such values per request would evict
+     * the entries that do repeat (:authority, user-agent, content-type...), which then cost their full size
+     * again, and every insertion and eviction is work on both ends.
+     */
+    private static boolean uniquePerRequest(CharSequence name, CharSequence value) {
+        return name.length() > 10
+                && (AsciiString.contentEquals(name, "x-request-id")
+                        || AsciiString.contentEquals(name, "traceparent")
+                        || AsciiString.contentEquals(name, "x-b3-traceid")
+                        || AsciiString.contentEquals(name, "x-b3-spanid")
+                        || AsciiString.contentEquals(name, "x-b3-parentspanid"));
     }
 
     @Override

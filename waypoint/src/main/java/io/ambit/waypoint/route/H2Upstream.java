@@ -242,8 +242,14 @@ final class H2Upstream implements Upstream {
         }
         Http2Stream s = stream;
         end();
-        if (s != null && s.state() != Http2Stream.State.CLOSED) {
-            session.cancel(s); // RST_STREAM(CANCEL): a side is still open; nothing when both ended
+        // Nothing to send when both sides ended. The exchange usually releases while it handles the response's
+        // END_STREAM, before Netty closes the stream, so "the response ended" counts as the remote side closed:
+        // a reset there would cost a frame per request and count against the server's rapid-reset budget.
+        boolean bothEnded = s == null
+                || s.state() == Http2Stream.State.CLOSED
+                || (responseEnded && !s.state().localSideOpen());
+        if (!bothEnded) {
+            session.cancel(s); // RST_STREAM(CANCEL): a side is still open
         }
     }
 
