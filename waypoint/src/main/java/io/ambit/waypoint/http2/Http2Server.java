@@ -26,7 +26,9 @@ public final class Http2Server {
 
     /** Adds the HTTP/2 server to the end of a tunnel's pipeline. */
     public static void install(ChannelPipeline pipeline, ProxyServices services, Tunnel tunnel, Http2Limits limits) {
-        pipeline.addLast("h2", new Builder(services, tunnel, limits).build());
+        // One HBONE DATA frame per flush rather than one per frame header and payload (see TunnelWrites).
+        pipeline.addLast("h2-writes", new io.ambit.waypoint.ingress.TunnelWrites())
+                .addLast("h2", new Builder(services, tunnel, limits).build());
     }
 
     /**

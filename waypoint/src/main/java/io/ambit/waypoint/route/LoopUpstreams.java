@@ -133,7 +133,9 @@ public final class LoopUpstreams {
             Channel ch = stream.channel();
             BatchedFlushes.install(ch.parent()); // requests are written while clients' connections read
             H2Session session = new H2SessionBuilder(this, key, config, deadlines).build();
-            ch.pipeline().addLast("h2-writes", new H2TunnelWrites()).addLast("h2-session", session);
+            ch.pipeline()
+                    .addLast("h2-writes", new io.ambit.waypoint.ingress.TunnelWrites())
+                    .addLast("h2-session", session);
             InboundHold.release(ch.pipeline());
             ch.config().setAutoRead(true);
             return session.ready().thenApply(ready -> {

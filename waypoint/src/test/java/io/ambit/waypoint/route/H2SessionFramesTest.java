@@ -67,7 +67,7 @@ class H2SessionFramesTest {
         tunnel = new EmbeddedChannel();
         var owner = new LoopUpstreams(tunnel.eventLoop(), null, null, null, RouteConfig.defaults());
         session = new H2SessionBuilder(owner, null, RouteConfig.defaults(), owner.deadlines()).build();
-        tunnel.pipeline().addLast(new H2TunnelWrites(), session);
+        tunnel.pipeline().addLast(new io.ambit.waypoint.ingress.TunnelWrites(), session);
         serverCodec = Http2FrameCodecBuilder.forServer().build();
         server = new EmbeddedChannel(serverCodec, new ChannelInboundHandlerAdapter() {
             @Override

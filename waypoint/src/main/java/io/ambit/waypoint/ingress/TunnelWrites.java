@@ -1,4 +1,4 @@
-package io.ambit.waypoint.route;
+package io.ambit.waypoint.ingress;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
@@ -10,7 +10,8 @@ import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 
 /**
- * Merges the bytes the upstream HTTP/2 connection writes between two flushes into one write to its HBONE tunnel.
+ * Merges the bytes an HTTP/2 connection inside an HBONE tunnel writes between two flushes into one write to the
+ * tunnel: the upstream's connection (route) and the client's (http2) both sit on one.
  *
  * <p>Why: the tunnel is itself an HTTP/2 stream of the HBONE connection, and each {@code ByteBuf} written to it
  * becomes an HBONE DATA frame of its own, with its own frame object, promise and listener, flow-control entry and
@@ -20,9 +21,9 @@ import java.util.ArrayList;
  * copied into one buffer; large payloads are chained without copying.
  *
  * <p>Promises: the merged write completes the frames' promises (void ones are not tracked). Nothing is held
- * past a flush, and the connection flushes after every request part it writes.
+ * past a flush or a close, and both connections flush after every part they write.
  */
-final class H2TunnelWrites extends ChannelOutboundHandlerAdapter {
+public final class TunnelWrites extends ChannelOutboundHandlerAdapter {
     /** Up to this many bytes in all, frames are copied together; beyond, they are composed. */
     private static final int COPY_LIMIT = 4096;
 
