@@ -9,6 +9,7 @@ import io.ambit.ztunnel.lifecycle.DrainDeadline;
 import io.ambit.ztunnel.run.LocalMesh;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
@@ -60,8 +61,44 @@ public final class RunCommand implements Callable<Integer> {
             })
     String drainDeadline;
 
+    @Option(
+            names = ComplianceOption.OPTION,
+            paramLabel = "default|pqc",
+            description = {
+                "TLS key exchange of every HBONE listener and client, ztunnels and waypoints. pqc (the",
+                "article's COMPLIANCE_POLICY: \"PQC\"): X25519MLKEM768 only, TLS 1.3 only; peers without ML-KEM",
+                "cannot connect. Default: the COMPLIANCE_POLICY environment variable, else default",
+                "(X25519MLKEM768, then X25519)."
+            })
+    String compliancePolicy;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /**
+     * What the nodes start with, from the options, else the environment ({@code LOG_FORMAT},
+     * {@code COMPLIANCE_POLICY}, the drain variables).
+     *
+     * @throws IllegalArgumentException naming a bad option or variable and what was expected
+     */
+    LocalMesh.Config config(Map<String, String> env) {
+        String format = logFormat != null ? logFormat : env.getOrDefault("LOG_FORMAT", "text");
+        return LocalMesh.Config.of(file, caDir)
+                .withAccessLog(AccessLog.slf4j(AccessLog.Format.parse(format)))
+                .withDrainDeadline(
+                        drainDeadline != null
+                                ? DrainDeadline.parse(drainDeadline, "--drain-deadline")
+                                : DrainDeadline.fromEnvironment(env))
+                .withLogLevels(LogbackLevels.current())
+                // waypoints listen on their own ip:15008; the ztunnel must not
+                .withServedElsewhere(WaypointDirectory::isWaypoint)
+                .withTls(ComplianceOption.tls(compliancePolicy, env));
+    }
+
+    /** The waypoints of the file, with the nodes' TLS settings: one compliance policy for the whole mesh. */
+    static LocalWaypoints.Options waypointOptions(LocalMesh.Config config) {
+        return LocalWaypoints.Options.all().withTls(config.tls());
+    }
 
     @Override
     public Integer call() {
@@ -69,16 +106,7 @@ public final class RunCommand implements Callable<Integer> {
         var err = spec.commandLine().getErr();
         LocalMesh.Config config;
         try {
-            String format = logFormat != null ? logFormat : System.getenv().getOrDefault("LOG_FORMAT", "text");
-            config = LocalMesh.Config.of(file, caDir)
-                    .withAccessLog(AccessLog.slf4j(AccessLog.Format.parse(format)))
-                    .withDrainDeadline(
-                            drainDeadline != null
-                                    ? DrainDeadline.parse(drainDeadline, "--drain-deadline")
-                                    : DrainDeadline.fromEnvironment(System.getenv()))
-                    .withLogLevels(LogbackLevels.current())
-                    // waypoints listen on their own ip:15008; the ztunnel must not
-                    .withServedElsewhere(WaypointDirectory::isWaypoint);
+            config = config(System.getenv());
         } catch (IllegalArgumentException e) {
             err.println("ambit run: " + e.getMessage());
             return 2;
@@ -104,7 +132,7 @@ public final class RunCommand implements Callable<Integer> {
                     mesh.transport(),
                     mesh.loops(),
                     io.ambit.waypoint.telemetry.AccessLog.slf4j(),
-                    LocalWaypoints.Options.all());
+                    waypointOptions(config));
         } catch (Exception e) {
             mesh.close();
             err.println("ambit run: cannot start the waypoints: " + e);
@@ -113,6 +141,9 @@ public final class RunCommand implements Callable<Integer> {
         var drain = config.drainDeadline();
         mesh.closeAlongside(() -> waypoints.close(drain));
         out.println(mesh.banner());
+        if (!ComplianceOption.describe(config.tls()).isEmpty()) {
+            out.println(ComplianceOption.describe(config.tls()));
+        }
         if (!waypoints.waypoints().isEmpty()) {
             out.print(waypoints.banner());
         }

@@ -1,5 +1,6 @@
 package io.ambit.cli.waypoint;
 
+import io.ambit.cli.run.ComplianceOption;
 import io.ambit.hbone.ca.LocalCa;
 import io.ambit.hbone.ca.PluggedCa;
 import io.ambit.hbone.cert.CertificateManager;
@@ -104,6 +105,16 @@ public final class WaypointCommand implements Callable<Integer> {
             description = "Default: ${DEFAULT-VALUE}.")
     int readinessPort;
 
+    @Option(
+            names = ComplianceOption.OPTION,
+            paramLabel = "default|pqc",
+            description = {
+                "TLS key exchange of the listener, the upstream pool and the ext_authz tunnels. pqc:",
+                "X25519MLKEM768 only, TLS 1.3 only; peers without ML-KEM cannot connect. Default: the",
+                "COMPLIANCE_POLICY environment variable, else default (X25519MLKEM768, then X25519)."
+            })
+    String compliancePolicy;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -124,6 +135,7 @@ public final class WaypointCommand implements Callable<Integer> {
 
     Running start() throws Exception {
         check();
+        var tls = ComplianceOption.tls(compliancePolicy, System.getenv());
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             var source = LocalFileSource.open(file, ChangeTrigger.polling(Duration.ofSeconds(1)));
@@ -159,7 +171,8 @@ public final class WaypointCommand implements Callable<Integer> {
                             d -> declared.contains(d),
                             new LocalWaypoints.Ports(hbonePort, metricsPort, readinessPort),
                             c -> c)
-                    .withTracing(sampling, zipkin);
+                    .withTracing(sampling, zipkin)
+                    .withTls(tls);
             var waypoints = LocalWaypoints.start(source, certificates, transport, loops, AccessLog.slf4j(), options);
             return new Running(waypoints, opened);
         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package io.ambit.cli.ztunnel;
 
 import io.ambit.cli.logging.LogbackLevels;
+import io.ambit.cli.run.ComplianceOption;
 import io.ambit.hbone.cert.CertificateSourceException;
 import io.ambit.xds.file.InvalidMeshFileException;
 import io.ambit.ztunnel.lifecycle.DrainDeadline;
@@ -163,6 +164,15 @@ public final class ZtunnelCommand implements Callable<Integer> {
             })
     Path inpodUds;
 
+    @Option(
+            names = ComplianceOption.OPTION,
+            paramLabel = "default|pqc",
+            description = {
+                "TLS key exchange of every HBONE listener and client [COMPLIANCE_POLICY]; pqc: X25519MLKEM768",
+                "only, TLS 1.3 only (peers without ML-KEM cannot connect); default: X25519MLKEM768, then X25519."
+            })
+    String compliancePolicy;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -225,8 +235,10 @@ public final class ZtunnelCommand implements Callable<Integer> {
         AccessLog accessLog;
         java.time.Duration drain;
         Path zds;
+        io.ambit.hbone.tls.TlsSettings tls;
         try {
             var env = System.getenv();
+            tls = ComplianceOption.tls(compliancePolicy, env);
             settings = ZtunnelSettings.resolve(flags(), env);
             zds = inpodSocket(inpodUds, env);
             accessLog = AccessLog.slf4j(
@@ -240,7 +252,7 @@ public final class ZtunnelCommand implements Callable<Integer> {
         }
         ZtunnelProcess process;
         try {
-            process = ZtunnelProcess.start(settings, accessLog, LogbackLevels.current(), drain, zds);
+            process = ZtunnelProcess.start(settings, accessLog, LogbackLevels.current(), drain, zds, tls);
         } catch (InvalidMeshFileException | CertificateSourceException e) {
             err.println("ambit ztunnel: " + e.getMessage());
             return 2;
@@ -252,6 +264,9 @@ public final class ZtunnelCommand implements Callable<Integer> {
                 + (settings.xds() != null ? settings.xds().address() : settings.meshFile()) + ", certificates from "
                 + (settings.ca() != null ? settings.ca().address() : "the embedded CA in " + settings.caDir())
                 + (zds != null ? ", pods from ZDS at " + zds : ""));
+        if (!ComplianceOption.describe(tls).isEmpty()) {
+            out.println("  " + ComplianceOption.describe(tls));
+        }
         out.println("  metrics http://" + hostPort(process.metricsAddress()) + "/metrics  ready http://"
                 + hostPort(process.readinessAddress()) + "/healthz/ready  admin http://"
                 + hostPort(process.adminAddress()) + "/config_dump");

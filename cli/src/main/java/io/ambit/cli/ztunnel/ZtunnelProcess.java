@@ -69,6 +69,7 @@ public final class ZtunnelProcess implements AutoCloseable {
     private final LogLevels logLevels;
     private final Duration drain;
     private final Path zdsSocket;
+    private final TlsSettings tls; // HBONE listeners and pool of the node or of every in-pod proxy
     private volatile InPodProxies inpod;
     private final List<AutoCloseable> opened = new ArrayList<>(); // closed in reverse
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -86,8 +87,14 @@ public final class ZtunnelProcess implements AutoCloseable {
     private HttpEndpoint admin;
 
     private ZtunnelProcess(
-            ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain, Path zdsSocket) {
+            ZtunnelSettings settings,
+            AccessLog accessLog,
+            LogLevels logLevels,
+            Duration drain,
+            Path zdsSocket,
+            TlsSettings tls) {
         this.zdsSocket = zdsSocket;
+        this.tls = tls;
         this.settings = settings;
         this.accessLog = accessLog;
         this.logLevels = logLevels;
@@ -112,7 +119,22 @@ public final class ZtunnelProcess implements AutoCloseable {
     public static ZtunnelProcess start(
             ZtunnelSettings settings, AccessLog accessLog, LogLevels logLevels, Duration drain, Path zdsSocket)
             throws Exception {
-        var p = new ZtunnelProcess(settings, accessLog, logLevels, drain, zdsSocket);
+        return start(settings, accessLog, logLevels, drain, zdsSocket, TlsSettings.defaults());
+    }
+
+    /**
+     * As {@link #start(ZtunnelSettings, AccessLog, LogLevels, Duration, Path)}, with these HBONE TLS settings
+     * (e.g. the compliance policy) on every HBONE listener and client.
+     */
+    public static ZtunnelProcess start(
+            ZtunnelSettings settings,
+            AccessLog accessLog,
+            LogLevels logLevels,
+            Duration drain,
+            Path zdsSocket,
+            TlsSettings tls)
+            throws Exception {
+        var p = new ZtunnelProcess(settings, accessLog, logLevels, drain, zdsSocket, tls);
         try {
             p.open();
         } catch (Exception e) {
@@ -240,7 +262,7 @@ public final class ZtunnelProcess implements AutoCloseable {
                     settings.ports(),
                     source,
                     certificates,
-                    TlsSettings.defaults(),
+                    tls,
                     transport,
                     loops,
                     accessLog);
@@ -271,7 +293,7 @@ public final class ZtunnelProcess implements AutoCloseable {
                     zdsSocket,
                     source,
                     certificates,
-                    TlsSettings.defaults(),
+                    tls,
                     transport,
                     loops,
                     accessLog,

@@ -1,6 +1,7 @@
 package io.ambit.waypoint.local;
 
 import io.ambit.hbone.cert.CertificateManager;
+import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.waypoint.Waypoint;
 import io.ambit.waypoint.WaypointConfig;
@@ -52,6 +53,14 @@ public final class LocalWaypoints implements AutoCloseable {
 
         public Options withTracing(double samplingPercent, URI zipkin) {
             return new Options(select, ports, c -> tune.apply(c).withTracing(samplingPercent, zipkin));
+        }
+
+        /**
+         * HBONE TLS settings (e.g. {@code COMPLIANCE_POLICY=pqc}) for the listener, the upstream pool and the
+         * ext_authz provider tunnels of every waypoint.
+         */
+        public Options withTls(TlsSettings value) {
+            return new Options(select, ports, c -> tune.apply(c).withTls(value));
         }
     }
 

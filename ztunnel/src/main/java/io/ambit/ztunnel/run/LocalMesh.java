@@ -55,6 +55,7 @@ public final class LocalMesh implements AutoCloseable {
      * @param drainDeadline how long shutdown lets open connections drain before closing them
      * @param logLevels what admin {@code /logging} reads and changes
      * @param servedElsewhere workloads another proxy in this process serves (e.g. waypoints)
+     * @param tls       the HBONE TLS settings of every node: listeners and client pools (compliance policy)
      */
     public record Config(
             Path file,
@@ -65,7 +66,37 @@ public final class LocalMesh implements AutoCloseable {
             ChangeTrigger trigger,
             Duration drainDeadline,
             LogLevels logLevels,
-            BiPredicate<MeshState, Workload> servedElsewhere) {
+            BiPredicate<MeshState, Workload> servedElsewhere,
+            TlsSettings tls) {
+        public Config {
+            if (tls == null) {
+                throw new IllegalArgumentException("tls: null (expected TLS settings, e.g. TlsSettings.defaults())");
+            }
+        }
+
+        public Config(
+                Path file,
+                Path caDir,
+                Node.Ports ports,
+                boolean demos,
+                AccessLog accessLog,
+                ChangeTrigger trigger,
+                Duration drainDeadline,
+                LogLevels logLevels,
+                BiPredicate<MeshState, Workload> servedElsewhere) {
+            this(
+                    file,
+                    caDir,
+                    ports,
+                    demos,
+                    accessLog,
+                    trigger,
+                    drainDeadline,
+                    logLevels,
+                    servedElsewhere,
+                    TlsSettings.defaults());
+        }
+
         public Config(
                 Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog, ChangeTrigger trigger) {
             this(
@@ -85,20 +116,23 @@ public final class LocalMesh implements AutoCloseable {
         }
 
         public Config withPorts(Node.Ports value) {
-            return new Config(file, caDir, value, demos, accessLog, trigger, drainDeadline, logLevels, servedElsewhere);
+            return new Config(
+                    file, caDir, value, demos, accessLog, trigger, drainDeadline, logLevels, servedElsewhere, tls);
         }
 
         public Config withAccessLog(AccessLog value) {
-            return new Config(file, caDir, ports, demos, value, trigger, drainDeadline, logLevels, servedElsewhere);
+            return new Config(
+                    file, caDir, ports, demos, value, trigger, drainDeadline, logLevels, servedElsewhere, tls);
         }
 
         public Config withTrigger(ChangeTrigger value) {
-            return new Config(file, caDir, ports, demos, accessLog, value, drainDeadline, logLevels, servedElsewhere);
+            return new Config(
+                    file, caDir, ports, demos, accessLog, value, drainDeadline, logLevels, servedElsewhere, tls);
         }
 
         /** How long shutdown lets open connections drain (ztunnel's 5 s by default). */
         public Config withDrainDeadline(Duration value) {
-            return new Config(file, caDir, ports, demos, accessLog, trigger, value, logLevels, servedElsewhere);
+            return new Config(file, caDir, ports, demos, accessLog, trigger, value, logLevels, servedElsewhere, tls);
         }
 
         /**
@@ -106,12 +140,22 @@ public final class LocalMesh implements AutoCloseable {
          * no ztunnel listeners and no demo server for them.
          */
         public Config withServedElsewhere(BiPredicate<MeshState, Workload> value) {
-            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, logLevels, value);
+            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, logLevels, value, tls);
+        }
+
+        /**
+         * The HBONE TLS settings of every node (listeners and client pools), e.g. the compliance policy
+         * ({@code COMPLIANCE_POLICY=pqc}: X25519MLKEM768 only).
+         */
+        public Config withTls(TlsSettings value) {
+            return new Config(
+                    file, caDir, ports, demos, accessLog, trigger, drainDeadline, logLevels, servedElsewhere, value);
         }
 
         /** What admin {@code /logging} reads and changes. */
         public Config withLogLevels(LogLevels value) {
-            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, value, servedElsewhere);
+            return new Config(
+                    file, caDir, ports, demos, accessLog, trigger, drainDeadline, value, servedElsewhere, tls);
         }
     }
 
@@ -202,7 +246,7 @@ public final class LocalMesh implements AutoCloseable {
                     config.ports(),
                     source,
                     certificates,
-                    TlsSettings.defaults(),
+                    config.tls(),
                     transport,
                     loops,
                     config.accessLog(),
