@@ -35,8 +35,11 @@
 # DURATION s after a WARMUP s warm-up. Latency: open loop at RATE req/s in total (h2load --rps over CLIENTS
 # clients) for DURATION s, percentiles from h2load's per-request log. CPU: user+system ticks (/proc/PID/stat)
 # around each run, per request, net of the process's idle rate: the proxy under test (waypoint or HAProxy) at
-# saturation and at the fixed rate (the cleanest per-proxy figure: same rate, same requests), and the harness
-# (all bench JVMs: hops and app) separately. Memory: VmRSS after a full GC.
+# saturation and at the fixed rate (the cleanest per-proxy figure: same rate, same requests), the harness
+# (all bench JVMs: hops and app) separately, and the whole machine (busy ticks of all CPUs in /proc/stat: every
+# process, h2load included). With every CPU busy, req/s is CPUs / machine CPU per request: the summary says how
+# far a waypoint costing nothing could go against HAProxy with the rest of its path as it is. Memory: VmRSS
+# after a full GC.
 # Everything is on loopback; every wait is bounded; on exit only the processes started here are stopped, by PID.
 #
 # Before any measurement each waypoint JVM gets JIT_WARMUP s of traffic (half HTTP/1.1, half HTTP/2): a cold
@@ -46,8 +49,19 @@
 # JVMs) to CPU 0, so the proxy under test has a core of its own; throughput is then the smaller of what that
 # core and what the harness core can do (the summary says which one ran out).
 #
+# Rounds alternate the order of "waypoint" and "waypoint-old" (odd rounds new first, even rounds old first), so
+# neither build always runs right after the other's load; the summary gives, besides the medians, the median of
+# the per-round ratios (each round measures both under the same conditions of this shared machine).
+#
+# PROFILE=1: after the rounds, one more saturation run per waypoint setup and protocol under Java Flight
+# Recorder (JFR's "profile" settings with method-profiling=PROFILE_LEVEL: max samples Java code every 1 ms;
+# not part of any number above): the recording
+# ($OUT/profile-<setup>-<proto>.jfr) and its summary (profile-<setup>-<proto>.txt: WaypointBench profile —
+# own and inclusive time by method, by nearest Ambit frame, native waits, bytes allocated per request, GC).
+# With PROFILE=1 both waypoint JVMs run with -XX:+DebugNonSafepoints (exact attribution of inlined code).
+#
 # Settings (environment): DURATION=10 WARMUP=5 JIT_WARMUP=20 CONNS=16 STREAMS=10 RATE=1000 CLIENTS=4 ROUNDS=1
-#   SETUPS="direct waypoint haproxy haproxy-hbone haproxy-mtls" PROTOS="h1 h2" PIN=0
+#   SETUPS="direct waypoint haproxy haproxy-hbone haproxy-mtls" PROTOS="h1 h2" PIN=0 PROFILE=0 PROFILE_LEVEL=max
 #   WP_JAVA_OPTS (waypoint JVMs; default: Netty leak detection off, as in production) HARNESS_JAVA_OPTS
 #   WP_OLD_JAR WP_OLD_JAVA_OPTS (default: WP_JAVA_OPTS) SKIP_BUILD=1
 set -euo pipefail
@@ -65,6 +79,8 @@ RATE="${RATE:-1000}"
 CLIENTS="${CLIENTS:-4}"
 ROUNDS="${ROUNDS:-1}"
 PIN="${PIN:-0}"
+PROFILE="${PROFILE:-0}"
+PROFILE_LEVEL="${PROFILE_LEVEL:-max}"
 PROTOS="${PROTOS:-h1 h2}"
 SETUPS="${SETUPS:-direct waypoint haproxy haproxy-hbone haproxy-mtls}"
 WP_OLD_JAR="${WP_OLD_JAR:-}"
@@ -75,6 +91,12 @@ NO_LEAK_DETECTION=-Dio.netty.leakDetection.level=disabled
 WP_JAVA_OPTS="${WP_JAVA_OPTS-$NO_LEAK_DETECTION}"
 HARNESS_JAVA_OPTS="${HARNESS_JAVA_OPTS-$NO_LEAK_DETECTION}"
 WP_OLD_JAVA_OPTS="${WP_OLD_JAVA_OPTS-$WP_JAVA_OPTS}"
+if [[ "$PROFILE" == 1 ]]; then
+    # Without it a sample in inlined code is attributed to the nearest safepoint's method, often a neighbour.
+    PRECISE="-XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints"
+    WP_JAVA_OPTS="$WP_JAVA_OPTS $PRECISE"
+    WP_OLD_JAVA_OPTS="$WP_OLD_JAVA_OPTS $PRECISE"
+fi
 CLK_TCK="$(getconf CLK_TCK)"
 JVM_FLAGS=(--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow)
 
@@ -310,6 +332,9 @@ for pid in "${idle_pids[@]}"; do t0[$pid]=$(cpu_ticks "$pid"); done
 sleep 5
 for pid in "${idle_pids[@]}"; do IDLE[$pid]=$(awk -v t=$(($(cpu_ticks "$pid") - t0[$pid])) 'BEGIN { printf "%.3f", t / 5 }'); done
 
+machine_ticks() { # busy ticks of all CPUs (user, nice, system, irq, softirq, steal): every process, h2load too
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
 per_request_us() { # ticks idle-ticks-per-s seconds requests: CPU microseconds per request, net of idle
     awk -v t="$1" -v i="$2" -v s="$3" -v n="$4" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (t - i * s) / hz * 1e6 / n }'
 }
@@ -321,10 +346,12 @@ throughput() { # setup proto round
     load $(proto_flags "$2") -c "$CONNS" -D "$WARMUP" "$(url "$1" /api/items)" > /dev/null 2>&1 || true
     before=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
     hb=$(cpu_ticks "${HARNESS_PIDS[@]}")
+    mb=$(machine_ticks)
     # shellcheck disable=SC2046
     line=$(load $(proto_flags "$2") -c "$CONNS" -D "$DURATION" "$(url "$1" /api/items)" 2>&1 | tee "$OUT/tput-$1-$2-$3.txt")
     after=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
     ha=$(cpu_ticks "${HARNESS_PIDS[@]}")
+    ma=$(machine_ticks)
     rps=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<< "$line")
     n=$(sed -n 's/^requests: [0-9]* total, [0-9]* started, \([0-9]*\) done.*/\1/p' <<< "$line")
     ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<< "$line")
@@ -333,6 +360,7 @@ throughput() { # setup proto round
     if [[ -n "$n" && "$n" -gt 0 ]]; then
         [[ -z "$pid" ]] || record "$key" cpu_us_at_max "$3" "$(per_request_us $((after - before)) "${IDLE[$pid]}" "$DURATION" "$n")"
         record "$key" harness_cpu_us "$3" "$(per_request_us $((ha - hb)) 0 "$DURATION" "$n")"
+        record "$key" machine_cpu_us "$3" "$(per_request_us $((ma - mb)) 0 "$DURATION" "$n")"
     fi
     printf '  %-13s %-2s throughput %9s req/s (%s 2xx of %s)\n' "$1" "$2" "${rps:-0}" "${ok:-0}" "${n:-0}"
 }
@@ -362,31 +390,74 @@ latency() { # setup proto round
         "$(median "$key" p50_us)" "$(median "$key" p90_us)" "$(median "$key" p99_us)" "$n"
 }
 
+round_setups() { # round: SETUPS, with waypoint and waypoint-old swapped in even rounds
+    if (($1 % 2 == 0)) && [[ " $SETUPS " == *" waypoint waypoint-old "* ]]; then
+        local s=" $SETUPS "
+        s="${s/ waypoint waypoint-old / waypoint-old waypoint }"
+        echo $s
+    else
+        echo $SETUPS
+    fi
+}
 for ((round = 1; round <= ROUNDS; round++)); do
     echo "== round $round of $ROUNDS"
     for proto in $PROTOS; do
-        for setup in $SETUPS; do throughput "$setup" "$proto" "$round"; done
-        for setup in $SETUPS; do latency "$setup" "$proto" "$round"; done
+        for setup in $(round_setups "$round"); do throughput "$setup" "$proto" "$round"; done
+        for setup in $(round_setups "$round"); do latency "$setup" "$proto" "$round"; done
     done
 done
+
+profile() { # setup proto: a saturation run of that waypoint under JFR (not recorded as a result)
+    local pid file="$OUT/profile-$1-$2"
+    pid=$(proxy_pid "$1")
+    "$JAVA_HOME/bin/jcmd" "$pid" JFR.start name=bench settings=profile "method-profiling=$PROFILE_LEVEL" \
+        > "$file.log" 2>&1 || { echo "   JFR.start failed for $1 (see $file.log)"; return 0; }
+    # shellcheck disable=SC2046
+    load $(proto_flags "$2") -c "$CONNS" -D "$DURATION" "$(url "$1" /api/items)" > "$file-load.txt" 2>&1 || true
+    "$JAVA_HOME/bin/jcmd" "$pid" JFR.stop name=bench filename="$file.jfr" >> "$file.log" 2>&1 || true
+    n=$(sed -n 's/^requests: [0-9]* total, [0-9]* started, \([0-9]*\) done.*/\1/p' "$file-load.txt")
+    "${BENCH[@]}" profile --jfr "$file.jfr" --requests "${n:-0}" > "$file.txt" 2>&1 || true
+    echo "   profile of $1 $2 at saturation: $file.jfr, summary in $file.txt"
+}
+if [[ "$PROFILE" == 1 ]]; then
+    for proto in $PROTOS; do
+        for setup in waypoint waypoint-old; do
+            [[ " $SETUPS " == *" $setup "* ]] && profile "$setup" "$proto"
+        done
+    done
+fi
 rss=$(full_gc_rss_kb "$wp_pid")
 record waypoint/all rss_kb 1 "$rss"
 
 ratio() { # a b: a / b with two decimals, or "-"
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'
 }
+round_ratios() { # setup-a setup-b metric: "median (r1 r2 ...)" of a/b per round: both measured in the same round
+    awk -F'\t' -v a="$1" -v b="$2" -v m="$3" '
+        $2 == m && $1 == a { x[$3] = $4 }
+        $2 == m && $1 == b { y[$3] = $4 }
+        END {
+            n = 0
+            for (r = 1; r <= 1000; r++) if ((r in x) && (r in y) && y[r] + 0 != 0) { v[++n] = x[r] / y[r]; l = l sprintf(" %.2f", x[r] / y[r]) }
+            if (n == 0) { print "-"; exit }
+            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            printf "%.2fx (rounds%s)", med, l
+        }' "$RESULTS"
+}
 {
     echo
     echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs$([[ "$PIN" == 1 ]] && echo ', proxies pinned to CPU 1, the rest to CPU 0');" \
         "h2load $CONNS connections (h2: $STREAMS streams each), ${DURATION}s; latency at $RATE req/s over $CLIENTS clients"
-    printf '%-13s %-3s %10s %8s %8s %8s %15s %16s %13s\n' setup pr 'req/s' 'p50 us' 'p90 us' 'p99 us' \
-        'proxy us/req max' 'proxy us/req rate' 'harness us/req'
+    printf '%-13s %-3s %10s %8s %8s %8s %15s %16s %13s %13s %9s\n' setup pr 'req/s' 'p50 us' 'p90 us' 'p99 us' \
+        'proxy us/req max' 'proxy us/req rate' 'harness us/req' 'machine us/req' 'busy CPUs'
     for proto in $PROTOS; do
         for s in $SETUPS; do
             k="$s/$proto"
-            printf '%-13s %-3s %10s %8s %8s %8s %15s %16s %13s\n' "$s" "$proto" "$(median "$k" rps)" "$(median "$k" p50_us)" \
+            printf '%-13s %-3s %10s %8s %8s %8s %15s %16s %13s %13s %9s\n' "$s" "$proto" "$(median "$k" rps)" "$(median "$k" p50_us)" \
                 "$(median "$k" p90_us)" "$(median "$k" p99_us)" "$(median "$k" cpu_us_at_max)" "$(median "$k" cpu_us_at_rate)" \
-                "$(median "$k" harness_cpu_us)"
+                "$(median "$k" harness_cpu_us)" "$(median "$k" machine_cpu_us)" \
+                "$(awk -v r="$(median "$k" rps)" -v m="$(median "$k" machine_cpu_us)" 'BEGIN { if (r == "-" || m == "-") print "-"; else printf "%.2f", r * m / 1e6 }')"
         done
     done
     echo "waypoint RSS after GC: $((rss / 1024)) MiB"
@@ -403,12 +474,25 @@ ratio() { # a b: a / b with two decimals, or "-"
                 haproxy-hbone) what="HAProxy plaintext behind the same two HBONE hops (not like for like)" ;;
             esac
             echo "$proto: waypoint req/s / $h: ${r}x$([[ $h == haproxy-mtls ]] && awk -v r="$r" 'BEGIN { print (r != "-" && r >= 1.0) ? " PASS" : " FAIL" }') ($what)"
+            if [[ $h == haproxy-mtls ]]; then
+                # With every CPU busy, req/s is the machine's CPU over the machine's CPU per request. Without any
+                # cost of its own the waypoint path would still need (machine - waypoint) per request:
+                echo "$proto:   bound set by the rest of the path: a waypoint costing nothing would reach $(awk \
+                    -v mh="$(median "$h/$proto" machine_cpu_us)" -v mw="$(median "waypoint/$proto" machine_cpu_us)" \
+                    -v w="$(median "waypoint/$proto" cpu_us_at_max)" \
+                    'BEGIN { if (mh == "-" || mw == "-" || w == "-" || mw - w <= 0) print "-"; else printf "%.2f", mh / (mw - w) }')x" \
+                    "of $h's req/s (machine CPU per request: $h $(median "$h/$proto" machine_cpu_us) us, waypoint path" \
+                    "$(median "waypoint/$proto" machine_cpu_us) us of which the waypoint $(median "waypoint/$proto" cpu_us_at_max) us;" \
+                    "a bound only when the busy CPUs are near $(nproc): otherwise the path is waiting, not computing)"
+            fi
             echo "$proto:   CPU per request at $RATE req/s, waypoint / $h: $(ratio "$c" "$(median "$h/$proto" cpu_us_at_rate)")x"
         done
-        if [[ " $SETUPS " == *" waypoint-old "* ]]; then
-            echo "$proto: waypoint / waypoint-old: req/s $(ratio "$w" "$(median "waypoint-old/$proto" rps)")x," \
-                "CPU per request at max $(ratio "$(median "waypoint/$proto" cpu_us_at_max)" "$(median "waypoint-old/$proto" cpu_us_at_max)")x," \
-                "at $RATE req/s $(ratio "$c" "$(median "waypoint-old/$proto" cpu_us_at_rate)")x"
-        fi
+        for other in waypoint-old haproxy-mtls; do
+            [[ " $SETUPS " == *" $other "* ]] || continue
+            echo "$proto: waypoint / $other, median of per-round ratios: req/s $(round_ratios "waypoint/$proto" "$other/$proto" rps);" \
+                "proxy CPU per request at saturation $(round_ratios "waypoint/$proto" "$other/$proto" cpu_us_at_max);" \
+                "at $RATE req/s $(round_ratios "waypoint/$proto" "$other/$proto" cpu_us_at_rate);" \
+                "harness CPU per request $(round_ratios "waypoint/$proto" "$other/$proto" harness_cpu_us)"
+        done
     done
 } | tee "$OUT/summary.txt"

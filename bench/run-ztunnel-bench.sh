@@ -42,7 +42,8 @@
 #   LAT_SECONDS=15 WARMUP_SECONDS=8 JIT_SETTLE_SECONDS=60 JIT_SETTLE_TICKS=2 CONNECTIONS=4 SIZE=64 BODY=64 CONN_SECONDS=5 CONN_CONCURRENCY=4
 #   HOLD_CONNS=10000 (0: no memory phase) VARIANTS="mesh" ZT_JAVA_OPTS="" OPTS_<variant>="..."
 #   ZT_ENV="" ENV_<variant>="NAME=value ..." ZT_PREFIX="" PREFIX_<variant>="chrt -b 0" (a command that execs the JVM)
-#   NMT=summary|off PROFILE=none|perf|perfstat|jfr PROFILE_RUN=http|echo|conn SKIP_BUILD=1 IPERF_VIA=auto|proxychains|forward
+#   NMT=summary|off MEM_DETAIL=1 (threads, classes, metaspace, code cache, largest mappings per snapshot)
+#   HOLD_PAUSE=seconds (wait while the connections are held, for jcmd by hand) PROFILE=none|perf|perfstat|jfr PROFILE_RUN=http|echo|conn SKIP_BUILD=1 IPERF_VIA=auto|proxychains|forward
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -67,6 +68,8 @@ CONN_SECONDS="${CONN_SECONDS:-5}"
 CONN_CONCURRENCY="${CONN_CONCURRENCY:-4}"
 HOLD_CONNS="${HOLD_CONNS:-10000}"
 NMT="${NMT:-summary}"
+MEM_DETAIL="${MEM_DETAIL:-0}"
+HOLD_PAUSE="${HOLD_PAUSE:-0}"
 PROFILE="${PROFILE:-none}"
 PROFILE_RUN="${PROFILE_RUN:-http}"
 IPERF_VIA="${IPERF_VIA:-auto}"
@@ -496,6 +499,28 @@ mem_snapshot() {
         "$JCMD" "$pid" VM.native_memory summary scale=KB > "$OUT/nmt-$file.txt" 2>&1 || true
         nmt=$(sed -n 's/^Total: reserved=[0-9]*KB, committed=\([0-9]*\)KB.*/\1/p' "$OUT/nmt-$file.txt" | head -1)
     fi
+    if [[ "$MEM_DETAIL" == 1 ]]; then # where the memory is: threads, classes, metaspace, JIT code, mappings
+        {
+            echo "== loaded classes"
+            "$JCMD" "$pid" PerfCounter.print 2>&1 | grep -E 'java\.cls\.(loaded|unloaded|shared)Classes|sun\.cls\.time'
+            echo "== threads"
+            "$JCMD" "$pid" Thread.print 2>&1 | sed -n 's/^"\([^"]*\)".*/\1/p' | sed 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn
+            echo "== metaspace"
+            "$JCMD" "$pid" VM.metaspace 2>&1 | sed -n '1,/^Virtual space/p' | head -40
+            echo "== code cache"
+            "$JCMD" "$pid" Compiler.codecache 2>&1 | head -12
+            echo "== loaded classes by package (top 40)"
+            "$JCMD" "$pid" VM.class_hierarchy 2>&1 | sed -n 's/^[ |-]*\([A-Za-z_$][A-Za-z0-9_$.]*\)\.[A-Za-z0-9_$]*\/.*/\1/p' |
+                awk -F. '{ p = $1; for (i = 2; i <= NF && i <= 3; i++) p = p "." $i; c[p]++ } END { for (k in c) print c[k], k }' |
+                sort -rn | head -40
+            echo "== smaps_rollup"
+            cat "/proc/$pid/smaps_rollup" 2> /dev/null
+        } > "$OUT/detail-$file.txt"
+        # the largest resident mappings (anonymous ones are heap, metaspace, malloc arenas, stacks, direct buffers)
+        awk '/^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6 ? $6 : "[anon]") } /^Rss:/ { rss[name] += $2 }
+            END { for (n in rss) printf "%8d KiB  %s\n", rss[n], n }' "/proc/$pid/smaps" 2> /dev/null |
+            sort -rn | head -30 > "$OUT/smaps-$file.txt"
+    fi
     record "$setup" "rss_${label}_kb" 1 "$rss"
     record "$setup" "nmt_${label}_kb" 1 "${nmt:--}"
     record "$setup" "heap_${label}_kb" 1 "${heap:--}"
@@ -515,6 +540,17 @@ memory() { # variant
     opened=$(kv "$line" opened)
     record "$name" held_conns 1 "$opened"
     sleep 2
+    if ((HOLD_PAUSE > 0)); then
+        # a window to look at the ztunnels by hand (jcmd, heap dumps) while the connections are held; removing
+        # the file ends it early
+        touch "$OUT/hold-pause"
+        echo "   $name holds $opened connections: ztunnels A ${V_ZA[$name]}, B ${V_ZB[$name]}; up to ${HOLD_PAUSE} s" \
+            "(rm $OUT/hold-pause to go on)"
+        for ((k = 0; k < HOLD_PAUSE; k++)); do
+            [[ -f "$OUT/hold-pause" ]] || break
+            sleep 1
+        done
+    fi
     for side in A B; do
         pid=$([[ $side == A ]] && echo "${V_ZA[$name]}" || echo "${V_ZB[$name]}")
         mem_snapshot "$pid" "$name/$side" held

@@ -65,6 +65,7 @@ public final class WaypointBench {
                             args, 1, Set.of("--listen", "--target", "--server-identity", "--ca", "--identity")));
                 case "tls-node" -> tlsNode(Args.parse(args, 1, Set.of("--listen", "--target", "--ca", "--identity")));
                 case "pem" -> pem(Args.parse(args, 1, Set.of("--ca", "--identity", "--out", "--root-out")));
+                case "profile" -> ProfileSummary.run(Args.parse(args, 1, Set.of("--jfr", "--requests", "--top")));
                 default -> usage("unknown command " + args[0]);
             }
         } catch (IllegalArgumentException e) {
@@ -79,7 +80,8 @@ public final class WaypointBench {
                         + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE"
                         + " | tls-client --listen IP:PORT --target IP:PORT --server-identity SPIFFE --ca DIR"
                         + " --identity SPIFFE | tls-node --listen IP:PORT --target IP:PORT --ca DIR --identity SPIFFE"
-                        + " | pem --ca DIR --identity SPIFFE --out FILE --root-out FILE");
+                        + " | pem --ca DIR --identity SPIFFE --out FILE --root-out FILE"
+                        + " | profile --jfr FILE [--requests N] [--top N]");
         System.exit(2);
     }
 

@@ -33,12 +33,23 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code ambit waypoint FILE}: the waypoints a local mesh file declares, alone, until interrupted. */
+/**
+ * {@code ambit waypoint [FILE]}: the waypoints a local mesh file declares, alone, until interrupted; or, without
+ * FILE (or with {@code --xds-address}), one waypoint in a cluster, configured from istiod and the Kubernetes API
+ * ({@link ClusterWaypoint}).
+ */
 @Command(
         name = "waypoint",
         mixinStandardHelpOptions = true,
         description = {
-            "Run the waypoints (L7 proxies) that a local mesh file declares: workloads labelled",
+            "In a cluster (no FILE, or --xds-address/XDS_ADDRESS set): run this pod's waypoint as Istio's does,",
+            "configured from the pod's environment (GATEWAY_NAME, POD_NAMESPACE, SERVICE_ACCOUNT, INSTANCE_IP),",
+            "istiod (XDS_ADDRESS, CA_ADDRESS, CLUSTER_ID, AUTH_TOKEN, XDS_ROOT_CA: workloads, services and its own",
+            "certificate) and the Kubernetes API (AuthorizationPolicy, RequestAuthentication, EnvoyFilter,",
+            "LocalRateLimit, and extensionProviders from the istio ConfigMap, listed and watched). Ready on :15021",
+            "once istiod and Kubernetes have synced and the certificate is in.",
+            "",
+            "With FILE: run the waypoints (L7 proxies) that a local mesh file declares: workloads labelled",
             "gateway.networking.k8s.io/gateway-name, or named by a service's waypoint:. Each accepts HBONE on its",
             "ip:15008 with its own identity and runs, per request, Istio's order over what is attached to its",
             "services and Gateway (targetRefs): CUSTOM ext_authz (providers from mesh: extensionProviders) ->",
@@ -47,10 +58,90 @@ import picocli.CommandLine.Parameters;
             "readiness on :15021. Edits to FILE apply to the next request."
         })
 public final class WaypointCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "FILE", description = "The mesh file, e.g. examples/waypoint-mesh.yaml.")
+    @Parameters(
+            index = "0",
+            arity = "0..1",
+            paramLabel = "FILE",
+            description = "The mesh file, e.g. examples/waypoint-mesh.yaml. Without it: cluster mode.")
     Path file;
 
-    @Option(names = "--namespace", paramLabel = "NS", description = "Only the waypoints of this namespace.")
+    @Option(
+            names = "--xds-address",
+            paramLabel = "URL",
+            description = "Cluster mode: istiod's xDS address. Default: XDS_ADDRESS, else "
+                    + ClusterSettings.DEFAULT_ISTIOD + ".")
+    String xdsAddress;
+
+    @Option(
+            names = "--ca-address",
+            paramLabel = "URL",
+            description = "Cluster mode: istiod's CA. Default: CA_ADDRESS," + " else the xDS address.")
+    String caAddress;
+
+    @Option(
+            names = "--root-cert",
+            paramLabel = "PEM",
+            description = "Cluster mode: istiod's root certificate. Default: XDS_ROOT_CA, else "
+                    + ClusterSettings.DEFAULT_ROOT_CERT + ".")
+    Path rootCert;
+
+    @Option(
+            names = "--token-file",
+            paramLabel = "FILE",
+            description = "Cluster mode: the istio-ca token. Default: AUTH_TOKEN, else " + ClusterSettings.DEFAULT_TOKEN
+                    + " when it exists.")
+    Path tokenFile;
+
+    @Option(
+            names = "--cluster-id",
+            paramLabel = "ID",
+            description = "Cluster mode. Default: CLUSTER_ID, else Kubernetes.")
+    String clusterId;
+
+    @Option(
+            names = "--gateway",
+            paramLabel = "NAME",
+            description = "Cluster mode: the Gateway this pod runs. Default: GATEWAY_NAME.")
+    String gateway;
+
+    @Option(names = "--pod-name", paramLabel = "NAME", description = "Cluster mode. Default: POD_NAME.")
+    String podName;
+
+    @Option(
+            names = "--instance-ip",
+            paramLabel = "IP",
+            description =
+                    "Cluster mode: the pod IP, where the listeners" + " go. Default: INSTANCE_IP, else every address.")
+    String instanceIp;
+
+    @Option(names = "--service-account", paramLabel = "SA", description = "Cluster mode. Default: SERVICE_ACCOUNT.")
+    String serviceAccount;
+
+    @Option(
+            names = "--trust-domain",
+            paramLabel = "TD",
+            description = "Cluster mode. Default: TRUST_DOMAIN, else" + " cluster.local.")
+    String trustDomain;
+
+    @Option(
+            names = "--kube-api",
+            paramLabel = "URL",
+            description = "Cluster mode: the Kubernetes API server. Default: https://$KUBERNETES_SERVICE_HOST:"
+                    + "$KUBERNETES_SERVICE_PORT.")
+    URI kubeApi;
+
+    @Option(
+            names = "--kube-service-account",
+            paramLabel = "DIR",
+            description = "Cluster mode: the directory with the API token and ca.crt. Default:"
+                    + " /var/run/secrets/kubernetes.io/serviceaccount.")
+    Path kubeServiceAccount;
+
+    @Option(
+            names = "--namespace",
+            paramLabel = "NS",
+            description = "With FILE: only the waypoints of this namespace. Cluster mode: the Gateway's namespace"
+                    + " (default: POD_NAMESPACE).")
     String namespace;
 
     @Option(names = "--name", paramLabel = "GATEWAY", description = "Only the waypoint of this Gateway name.")
@@ -133,6 +224,47 @@ public final class WaypointCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether this runs against istiod and the Kubernetes API rather than a file. */
+    boolean clusterMode() {
+        return file == null || xdsAddress != null;
+    }
+
+    ClusterSettings clusterSettings(java.util.Map<String, String> env) {
+        if (file != null) {
+            throw new IllegalArgumentException(
+                    "FILE and --xds-address both given (expected: one source of workloads and policies)");
+        }
+        return ClusterSettings.resolve(
+                new ClusterSettings.Flags(
+                        xdsAddress,
+                        caAddress,
+                        rootCert,
+                        tokenFile,
+                        clusterId,
+                        gateway != null ? gateway : name,
+                        podName,
+                        namespace,
+                        serviceAccount,
+                        instanceIp,
+                        trustDomain,
+                        kubeApi,
+                        kubeServiceAccount),
+                env);
+    }
+
+    /** Cluster mode: starts the waypoint against istiod and the Kubernetes API. */
+    ClusterWaypoint startCluster(java.util.Map<String, String> env) throws Exception {
+        check();
+        var tls = ComplianceOption.tls(compliancePolicy, env);
+        var settings = clusterSettings(env);
+        return ClusterWaypoint.start(
+                settings,
+                new ClusterWaypoint.Ports(hbonePort, metricsPort, readinessPort),
+                c -> c.withTracing(sampling, zipkin).withTls(tls),
+                AccessLog.slf4j(),
+                io.ambit.xds.kube.WatchLimits.DEFAULT);
+    }
+
     Running start() throws Exception {
         check();
         var tls = ComplianceOption.tls(compliancePolicy, System.getenv());
@@ -204,6 +336,9 @@ public final class WaypointCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (clusterMode()) {
+            return callCluster();
+        }
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         Running running;
@@ -222,6 +357,35 @@ public final class WaypointCommand implements Callable<Integer> {
         var stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             running.close();
+            stopped.countDown();
+        }));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+
+    private Integer callCluster() {
+        var out = spec.commandLine().getOut();
+        var err = spec.commandLine().getErr();
+        ClusterWaypoint running;
+        try {
+            running = startCluster(System.getenv());
+        } catch (IllegalArgumentException e) {
+            err.println("ambit waypoint: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("ambit waypoint: cannot start: " + e);
+            return 1;
+        }
+        out.print(running.banner());
+        out.println("Each request is logged (logger \"access\", one JSON line) with the policy that decided it.");
+        out.flush();
+        var stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            running.close(Duration.ofSeconds(5));
             stopped.countDown();
         }));
         try {

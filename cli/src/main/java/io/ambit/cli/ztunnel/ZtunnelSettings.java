@@ -199,7 +199,9 @@ public record ZtunnelSettings(
 
     private static URI address(String text, String what) {
         try {
-            var uri = URI.create(text);
+            // Istio's charts (and deploy/ztunnel/daemonset.yaml) write istiod.istio-system.svc:15012 without a
+            // scheme; URI would read "istiod.istio-system.svc" as the scheme. The port is TLS: https.
+            var uri = URI.create(text.contains("://") ? text : "https://" + text);
             if (!"https".equals(uri.getScheme()) || uri.getHost() == null) {
                 throw new IllegalArgumentException();
             }

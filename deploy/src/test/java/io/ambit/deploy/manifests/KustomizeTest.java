@@ -91,8 +91,15 @@ class KustomizeTest {
         String namespace = k.path("namespace").asText(null);
         for (var doc : docs) {
             HasMetadata m = (HasMetadata) doc.model();
-            if (namespace != null && !m.getKind().equals("Namespace")) {
+            boolean clusterScoped = java.util.Set.of("Namespace", "ClusterRole", "ClusterRoleBinding")
+                    .contains(m.getKind());
+            if (namespace != null && !clusterScoped) {
                 assertThat(m.getMetadata().getNamespace()).as(m.getKind()).isEqualTo(namespace);
+            }
+            if (namespace != null && doc.model() instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding b) {
+                // the grant must follow the waypoint's service account into the kustomization's namespace
+                assertThat(b.getSubjects())
+                        .allSatisfy(s -> assertThat(s.getNamespace()).isEqualTo(namespace));
             }
             var pod = doc.model() instanceof DaemonSet ds
                     ? ds.getSpec().getTemplate().getSpec()

@@ -3,6 +3,7 @@ package io.ambit.deploy.manifests;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.ambit.xds.kube.ApiKind;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -14,6 +15,8 @@ import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.gatewayapi.v1.Gateway;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -237,6 +240,78 @@ class ManifestsTest {
         assertThat(d.getSpec().getTemplate().getMetadata().getAnnotations())
                 .containsEntry("prometheus.io/port", "15020");
         everyMountHasAVolumeAndBack(pod);
+    }
+
+    @Test
+    void theWaypointRunsInClusterModeWithWhoItIsFromThePod() throws Exception {
+        Deployment d = one(Path.of("waypoint/deployment.yaml"), Deployment.class);
+        Container c = container(d.getSpec().getTemplate().getSpec(), "waypoint");
+        assertThat(c.getArgs())
+                .as("no FILE: configuration from istiod and the Kubernetes API")
+                .containsExactly("waypoint");
+        var env = env(c);
+        assertThat(env.get("XDS_ADDRESS")).isEqualTo("https://istiod.istio-system.svc:15012");
+        assertThat(env.get("MESH_CONFIGMAP")).isEqualTo("istio-system/istio");
+        var fields = new java.util.LinkedHashMap<String, String>();
+        for (EnvVar e : c.getEnv()) {
+            if (e.getValueFrom() != null && e.getValueFrom().getFieldRef() != null) {
+                fields.put(e.getName(), e.getValueFrom().getFieldRef().getFieldPath());
+            }
+        }
+        assertThat(fields)
+                .containsEntry("GATEWAY_NAME", "metadata.labels['gateway.networking.k8s.io/gateway-name']")
+                .containsEntry("POD_NAMESPACE", "metadata.namespace")
+                .containsEntry("SERVICE_ACCOUNT", "spec.serviceAccountName")
+                .containsEntry("INSTANCE_IP", "status.podIP");
+        assertThat(d.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken())
+                .as("the API token reads the policies")
+                .isTrue();
+    }
+
+    @Test
+    void theWaypointMayOnlyGetListAndWatchExactlyTheKindsItReads() throws Exception {
+        var docs = KubernetesModel.read(Path.of("waypoint/rbac.yaml"));
+        ClusterRole role = (ClusterRole) docs.stream()
+                .filter(x -> x.model() instanceof ClusterRole)
+                .findFirst()
+                .orElseThrow()
+                .model();
+        ClusterRoleBinding binding = (ClusterRoleBinding) docs.stream()
+                .filter(x -> x.model() instanceof ClusterRoleBinding)
+                .findFirst()
+                .orElseThrow()
+                .model();
+        Deployment d = one(Path.of("waypoint/deployment.yaml"), Deployment.class);
+        var granted = new TreeSet<String>();
+        for (var rule : role.getRules()) {
+            assertThat(rule.getVerbs()).as("read only").containsExactlyInAnyOrder("get", "list", "watch");
+            assertThat(rule.getNonResourceURLs()).isNullOrEmpty();
+            for (String group : rule.getApiGroups()) {
+                for (String resource : rule.getResources()) {
+                    granted.add(group + "/" + resource);
+                    if (resource.equals("configmaps")) {
+                        assertThat(rule.getResourceNames())
+                                .as("only Istio's mesh ConfigMap")
+                                .containsExactly("istio");
+                    }
+                }
+            }
+        }
+        var read = new TreeSet<String>();
+        for (ApiKind k : ApiKind.POLICIES) {
+            read.add(k.group() + "/" + k.plural());
+        }
+        read.add("/configmaps");
+        assertThat(granted)
+                .as("what KubePolicySource lists and watches, no more")
+                .isEqualTo(read);
+        assertThat(binding.getRoleRef().getName()).isEqualTo(role.getMetadata().getName());
+        assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
+            assertThat(s.getKind()).isEqualTo("ServiceAccount");
+            assertThat(s.getName())
+                    .isEqualTo(d.getSpec().getTemplate().getSpec().getServiceAccountName());
+            assertThat(s.getNamespace()).isEqualTo(kustomizationNamespace("waypoint/kustomization.yaml"));
+        });
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.ambit.hbone.cert.WorkloadCertificate;
 import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.relay.HboneStreamCodec;
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.tls.ClientTls;
 import io.ambit.hbone.tls.RevokedPeers;
 import io.ambit.hbone.transport.Channels;
@@ -77,6 +78,8 @@ public final class HbonePool implements AutoCloseable {
     private final Set<Channel> live = ConcurrentHashMap.newKeySet(); // pooled, retired or dialing
     private final HboneMetrics.Side meters;
     private final Subscription revocations;
+    /** Every stream's write limits: one immutable object for all (a stream holds it as long as it is open). */
+    private final WriteBufferWaterMark streamWaterMark;
 
     /** A pool without metrics. */
     public HbonePool(
@@ -105,6 +108,8 @@ public final class HbonePool implements AutoCloseable {
         this.transport = transport;
         this.group = group;
         this.meters = metrics.source();
+        this.streamWaterMark = new WriteBufferWaterMark(
+                config.http2().maxSendBuffer() / 2, config.http2().maxSendBuffer());
         this.revocations = RevokedPeers.closeOnRevocation(tls.revocations(), live, meters);
     }
 
@@ -303,14 +308,14 @@ public final class HbonePool implements AutoCloseable {
     private CompletableFuture<HboneStream> open(PooledConnection connection, TunnelRequest request) {
         CompletableFuture<HboneStream> tunnel = new CompletableFuture<>();
         String target = request.authority().toString();
-        int buffer = config.http2().maxSendBuffer();
         Http2StreamChannelBootstrap bootstrap = new Http2StreamChannelBootstrap(connection.channel)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(buffer / 2, buffer))
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, streamWaterMark)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadAllocators.STREAM)
                 .handler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override
                     protected void initChannel(Http2StreamChannel stream) {
                         stream.pipeline()
-                                .addLast("hbone-codec", new HboneStreamCodec())
+                                .addLast("hbone-codec", HboneStreamCodec.INSTANCE)
                                 .addLast("hbone-response", new ConnectResponseHandler(target, tunnel))
                                 .addLast(InboundHold.NAME, new InboundHold(config.heldResponseBytes()));
                     }

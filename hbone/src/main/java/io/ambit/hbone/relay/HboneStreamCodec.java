@@ -3,6 +3,7 @@ package io.ambit.hbone.relay;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -21,7 +22,11 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
  * <p>Ownership: a DATA frame's payload is handed on as is (the reader releases it); an empty payload is
  * released here. A written {@code ByteBuf} is owned by the frame that carries it.
  */
+@ChannelHandler.Sharable
 public final class HboneStreamCodec extends ChannelDuplexHandler {
+    /** It keeps no state: one instance serves every stream (one object less per open tunnel). */
+    public static final HboneStreamCodec INSTANCE = new HboneStreamCodec();
+
     /** Write this to end our side of the stream (empty DATA frame with END_STREAM). */
     public static final Object END_STREAM = new Object() {
         @Override

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -15,9 +16,8 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,15 +44,34 @@ public final class Relay {
     /** The pipeline name of the relay handler on each side. */
     public static final String HANDLER_NAME = "hbone-relay";
 
+    // Field updaters rather than an AtomicInteger and an AtomicBoolean per relay: a relay lives as long as
+    // its connection, and idle connections are what a node holds by the thousand.
+    private static final AtomicIntegerFieldUpdater<Relay> DIRECTIONS_ENDED =
+            AtomicIntegerFieldUpdater.newUpdater(Relay.class, "directionsEnded");
+    private static final AtomicIntegerFieldUpdater<Relay> FINISHED =
+            AtomicIntegerFieldUpdater.newUpdater(Relay.class, "finished");
+    private static final AtomicIntegerFieldUpdater<Relay> CHANNELS_CLOSED =
+            AtomicIntegerFieldUpdater.newUpdater(Relay.class, "channelsClosed");
+
     private final Side a;
     private final Side b;
-    private final AtomicInteger directionsEnded = new AtomicInteger();
-    private final AtomicBoolean finished = new AtomicBoolean();
-    private final CompletableFuture<RelayResult> result = new CompletableFuture<>();
+    private volatile int directionsEnded;
+    /** 0 while relaying; set to 1 once, by whoever ends the relay (both directions ended, a reset, an error). */
+    private volatile int finished;
+
+    private volatile int channelsClosed;
+    /** Told the result once, when the relay has ended (may be null). */
+    private final Consumer<RelayResult> onEnd;
+    /** The result once ended; guarded by {@code this}. */
+    private RelayResult ended;
+    /** Created only when someone asks ({@link #result()}); guarded by {@code this}. */
+    private CompletableFuture<RelayResult> result;
+
     private volatile RelayResult.Outcome outcome = RelayResult.Outcome.CLEAN;
     private volatile Throwable cause;
 
-    private Relay(Channel a, Channel b) {
+    private Relay(Channel a, Channel b, Consumer<RelayResult> onEnd) {
+        this.onEnd = onEnd;
         this.a = new Side(a);
         this.b = new Side(b);
         this.a.peer = this.b;
@@ -65,28 +84,50 @@ public final class Relay {
      * switched on for both.
      */
     public static Relay start(Channel a, Channel b) {
-        Relay relay = new Relay(a, b);
+        return start(a, b, null);
+    }
+
+    /**
+     * {@link #start(Channel, Channel)}, telling {@code onEnd} the result once the relay has ended and both
+     * channels are closed (on the event loop of the channel that closed last). Cheaper than {@link
+     * #result()} for a caller that only needs that callback: no future per relay.
+     */
+    public static Relay start(Channel a, Channel b, Consumer<RelayResult> onEnd) {
+        Relay relay = new Relay(a, b, onEnd);
         log.debug("relay {} <-> {} starts", a, b);
         relay.a.install();
         relay.b.install();
-        ChannelFuture closed = a.closeFuture();
-        closed.addListener(f -> b.closeFuture().addListener(g -> relay.complete()));
+        // Each side listens for its channel's close itself: no listener objects per relay.
+        a.closeFuture().addListener(relay.a);
+        b.closeFuture().addListener(relay.b);
         return relay;
     }
 
     /** Completes when the relay has ended and both channels are closed. */
     public CompletableFuture<RelayResult> result() {
-        return result;
+        synchronized (this) {
+            if (result == null) {
+                result = ended != null ? CompletableFuture.completedFuture(ended) : new CompletableFuture<>();
+            }
+            return result;
+        }
+    }
+
+    /** One of the two channels closed; the second close completes the relay. */
+    private void channelClosed() {
+        if (CHANNELS_CLOSED.incrementAndGet(this) == 2) {
+            complete();
+        }
     }
 
     /** Bytes relayed from A to B so far. */
     public long bytesAToB() {
-        return a.bytesRead.get();
+        return a.bytesRead;
     }
 
     /** Bytes relayed from B to A so far. */
     public long bytesBToA() {
-        return b.bytesRead.get();
+        return b.bytesRead;
     }
 
     /**
@@ -117,7 +158,7 @@ public final class Relay {
     }
 
     private void directionEnded() {
-        if (directionsEnded.incrementAndGet() == 2 && finished.compareAndSet(false, true)) {
+        if (DIRECTIONS_ENDED.incrementAndGet(this) == 2 && finish()) {
             a.channel.close();
             b.channel.close();
         }
@@ -125,7 +166,7 @@ public final class Relay {
 
     private void cleanClose(Side closedByPeer) {
         // RST_STREAM NO_ERROR: the stream is gone but nothing went wrong; end the other side with a FIN.
-        if (finished.compareAndSet(false, true)) {
+        if (finish()) {
             Side other = closedByPeer.peer;
             shutdownOutput(other.channel).addListener(f -> other.channel.close());
             closedByPeer.channel.close();
@@ -133,7 +174,7 @@ public final class Relay {
     }
 
     private void abort(Side failed, RelayResult.Outcome why, Throwable error) {
-        if (finished.compareAndSet(false, true)) {
+        if (finish()) {
             outcome = why;
             cause = error;
             if (error != null) {
@@ -149,21 +190,46 @@ public final class Relay {
         }
     }
 
+    /** True for the one caller that ends the relay. */
+    private boolean finish() {
+        return FINISHED.compareAndSet(this, 0, 1);
+    }
+
+    private boolean finished() {
+        return finished != 0;
+    }
+
     private void complete() {
-        if (!finished.get()) {
+        if (!finished()) {
             // Both closed without our doing (e.g. by their owners): a reset as far as the relay goes.
-            finished.set(true);
+            finished = 1;
             outcome = RelayResult.Outcome.RESET;
         }
-        RelayResult r = new RelayResult(a.bytesRead.get(), b.bytesRead.get(), outcome, cause);
+        RelayResult r = new RelayResult(a.bytesRead, b.bytesRead, outcome, cause);
         log.debug("relay {} <-> {} ended: {}", a.channel, b.channel, r);
-        result.complete(r);
+        CompletableFuture<RelayResult> f;
+        synchronized (this) {
+            ended = r;
+            f = result;
+        }
+        if (onEnd != null) {
+            try {
+                onEnd.accept(r);
+            } catch (RuntimeException e) {
+                log.warn("relay {} <-> {}: end callback failed", a.channel, b.channel, e);
+            }
+        }
+        if (f != null) {
+            f.complete(r);
+        }
     }
 
     /** The relay's handler on one channel: reads there, writes to the peer. */
-    private final class Side extends ChannelInboundHandlerAdapter {
+    private final class Side extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
         final Channel channel;
-        final AtomicLong bytesRead = new AtomicLong();
+        /** Written only on this side's event loop (channelRead), read from any thread. */
+        volatile long bytesRead;
+
         volatile Side peer;
         volatile boolean inputEnded;
         volatile boolean outputEnding;
@@ -171,6 +237,12 @@ public final class Relay {
 
         Side(Channel channel) {
             this.channel = channel;
+        }
+
+        /** This side's channel closed. */
+        @Override
+        public void operationComplete(ChannelFuture closed) {
+            channelClosed();
         }
 
         void install() {
@@ -201,11 +273,11 @@ public final class Relay {
                 return;
             }
             int n = buf.readableBytes();
-            if (n == 0 || peer.outputEnding || finished.get()) {
+            if (n == 0 || peer.outputEnding || finished()) {
                 buf.release();
                 return;
             }
-            bytesRead.addAndGet(n);
+            bytesRead += n; // single writer
             peer.channel.write(buf, peer.channel.voidPromise());
             pendingFlush = true;
         }
@@ -238,7 +310,7 @@ public final class Relay {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == ChannelInputShutdownEvent.INSTANCE) {
-                if (!inputEnded && !finished.get()) {
+                if (!inputEnded && !finished()) {
                     inputEnded = true;
                     log.trace("{} input ended", channel);
                     Side out = peer;

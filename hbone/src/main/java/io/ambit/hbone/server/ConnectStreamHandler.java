@@ -172,8 +172,7 @@ final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
                 counters.accepted.increment();
                 stream.writeAndFlush(new DefaultHttp2HeadersFrame(ok(tunnel.headers()), false));
                 ctx.pipeline().remove(this);
-                Relay relay = Relay.start(stream, tunnel.upstream());
-                relay.result().thenAccept(tunnel.onComplete());
+                Relay.start(stream, tunnel.upstream(), tunnel.onComplete());
             }
             case ConnectResponse.Accept accept -> {
                 counters.accepted.increment();

@@ -3,6 +3,7 @@ package io.ambit.hbone.server;
 import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.relay.HboneStreamCodec;
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.tls.PeerRevokedException;
 import io.ambit.hbone.tls.ServerTls;
 import io.ambit.hbone.tls.TlsPeer;
@@ -133,15 +134,19 @@ final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
 
     /** Sets up each CONNECT stream the client opens. */
     private final class StreamInitializer extends ChannelInitializer<Http2StreamChannel> {
+        /** One for all the connection's streams (it is immutable): not one more object per open stream. */
+        private final WriteBufferWaterMark waterMark = new WriteBufferWaterMark(
+                config.http2().maxSendBuffer() / 2, config.http2().maxSendBuffer());
+
         @Override
         protected void initChannel(Http2StreamChannel stream) {
-            int buffer = config.http2().maxSendBuffer();
-            stream.config().setWriteBufferWaterMark(new WriteBufferWaterMark(buffer / 2, buffer));
+            stream.config().setWriteBufferWaterMark(waterMark);
+            stream.config().setRecvByteBufAllocator(ReadAllocators.STREAM);
             counters.streamsOpen.increment();
             stream.closeFuture().addListener(f -> counters.streamsOpen.decrement());
             meters.streamOpened(stream);
             stream.pipeline()
-                    .addLast("hbone-codec", new HboneStreamCodec())
+                    .addLast("hbone-codec", HboneStreamCodec.INSTANCE)
                     .addLast("hbone-connect", new ConnectStreamHandler(handler, config, counters))
                     .addLast(InboundHold.NAME, new InboundHold(config.maxEarlyDataBytes()));
         }

@@ -9,7 +9,8 @@ import java.security.cert.CertificateException;
  * makes tcnative send the peer a {@code certificate_revoked} alert.
  */
 public final class PeerRevokedException extends CertificateException {
-    PeerRevokedException(String message) {
+    /** Public so that callers mapping failures to flags can be tested with the real type. */
+    public PeerRevokedException(String message) {
         super(
                 message,
                 new CertPathValidatorException(

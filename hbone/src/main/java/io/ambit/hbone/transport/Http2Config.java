@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -162,15 +163,31 @@ public record Http2Config(
     }
 
     /**
-     * Raises the connection-level receive window from the protocol's 64 KiB to {@code connectionWindow}
-     * (a WINDOW_UPDATE on stream 0). Call once, after the codec is in the pipeline of an active channel.
+     * Raises the connection-level receive window to exactly {@code connectionWindow} (a WINDOW_UPDATE on
+     * stream 0). Call once, on the event loop, after the codec is in the pipeline of an active channel.
+     *
+     * <p>Netty's {@link Http2FrameCodec} widens the connection window by itself when it is added (by twice
+     * the stream window's excess over 64 KiB: 8,257,538 bytes for a 4 MiB stream window), so the increment
+     * is counted from the window the codec left, not from the protocol's 65,535; counted from 65,535 the
+     * peer would see about 24 MiB instead of ztunnel's 16 MiB. A {@code connectionWindow} below what the
+     * codec already granted cannot be taken back (HTTP/2 has no negative WINDOW_UPDATE) and stays as is.
      */
     public ChannelFuture openConnectionWindow(Channel channel) {
-        int increment = connectionWindow - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+        int increment = connectionWindow - grantedConnectionWindow(channel);
         if (increment <= 0) {
             return channel.newSucceededFuture();
         }
         return channel.writeAndFlush(new DefaultHttp2WindowUpdateFrame(increment));
+    }
+
+    /** The connection-level receive window the channel's codec has granted so far. */
+    static int grantedConnectionWindow(Channel channel) {
+        Http2FrameCodec codec = channel.pipeline().get(Http2FrameCodec.class);
+        if (codec == null) {
+            return Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+        }
+        Http2Connection connection = codec.connection();
+        return connection.local().flowController().initialWindowSize(connection.connectionStream());
     }
 
     private static void positive(String name, long value) {

@@ -1,6 +1,7 @@
 package io.ambit.hbone.tunnel;
 
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.server.ConnectHandler;
 import io.ambit.hbone.server.ConnectRequest;
 import io.ambit.hbone.server.ConnectResponse;
@@ -9,10 +10,14 @@ import io.ambit.hbone.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -22,6 +27,9 @@ import java.util.function.Predicate;
  * the given predicate allows are served (401 otherwise): never an open proxy.
  */
 public final class TargetDialer implements ConnectHandler {
+    /** As Netty's default connect timeout. */
+    private static final int CONNECT_TIMEOUT_MILLIS = 30_000;
+
     private final Transport transport;
     private final Predicate<InetSocketAddress> allowed;
     private final Function<ConnectRequest, InetSocketAddress> source;
@@ -64,13 +72,34 @@ public final class TargetDialer implements ConnectHandler {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadAllocators.SOCKET)
+                // Our own timer instead of Netty's: Netty keeps its cancelled connect timer (and what it refers
+                // to) in the channel for as long as the connection lives; ours is dropped once connected.
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0)
                 // held until the relay is in place (Netty reads a half-closed socket even with auto-read off)
                 .handler(new InboundHold(64 * 1024))
                 .connect(target.get(), source.apply(request));
-        connected.addListener(f -> answer.complete(
-                f.isSuccess()
-                        ? ConnectResponse.tunnel(connected.channel())
-                        : ConnectResponse.reject(ConnectStatus.SERVICE_UNAVAILABLE, "upstream: " + f.cause())));
+        ScheduledFuture<?> timeout = connected.isDone() || !(connected instanceof ChannelPromise pending)
+                ? null
+                : request.eventLoop()
+                        .schedule(
+                                () -> {
+                                    if (pending.tryFailure(new ConnectTimeoutException("connection timed out after "
+                                            + CONNECT_TIMEOUT_MILLIS + " ms: " + target.get()))) {
+                                        pending.channel().close();
+                                    }
+                                },
+                                CONNECT_TIMEOUT_MILLIS,
+                                TimeUnit.MILLISECONDS);
+        connected.addListener(f -> {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            answer.complete(
+                    f.isSuccess()
+                            ? ConnectResponse.tunnel(connected.channel())
+                            : ConnectResponse.reject(ConnectStatus.SERVICE_UNAVAILABLE, "upstream: " + f.cause()));
+        });
         return answer;
     }
 }

@@ -159,8 +159,11 @@ final class HboneRelayTest {
             app.connect(toRecorder.address(), 10_000);
             app.getOutputStream().write("hello".getBytes());
             OutboundCapture.Tunnel tunnel = toRecorder.tunnels.take();
-            Channel upstream = recorder.connections.take().channel();
-            Await.until(() -> tunnel.relay().bytesAToB() == 5, "the request went through");
+            TcpServer.Connection upstreamConnection = recorder.connections.take();
+            Channel upstream = upstreamConnection.channel();
+            // The request reached the server: the server side's relay is running, so its upstream socket is
+            // read (before that, the socket is held unread and a reset there would race the relay's start).
+            Await.until(() -> upstreamConnection.readSoFar().get() == 5, "the request reached the server");
             byte[] lastWords = randomBytes(1000);
             // Both relays see the bytes and the reset in one read: the server side's upstream read, then
             // DATA and RST_STREAM on the client side.

@@ -17,6 +17,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP application on 127.0.0.1:0 standing in for the workload behind ztunnel: {@link Mode#ECHO} writes
@@ -32,7 +33,10 @@ public final class TcpServer implements AutoCloseable {
     }
 
     /** One accepted connection. */
-    public record Connection(Channel channel, CompletableFuture<byte[]> received) {}
+    /**
+     * @param readSoFar bytes read so far (the test can wait for them before acting on the connection)
+     */
+    public record Connection(Channel channel, CompletableFuture<byte[]> received, AtomicLong readSoFar) {}
 
     private final Channel listener;
     public final BlockingQueue<Connection> connections = new LinkedBlockingQueue<>();
@@ -48,11 +52,12 @@ public final class TcpServer implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         accepted.incrementAndGet();
                         CompletableFuture<byte[]> received = new CompletableFuture<>();
-                        connections.add(new Connection(ch, received));
+                        var readSoFar = new AtomicLong();
+                        connections.add(new Connection(ch, received, readSoFar));
                         if (mode == Mode.PAUSED) {
                             ch.config().setAutoRead(false);
                         }
-                        ch.pipeline().addLast(new App(mode, received));
+                        ch.pipeline().addLast(new App(mode, received, readSoFar));
                     }
                 });
         listener = b.bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
@@ -82,11 +87,13 @@ public final class TcpServer implements AutoCloseable {
     private static final class App extends ChannelInboundHandlerAdapter {
         private final Mode mode;
         private final CompletableFuture<byte[]> received;
+        private final AtomicLong readSoFar;
         private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
-        App(Mode mode, CompletableFuture<byte[]> received) {
+        App(Mode mode, CompletableFuture<byte[]> received, AtomicLong readSoFar) {
             this.mode = mode;
             this.received = received;
+            this.readSoFar = readSoFar;
         }
 
         @Override
@@ -97,6 +104,7 @@ public final class TcpServer implements AutoCloseable {
             synchronized (bytes) {
                 bytes.writeBytes(chunk);
             }
+            readSoFar.addAndGet(chunk.length);
             if (mode == Mode.ECHO) {
                 ctx.write(buf);
             } else {

@@ -212,11 +212,17 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         }
     }
 
+    /**
+     * A reset, not an end: the client cannot take a cut response for a whole one (no terminal chunk, fewer
+     * bytes than content-length, and the connection reset rather than ended). What the exchange wrote before is
+     * flushed first, so the client sees how far the response got (the status) before the reset.
+     */
     @Override
     public void abort() {
         exchange = null;
         closing = true;
-        ctx.channel().attr(io.ambit.waypoint.ingress.TunnelCloser.ABRUPT).set(true); // a reset, not an end
+        ctx.flush();
+        ctx.channel().attr(io.ambit.waypoint.ingress.TunnelCloser.ABRUPT).set(true);
         ctx.close();
     }
 

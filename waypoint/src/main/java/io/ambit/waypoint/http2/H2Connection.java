@@ -14,6 +14,8 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -141,9 +143,38 @@ final class H2Connection extends Http2ConnectionHandler {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         super.userEventTriggered(ctx, evt); // decodes what is left, then passes the event on
         if (evt instanceof ChannelInputShutdownEvent) {
+            endStreamsTheClientCannotFinish();
             // The HTTP/2 connection cannot outlive its transport: GOAWAY, then close once the streams in
             // flight are answered (through this handler's close, hence the channel's close, not ctx's).
             ctx.channel().close();
+        }
+    }
+
+    /**
+     * The client ended the tunnel (its FIN) with requests still open on its side: no END_STREAM can come for
+     * them any more, so they end now as downstream terminations ({@code DC}) — as HTTP/1.1 does for a FIN
+     * mid-body — instead of holding the graceful close until a timeout. Streams whose request is complete
+     * (half-closed by the client) are still answered.
+     */
+    private void endStreamsTheClientCannotFinish() {
+        List<Http2Stream> unfinished = new ArrayList<>();
+        try {
+            connection().forEachActiveStream(stream -> {
+                if (stream.state().remoteSideOpen()) {
+                    unfinished.add(stream);
+                }
+                return true;
+            });
+        } catch (Http2Exception cannotHappen) {
+            throw new IllegalStateException(cannotHappen); // the visitor above throws nothing
+        }
+        for (Http2Stream stream : unfinished) {
+            H2ServerStream s = serverStream(stream);
+            if (s != null) {
+                s.clientCannotFinish();
+            } else {
+                reset(stream, Http2Error.CANCEL);
+            }
         }
     }
 

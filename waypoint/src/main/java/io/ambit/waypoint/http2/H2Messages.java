@@ -4,9 +4,14 @@ import static io.netty.handler.codec.http2.Http2Error.PROTOCOL_ERROR;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpMessage;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -14,11 +19,14 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import java.util.Map;
 
 /**
  * HTTP/2 frames to and from the HTTP message objects the exchange works with, the same objects Netty's
@@ -27,22 +35,91 @@ import io.netty.util.ReferenceCountUtil;
  * trailing headers (gRPC); a response head → HEADERS, content → DATA, trailers → HEADERS with END_STREAM.
  */
 final class H2Messages {
+    private static final AsciiString X_HTTP2 = AsciiString.cached("x-http2-");
+
     private H2Messages() {}
 
-    /** The request head of a stream's first HEADERS; a full request (no body) when it ends the stream. */
+    /**
+     * The request head of a stream's first HEADERS; a full request (no body) when it ends the stream. One pass
+     * over the fields, no second validation (see {@link DecodedHeaders}); what it makes is what Netty's
+     * {@code HttpConversionUtil.toHttpRequest} made, less the {@code x-http2-scheme} and
+     * {@code x-http2-stream-id} extension headers, which nothing reads (they were stripped before the upstream,
+     * but the policy, the JWT stage and ext_authz saw them as if the client had sent them).
+     */
     static HttpRequest request(int streamId, Http2Headers headers, boolean endOfStream) throws Http2Exception {
         CharSequence method = headers.method();
         if (method == null) {
             throw Http2Exception.streamError(streamId, PROTOCOL_ERROR, "request without :method");
         }
-        if (headers.path() == null && !HttpMethod.CONNECT.asciiName().contentEqualsIgnoreCase(method)) {
-            throw Http2Exception.streamError(streamId, PROTOCOL_ERROR, "request without :path");
+        boolean connect = HttpMethod.CONNECT.asciiName().contentEqualsIgnoreCase(method);
+        CharSequence target = connect ? headers.authority() : headers.path();
+        if (target == null) {
+            throw Http2Exception.streamError(
+                    streamId, PROTOCOL_ERROR, connect ? "CONNECT without :authority" : "request without :path");
         }
-        // The empty buffer rather than an allocated one: a request that ended with its HEADERS has no body.
-        // No transfer-encoding is added to a head with a body: the exchange drops it for HTTP/2 anyway.
+        DecodedHeaders fields = DecodedHeaders.create(headers.size() + 4);
+        copyRequestFields(streamId, headers, fields);
+        HttpMethod m = HttpMethod.valueOf(method.toString());
+        // The request line is validated by the constructors, as Netty's conversion had it validated.
+        // The empty buffer rather than an allocated one: a request that ended with its HEADERS has no body; its
+        // (absent) trailers are the immutable empty headers. No transfer-encoding is added to a head with a body:
+        // the exchange drops it for HTTP/2 anyway.
         return endOfStream
-                ? HttpConversionUtil.toFullHttpRequest(streamId, headers, Unpooled.EMPTY_BUFFER, true)
-                : HttpConversionUtil.toHttpRequest(streamId, headers, true);
+                ? new DefaultFullHttpRequest(
+                        HttpVersion.HTTP_1_1,
+                        m,
+                        target.toString(),
+                        Unpooled.EMPTY_BUFFER,
+                        fields,
+                        EmptyHttpHeaders.INSTANCE)
+                : new DefaultHttpRequest(HttpVersion.HTTP_1_1, m, target.toString(), fields);
+    }
+
+    /**
+     * The request's regular fields as HTTP/1.1 fields: {@code :authority} becomes {@code Host} (a literal
+     * {@code host} must agree with it: RFC 9113 §8.3.1), cookie crumbs are joined into one {@code cookie}
+     * (RFC 9113 §8.2.3), {@code trailer} and Netty's {@code x-http2-*} names are dropped (a client cannot forge
+     * them), the other pseudo-header fields are in the request line.
+     */
+    private static void copyRequestFields(int streamId, Http2Headers in, DecodedHeaders out) throws Http2Exception {
+        StringBuilder cookies = null;
+        boolean host = false;
+        out.trusting();
+        try {
+            for (Map.Entry<CharSequence, CharSequence> field : in) {
+                CharSequence name = field.getKey();
+                CharSequence value = field.getValue();
+                if (name.length() > 0 && name.charAt(0) == ':') {
+                    if (AsciiString.contentEquals(name, Http2Headers.PseudoHeaderName.AUTHORITY.value())) {
+                        host = addHost(streamId, out, host, value);
+                    }
+                } else if (AsciiString.contentEquals(name, HttpHeaderNames.COOKIE)) {
+                    cookies = cookies == null ? new StringBuilder(value.length() + 16) : cookies.append("; ");
+                    cookies.append(value);
+                } else if (AsciiString.contentEquals(name, HttpHeaderNames.HOST)) {
+                    host = addHost(streamId, out, host, value);
+                } else if (!AsciiString.contentEquals(name, HttpHeaderNames.TRAILER)
+                        && !AsciiString.regionMatches(name, false, 0, X_HTTP2, 0, X_HTTP2.length())) {
+                    out.add(name, value); // names arrive lower-case (validated): no case folding needed
+                }
+            }
+            if (cookies != null) {
+                out.add(HttpHeaderNames.COOKIE, cookies.toString());
+            }
+        } finally {
+            out.checking();
+        }
+    }
+
+    private static boolean addHost(int streamId, DecodedHeaders out, boolean seen, CharSequence value)
+            throws Http2Exception {
+        if (!seen) {
+            out.add(HttpHeaderNames.HOST, value);
+        } else if (!AsciiString.contentEqualsIgnoreCase(out.get(HttpHeaderNames.HOST), value)) {
+            throw Http2Exception.streamError(
+                    streamId, PROTOCOL_ERROR, "Conflicting ':authority' and 'host' headers found");
+        }
+        return true;
     }
 
     /** The end of a request that sent trailers. */
@@ -61,7 +138,7 @@ final class H2Messages {
         if (part instanceof HttpResponse response) {
             Http2Headers headers;
             try {
-                headers = HttpConversionUtil.toHttp2Headers(response, true);
+                headers = fields(response.headers(), response.status().codeAsText());
             } catch (RuntimeException e) {
                 ReferenceCountUtil.release(part);
                 throw e;
@@ -87,7 +164,7 @@ final class H2Messages {
             Http2Headers trailers = null;
             if (!noTrailers) {
                 try {
-                    trailers = HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), true);
+                    trailers = fields(last.trailingHeaders(), null);
                 } catch (RuntimeException e) {
                     last.release();
                     throw e;
@@ -109,5 +186,52 @@ final class H2Messages {
             encoder.writeData(ctx, streamId, content.content(), 0, false, ctx.newPromise());
         }
         return false;
+    }
+
+    /**
+     * A response head's ({@code status} set) or trailers' fields as HTTP/2 fields: what
+     * {@code HttpConversionUtil.toHttp2Headers} makes, in one pass and without its per-call map of the
+     * {@code Connection} tokens — a response that has a {@code connection}, {@code te} or {@code cookie} field
+     * (never one from an HTTP/2 upstream: the exchange removes {@code connection}, the decoder refuses the
+     * others) goes through Netty's conversion, which handles those. Names are checked (HTTP/2 tokens) as
+     * Netty's conversion checked them.
+     */
+    static Http2Headers fields(HttpHeaders in, AsciiString status) {
+        DefaultHttp2Headers out = new DefaultHttp2Headers(true, in.size() + 1);
+        if (status != null) {
+            out.status(status);
+        }
+        for (var it = in.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> field = it.next();
+            AsciiString name = AsciiString.of(field.getKey()).toLowerCase();
+            if (name.contentEquals(HttpHeaderNames.CONNECTION)
+                    || name.contentEquals(HttpHeaderNames.TE)
+                    || name.contentEquals(HttpHeaderNames.COOKIE)) {
+                return netty(in, status);
+            }
+            if (!connectionSpecific(name)) {
+                out.add(name, field.getValue());
+            }
+        }
+        return out;
+    }
+
+    private static Http2Headers netty(HttpHeaders in, AsciiString status) {
+        DefaultHttp2Headers out = new DefaultHttp2Headers(true, in.size() + 1);
+        if (status != null) {
+            out.status(status);
+        }
+        HttpConversionUtil.toHttp2Headers(in, out);
+        return out;
+    }
+
+    /** Fields HTTP/2 does not carry (RFC 9113 §8.2.2) and Netty's {@code x-http2-*} extension fields. */
+    private static boolean connectionSpecific(AsciiString name) {
+        return name.contentEquals(HttpHeaderNames.TRANSFER_ENCODING)
+                || name.contentEquals(HttpHeaderNames.KEEP_ALIVE)
+                || name.contentEquals(HttpHeaderNames.PROXY_CONNECTION)
+                || name.contentEquals(HttpHeaderNames.UPGRADE)
+                || name.contentEquals(HttpHeaderNames.HOST)
+                || name.startsWith(X_HTTP2);
     }
 }

@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.ReferenceCountUtil;
@@ -39,6 +40,7 @@ final class H2ServerStream implements Downstream {
     private boolean demand;
     private boolean delivering;
     private boolean drainScheduled;
+    private boolean responseBegun; // a final response head written
     private boolean responseEnded; // END_STREAM written (perhaps still queued by flow control)
     private boolean closed;
 
@@ -133,6 +135,25 @@ final class H2ServerStream implements Downstream {
         }
     }
 
+    /**
+     * The client ended its tunnel before this request was complete: it can never complete. The exchange ends
+     * as a downstream termination; the stream is reset (INTERNAL_ERROR when a response was under way, so it
+     * cannot pass for a whole one).
+     */
+    void clientCannotFinish() {
+        Exchange e = exchange;
+        exchange = null;
+        releaseQueued();
+        if (e != null) {
+            try {
+                e.onDownstreamClosed();
+            } catch (RuntimeException again) {
+                log.debug("exchange on stream {} failed while closing", stream.id(), again);
+            }
+        }
+        resetIfOpen(responseBegun && !responseEnded ? Http2Error.INTERNAL_ERROR : Http2Error.CANCEL);
+    }
+
     void writabilityChanged() {
         if (exchange != null && isWritable()) {
             exchange.onDownstreamWritable();
@@ -184,6 +205,9 @@ final class H2ServerStream implements Downstream {
             ReferenceCountUtil.release(part); // reset meanwhile; or nothing may follow the end
             return;
         }
+        if (part instanceof HttpResponse r && r.status().code() >= 200) {
+            responseBegun = true;
+        }
         try {
             responseEnded = H2Messages.write(connection.encoder(), connection.ctx(), stream.id(), part);
         } catch (RuntimeException e) {
@@ -213,21 +237,28 @@ final class H2ServerStream implements Downstream {
         exchange = null;
         releaseQueued();
         if (!keepOpen) {
-            resetIfOpen(); // answered before the request ended: stop the rest of it
+            resetIfOpen(Http2Error.CANCEL); // answered before the request ended: stop the rest of it
         }
     }
 
+    /**
+     * The response was cut (the upstream reset or was lost after the response started, a timeout, a broken
+     * request): RST_STREAM(INTERNAL_ERROR), as Envoy resets it. Never CANCEL, and never END_STREAM: clients
+     * take a CANCEL as "the peer is no longer interested" (Node's http2 client then ends the response without
+     * an error, so a truncated body passes for a whole one); INTERNAL_ERROR is an error to every client (gRPC:
+     * status INTERNAL).
+     */
     @Override
     public void abort() {
         exchange = null;
         releaseQueued();
-        resetIfOpen();
+        resetIfOpen(Http2Error.INTERNAL_ERROR);
     }
 
     // ---- endings
 
-    /** RST_STREAM(CANCEL) unless both sides already ended, as a closed child channel did. */
-    private void resetIfOpen() {
+    /** RST_STREAM({@code error}) unless both sides already ended. */
+    private void resetIfOpen(Http2Error error) {
         if (closed || stream.state() == Http2Stream.State.CLOSED) {
             return;
         }
@@ -235,7 +266,7 @@ final class H2ServerStream implements Downstream {
         if (clientEnded && responseEnded) {
             return; // the stream closes when our queued END_STREAM is sent
         }
-        connection.reset(stream, Http2Error.CANCEL);
+        connection.reset(stream, error);
     }
 
     /** The exchange threw (a bug): reset the stream and end the exchange as if the client left. */
@@ -244,7 +275,7 @@ final class H2ServerStream implements Downstream {
         Exchange ex = exchange;
         exchange = null;
         releaseQueued();
-        resetIfOpen();
+        resetIfOpen(Http2Error.INTERNAL_ERROR);
         if (ex != null) {
             try {
                 ex.onDownstreamClosed();

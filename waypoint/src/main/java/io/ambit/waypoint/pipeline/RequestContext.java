@@ -295,11 +295,20 @@ public final class RequestContext {
     /** Lower-case names, every value of a repeated header kept (rules match per value: CVE-2026-26308). */
     static Map<String, List<String>> headerMap(HttpHeaders headers) {
         Map<String, List<String>> out = new LinkedHashMap<>(headers.size() * 2);
-        // By CharSequence: iterating as Map.Entry<String, String> makes one more entry object per header.
+        // By CharSequence: iterating as Map.Entry<String, String> makes one more entry object per header. A name
+        // sent once (nearly all) maps to an immutable one-value list; a second value makes it an ArrayList.
         for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> e = it.next();
-            out.computeIfAbsent(e.getKey().toString().toLowerCase(Locale.ROOT), k -> new ArrayList<>(1))
-                    .add(e.getValue().toString());
+            String name = e.getKey().toString().toLowerCase(Locale.ROOT);
+            String value = e.getValue().toString();
+            List<String> values = out.putIfAbsent(name, List.of(value));
+            if (values != null) {
+                if (!(values instanceof ArrayList)) {
+                    values = new ArrayList<>(values);
+                    out.put(name, values);
+                }
+                values.add(value);
+            }
         }
         return out;
     }

@@ -30,6 +30,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -51,6 +52,7 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(
             HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS, HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.TRACE);
     private static final int MAX_AUTHORITY = 512;
+    private static final AsciiString GRPC_STATUS = AsciiString.cached("grpc-status");
 
     private enum State {
         DECIDING,
@@ -307,8 +309,12 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
                 upstreams.acquire(new UpstreamKey(endpoint, !http1), trace::asTraceParent);
         if (acquired.isDone()) {
             // A pooled connection or a stream on an open session (the common case): no connect timeout to
-            // arm and cancel for it, and no scheduling on the event loop per request.
-            acquired.whenComplete(this::connected);
+            // arm and cancel for it, no scheduling on the event loop, and no completion object per request.
+            if (acquired.isCompletedExceptionally()) {
+                acquired.whenComplete(this::connected);
+            } else {
+                connected(acquired.getNow(null), null);
+            }
             return;
         }
         armTimer(services.route().connectTimeout().toNanos());
@@ -433,7 +439,7 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
         if (part instanceof HttpContent body) {
             bytesOut += body.content().readableBytes();
             if (body instanceof LastHttpContent last) {
-                String trailer = last.trailingHeaders().get("grpc-status");
+                String trailer = last.trailingHeaders().get(GRPC_STATUS);
                 if (trailer != null) {
                     grpcStatus = trailer;
                 }
@@ -470,12 +476,14 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
         responseStarted = true;
         status = code;
         HttpHeaders headers = response.headers();
-        upstreamKeepAlive = !http1 || HttpUtil.isKeepAlive(response);
-        headers.remove(HttpHeaderNames.CONNECTION);
-        headers.remove("keep-alive");
-        headers.remove("proxy-connection");
-        headers.remove(HttpHeaderNames.UPGRADE);
-        String g = headers.get("grpc-status");
+        if (http1) {
+            upstreamKeepAlive = HttpUtil.isKeepAlive(response);
+            headers.remove(HttpHeaderNames.CONNECTION);
+            headers.remove(HttpHeaderNames.KEEP_ALIVE);
+            headers.remove(HttpHeaderNames.PROXY_CONNECTION);
+            headers.remove(HttpHeaderNames.UPGRADE);
+        } // An HTTP/2 upstream's fields were checked by its decoder: it refuses these connection-specific ones.
+        String g = headers.get(GRPC_STATUS);
         if (g != null) {
             grpcStatus = g; // trailers-only response
         }

@@ -1,6 +1,7 @@
 package io.ambit.waypoint.proxy;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
@@ -19,8 +20,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code forwarded}, {@code x-forwarded-for} or {@code x-forwarded-client-cert} say.
  */
 final class RequestHeaders {
-    private static final List<String> HOP_BY_HOP =
-            List.of("keep-alive", "proxy-connection", "upgrade", "http2-settings", "proxy-authorization", "expect");
+    private static final List<AsciiString> HOP_BY_HOP = List.of(
+            AsciiString.cached("keep-alive"),
+            AsciiString.cached("proxy-connection"),
+            AsciiString.cached("upgrade"),
+            AsciiString.cached("http2-settings"),
+            AsciiString.cached("proxy-authorization"),
+            AsciiString.cached("expect"));
+    private static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
 
     private RequestHeaders() {}
 
@@ -29,6 +36,48 @@ final class RequestHeaders {
      * exactly {@code chunked}) stays, it frames the body we forward; HTTP/2 has no such header.
      */
     static void clean(HttpHeaders headers, boolean http1) {
+        // One pass to find out whether there is anything to remove at all: usually there is not, and a removal
+        // is a hash lookup per name, ten of them per request.
+        boolean hopByHop = false;
+        List<String> internal = null;
+        // By CharSequence: iterating as Map.Entry<String, String> makes an entry and a string per header.
+        for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            var field = it.next();
+            CharSequence name = field.getKey();
+            if (isHopByHop(name, field.getValue(), http1)) {
+                hopByHop = true;
+            } else if (startsWithIgnoreCase(name, "x-envoy-")
+                    || startsWithIgnoreCase(name, "x-istio-")
+                    || AsciiString.contentEqualsIgnoreCase(name, "x-forwarded-client-cert")) {
+                if (internal == null) {
+                    internal = new ArrayList<>(2);
+                }
+                internal.add(name.toString().toLowerCase(Locale.ROOT));
+            }
+        }
+        if (hopByHop) {
+            removeHopByHop(headers, http1);
+        }
+        if (internal != null) {
+            internal.forEach(headers::remove);
+        }
+    }
+
+    /** Whether {@link #removeHopByHop} has something to remove for this field. */
+    private static boolean isHopByHop(CharSequence name, CharSequence value, boolean http1) {
+        for (AsciiString h : HOP_BY_HOP) {
+            if (h.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        if (AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TE)) {
+            return !AsciiString.contentEqualsIgnoreCase(AsciiString.trim(value), HttpHeaderValues.TRAILERS);
+        }
+        return AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONNECTION)
+                || (!http1 && AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING));
+    }
+
+    private static void removeHopByHop(HttpHeaders headers, boolean http1) {
         List<String> connectionTokens = null;
         for (String value : headers.getAll(HttpHeaderNames.CONNECTION)) {
             for (String token : value.split(",")) {
@@ -49,7 +98,7 @@ final class RequestHeaders {
                 }
             }
         }
-        for (String h : HOP_BY_HOP) {
+        for (AsciiString h : HOP_BY_HOP) {
             headers.remove(h);
         }
         String te = headers.get(HttpHeaderNames.TE);
@@ -59,22 +108,6 @@ final class RequestHeaders {
         if (!http1) {
             headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
         }
-        List<String> internal = null;
-        // By CharSequence: iterating as Map.Entry<String, String> makes an entry and a string per header.
-        for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
-            CharSequence name = it.next().getKey();
-            if (startsWithIgnoreCase(name, "x-envoy-")
-                    || startsWithIgnoreCase(name, "x-istio-")
-                    || AsciiString.contentEqualsIgnoreCase(name, "x-forwarded-client-cert")) {
-                if (internal == null) {
-                    internal = new ArrayList<>(2);
-                }
-                internal.add(name.toString().toLowerCase(Locale.ROOT));
-            }
-        }
-        if (internal != null) {
-            internal.forEach(headers::remove);
-        }
     }
 
     private static boolean startsWithIgnoreCase(CharSequence s, String prefix) {
@@ -83,12 +116,12 @@ final class RequestHeaders {
 
     /** The request's id: the client's {@code x-request-id}, or a new random UUID set on the request. */
     static String requestId(HttpHeaders headers) {
-        String id = headers.get("x-request-id");
+        String id = headers.get(X_REQUEST_ID);
         if (id == null || id.isEmpty() || id.length() > 256) {
             ThreadLocalRandom r = ThreadLocalRandom.current();
             id = new java.util.UUID((r.nextLong() & ~0xf000L) | 0x4000L, (r.nextLong() & ~(3L << 62)) | (1L << 63))
                     .toString();
-            headers.set("x-request-id", id);
+            headers.set(X_REQUEST_ID, id);
         }
         return id;
     }

@@ -1,5 +1,6 @@
 package io.ambit.waypoint.route;
 
+import io.ambit.waypoint.ingress.TunnelCloser;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -22,10 +23,11 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
     private final Deadlines.Entry idleTimer = new Deadlines.Entry() {
         @Override
         protected void expired() {
-            channel.close();
+            closeGracefully();
         }
     };
     private UpstreamListener listener;
+    private boolean closing; // a close began: the tunnel may stay active a moment longer, but it serves no one
 
     H1Upstream(Channel channel, LoopUpstreams owner, UpstreamKey key, Duration idleTimeout, Deadlines deadlines) {
         this.channel = channel;
@@ -41,7 +43,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
 
     /** Takes the connection out of the idle list for an exchange. */
     boolean checkout() {
-        if (!channel.isActive()) {
+        if (closing || !channel.isActive()) {
             return false;
         }
         deadlines.cancel(idleTimer);
@@ -76,13 +78,31 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
             deadlines.arm(idleTimer, idleTimeoutNanos);
             owner.offerIdle(this);
         } else {
-            channel.close();
+            closeAbruptly(); // the exchange did not end cleanly both ways: the app must not see a clean end
         }
     }
 
     @Override
     public void abort() {
         listener = null;
+        closeAbruptly();
+    }
+
+    /**
+     * A reset of the tunnel (the app's connection is reset too): for an exchange cut short, whose request or
+     * response the app must not take for a complete one. Every other close (idle, surplus, the app ended its
+     * side) is the graceful one: END_STREAM on the tunnel, a FIN to the app ({@code TunnelCloser}).
+     */
+    private void closeAbruptly() {
+        closing = true;
+        channel.attr(TunnelCloser.ABRUPT).set(true);
+        channel.close();
+    }
+
+    /** Ends the tunnel after what was written (the app sees a FIN); out of the idle list at once. */
+    void closeGracefully() {
+        closing = true;
+        owner.removeIdle(this);
         channel.close();
     }
 
@@ -98,7 +118,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
             l.onResponse(part);
         } else {
             ReferenceCountUtil.release(msg);
-            ctx.close(); // a response nobody asked for: the connection cannot be trusted for another request
+            closeGracefully(); // a response nobody asked for: the connection cannot be trusted for another request
         }
     }
 
@@ -125,7 +145,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
         if (evt instanceof ChannelInputShutdownEvent) {
             // The app (through the tunnel) ended its side; a response delimited by that end was completed
             // by the codec before this event. Nothing more can come: close.
-            ctx.close();
+            closeGracefully();
             return;
         }
         ReferenceCountUtil.release(evt);
@@ -146,7 +166,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         UpstreamListener l = listener;
         listener = null;
-        ctx.close();
+        closeAbruptly();
         if (l != null) {
             l.onUpstreamClosed(cause);
         }

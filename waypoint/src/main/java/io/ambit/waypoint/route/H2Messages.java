@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -109,12 +110,11 @@ final class H2Messages {
         }
         if (endStream || status.code() < 200) {
             return new DefaultFullHttpResponse(
-                    HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER, headers, RECEIVED.newEmptyHeaders());
+                    HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER, headers, EmptyHttpHeaders.INSTANCE);
         }
-        if (!headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-            // As an HTTP/1.1 message a body without a length is chunked (what Netty's own conversion says too).
-            headers.add(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        }
+        // No "transfer-encoding: chunked" for a body without a length, as Netty's conversion adds: an HTTP/2
+        // upstream only ever answers an HTTP/2 client (UpstreamKey: the client's protocol), whose HEADERS drop it
+        // again, and nothing in between reads it.
         return new DefaultHttpResponse(HttpVersion.HTTP_1_1, status, headers);
     }
 

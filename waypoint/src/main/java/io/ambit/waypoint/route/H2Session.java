@@ -31,6 +31,11 @@ import java.util.concurrent.CompletableFuture;
  * then, so a burst never opens streams the server would refuse), at most {@code min(maxStreams, server's
  * SETTINGS_MAX_CONCURRENT_STREAMS)} streams at once, retired by GOAWAY (no new streams; it closes when its last
  * stream ends), closed after the idle timeout without streams, or when the tunnel's input ends.
+ *
+ * <p>Closing is graceful on the wire: GOAWAY, then the tunnel's END_STREAM ({@code TunnelCloser}, ahead of this
+ * handler), so the endpoint's node half-closes the app's connection (a FIN after the GOAWAY) and the tunnel
+ * closes once the app ended its side too. A plain close of the tunnel would be a RST_STREAM, which the node
+ * turns into a TCP reset that also drops the GOAWAY.
  */
 final class H2Session extends Http2ConnectionHandler {
     /** What a stream's upstream is, on Netty's stream object. */
@@ -51,7 +56,7 @@ final class H2Session extends Http2ConnectionHandler {
         @Override
         protected void expired() {
             if (active == 0 && ctx != null) {
-                ctx.channel().close();
+                retire(); // no new stream may pick it while its tunnel ends
             }
         }
     };
@@ -375,6 +380,8 @@ final class H2Session extends Http2ConnectionHandler {
     private void fail(IOException cause) {
         closeCause = cause;
         ready.completeExceptionally(cause);
+        retired = true;
+        owner.removeSession(this);
         ctx.channel().close();
     }
 }

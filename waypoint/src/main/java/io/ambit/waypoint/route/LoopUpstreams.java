@@ -8,6 +8,7 @@ import io.ambit.hbone.pool.TunnelRequest;
 import io.ambit.hbone.relay.InboundHold;
 import io.ambit.hbone.server.Authority;
 import io.ambit.hbone.server.TraceParent;
+import io.ambit.waypoint.ingress.TunnelCloser;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -89,6 +90,8 @@ public final class LoopUpstreams {
                     .setMaxHeaderSize(config.maxResponseHeaderBytes())
                     .setMaxInitialLineLength(8192)
                     .setStrictLineParsing(true);
+            // A graceful close ends the tunnel (the app sees a FIN); an abrupt one (H1Upstream marks it) resets it.
+            ch.pipeline().addLast("closer", new TunnelCloser());
             ch.pipeline().addLast("drop-empty", io.ambit.waypoint.ingress.EmptyWrites.DROP);
             ch.pipeline().addLast("h1-client", new HttpClientCodec(decoder, true, false));
             ch.pipeline().addLast("upstream", upstream);
@@ -134,6 +137,7 @@ public final class LoopUpstreams {
             BatchedFlushes.install(ch.parent()); // requests are written while clients' connections read
             H2Session session = new H2SessionBuilder(this, key, config, deadlines).build();
             ch.pipeline()
+                    .addLast("closer", new TunnelCloser()) // GOAWAY, then END_STREAM: the app sees a FIN, not a reset
                     .addLast("h2-writes", new io.ambit.waypoint.ingress.TunnelWrites())
                     .addLast("h2-session", session);
             InboundHold.release(ch.pipeline());
@@ -179,7 +183,7 @@ public final class LoopUpstreams {
         ArrayDeque<H1Upstream> list = idle.computeIfAbsent(connection.key(), k -> new ArrayDeque<>());
         list.addLast(connection);
         if (list.size() > MAX_IDLE_PER_KEY) {
-            list.pollFirst().channel().close();
+            list.getFirst().closeGracefully(); // takes it off the list
         }
     }
 

@@ -62,14 +62,14 @@ public final class RequestMetrics implements RequestObserver {
         Workload dst = r.endpoint() == null ? null : r.endpoint().workload();
         var service = r.target().service();
         return new Labels(
-                src == null ? UNKNOWN : src.name(),
+                src == null ? UNKNOWN : workloadName(src),
                 src == null ? UNKNOWN : canonicalService(src),
                 src == null ? UNKNOWN : canonicalRevision(src),
                 src == null ? peer.identity().namespace() : src.namespace(),
                 uri(peer.identity()),
                 src == null ? UNKNOWN : src.labels().getOrDefault("app", UNKNOWN),
                 src == null ? UNKNOWN : src.labels().getOrDefault("version", UNKNOWN),
-                dst == null ? UNKNOWN : dst.name(),
+                dst == null ? UNKNOWN : workloadName(dst),
                 dst == null ? UNKNOWN : canonicalService(dst),
                 dst == null ? UNKNOWN : canonicalRevision(dst),
                 dst == null ? UNKNOWN : dst.namespace(),
@@ -99,6 +99,14 @@ public final class RequestMetrics implements RequestObserver {
 
     private static String status(int code) {
         return code >= 0 && code < STATUS.length ? STATUS[code] : Integer.toString(code);
+    }
+
+    /**
+     * The owner's name (a Deployment's, not the pod's), as Istio's waypoint takes {@code workload_name}
+     * from workload discovery: dashboards and Kiali group {@code *_workload} by it.
+     */
+    private static String workloadName(Workload w) {
+        return w.workloadName().isEmpty() ? w.name() : w.workloadName();
     }
 
     private static String canonicalService(Workload w) {

@@ -174,6 +174,49 @@ class Http2StreamsTest {
         }
     }
 
+    @Test
+    void theEndOfTheTunnelMidBodyEndsThatStreamAtOnceAndAnswersTheCompleteOnes() throws Exception {
+        try (var c = new RawClient(asSleep)) {
+            // Stream 1: a request whose body can never end; stream 3: a complete request.
+            c.out.write(frame(
+                    HEADERS, END_HEADERS, 1, RawH2.requestBlock("POST", "/echo/h2-cut", "content-length", "100000")));
+            c.out.write(frame(DATA, 0, 1, new byte[1000]));
+            c.out.write(frame(HEADERS, END_HEADERS | END_STREAM, 3, RawH2.requestBlock("GET", "/get?h2-cut")));
+            c.out.flush();
+            c.socket.shutdownOutput(); // the client's ztunnel ends the tunnel's input: END_STREAM on the CONNECT
+            long start = System.nanoTime();
+            // Read to the end; a socket timeout (10 s: far below the 30 s graceful-close timeout that a stream
+            // which can never end would hold the connection for) is a failure here, not an end.
+            c.socket.setSoTimeout(10_000);
+            boolean eof = false;
+            for (int i = 0; i < 1000 && !eof; i++) {
+                try {
+                    c.next();
+                } catch (java.io.EOFException | java.net.SocketException end) {
+                    eof = true;
+                }
+            }
+            assertThat(eof).as("the connection ended; frames %s", c.described()).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .as("ended without waiting for a timeout")
+                    .isLessThan(Duration.ofSeconds(10));
+            assertThat(c.frames)
+                    .as("the unfinished stream was reset; frames %s", c.described())
+                    .anyMatch(f -> f.type() == RST_STREAM && f.stream() == 1);
+            assertThat(c.frames)
+                    .as("no response on it passed for complete")
+                    .noneMatch(f -> f.stream() == 1 && (f.flags() & END_STREAM) != 0);
+            assertThat(c.status(3)).as("the complete request was answered").isEqualTo("200");
+            assertThat(c.frames).anyMatch(f -> f.stream() == 3 && (f.flags() & END_STREAM) != 0);
+            assertThat(c.frames).anyMatch(f -> f.type() == GOAWAY && f.errorCode() == 0);
+        }
+        assertThat(mesh.awaitLog(l -> l.contains("\"path\":\"/echo/h2-cut\""))).contains("\"response_flags\":\"DC\"");
+        for (var b : mesh.backends) {
+            assertThat(b.seen).as("no app got the request made whole").noneMatch(x -> x.uri()
+                    .equals("/echo/h2-cut"));
+        }
+    }
+
     private static byte[] setting(int id, int value) {
         return new byte[] {
             (byte) (id >>> 8),

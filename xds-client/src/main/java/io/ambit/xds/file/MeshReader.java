@@ -274,8 +274,6 @@ final class MeshReader {
         String network = orDefault(Fields.string(f.get("network"), p), "");
         String node = orDefault(Fields.string(f.get("node"), p), "");
         var labels = Fields.stringMap(f.get("labels"), p);
-        String canonicalName = orDefault(Fields.string(f.get("canonicalName"), p), name);
-        String canonicalRevision = orDefault(Fields.string(f.get("canonicalRevision"), p), "latest");
         // ztunnel's serde default is TCP; a local file describes a mesh, so captured (HBONE) is the default.
         var protocol = choice(f.get("protocol"), PROTOCOLS, Workload.Protocol.HBONE);
         var status = choice(f.get("status"), STATUSES, Workload.Status.HEALTHY);
@@ -285,6 +283,12 @@ final class MeshReader {
         var networkGateway = gateway(f.get("networkGateway"));
         String hostname = orDefault(Fields.string(f.get("hostname"), p), "");
         String workloadName = orDefault(Fields.string(f.get("workloadName"), p), name);
+        // As istiod derives them for a pod (labels.CanonicalService): the first of the canonical-name,
+        // app.kubernetes.io/name and app labels, else the workload's name; the revision likewise, else latest.
+        String canonicalName = orDefault(
+                Fields.string(f.get("canonicalName"), p), firstLabel(labels, CANONICAL_NAME_LABELS, workloadName));
+        String canonicalRevision = orDefault(
+                Fields.string(f.get("canonicalRevision"), p), firstLabel(labels, CANONICAL_REVISION_LABELS, "latest"));
         var workloadType = choice(f.get("workloadType"), WORKLOAD_TYPES, Workload.WorkloadType.POD);
         String clusterId = orDefault(Fields.string(f.get("clusterId"), p), "");
         var locality = locality(f.get("locality"));
@@ -535,6 +539,21 @@ final class MeshReader {
         } catch (NumberFormatException e) {
             return -1;
         }
+    }
+
+    private static final List<String> CANONICAL_NAME_LABELS =
+            List.of("service.istio.io/canonical-name", "app.kubernetes.io/name", "app");
+    private static final List<String> CANONICAL_REVISION_LABELS =
+            List.of("service.istio.io/canonical-revision", "app.kubernetes.io/version", "version");
+
+    private static String firstLabel(Map<String, String> labels, List<String> keys, String otherwise) {
+        for (String key : keys) {
+            String v = labels.get(key);
+            if (v != null && !v.isEmpty()) {
+                return v;
+            }
+        }
+        return otherwise;
     }
 
     private static String orDefault(String v, String d) {

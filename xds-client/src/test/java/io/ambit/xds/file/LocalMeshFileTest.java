@@ -125,6 +125,38 @@ class LocalMeshFileTest {
         assertThat(state.origin()).isEqualTo("mesh.yaml");
     }
 
+    /**
+     * Without canonicalName/canonicalRevision, a workload gets them as istiod derives them for a pod: the
+     * canonical-name label, then app.kubernetes.io/name, then app, then the workload (owner) name; the
+     * revision from canonical-revision, app.kubernetes.io/version, version, else "latest". Metrics and
+     * baggage carry these, so dashboards see the same service names as with istiod.
+     */
+    @Test
+    void canonicalNameAndRevisionAreDerivedFromLabelsAsIstiodDoes() throws Exception {
+        var state = LocalMeshFile.parse("""
+                workloads:
+                - {name: a-1, namespace: ns, workloadIps: ["127.0.3.1"],
+                   labels: {app: a, service.istio.io/canonical-name: a-canonical, version: v1}}
+                - {name: b-1, namespace: ns, workloadIps: ["127.0.3.2"],
+                   labels: {app: b-app, app.kubernetes.io/name: b, app.kubernetes.io/version: "2.0", version: v9}}
+                - {name: c-1, namespace: ns, workloadIps: ["127.0.3.3"], labels: {app: c}}
+                - {name: d-7f9c-xk2p, workloadName: d, namespace: ns, workloadIps: ["127.0.3.4"]}
+                - {name: e-1, namespace: ns, workloadIps: ["127.0.3.5"], labels: {app: e},
+                   canonicalName: e-explicit, canonicalRevision: r5}
+                """, "mesh.yaml");
+
+        assertThat(canonical(state, "127.0.3.1")).containsExactly("a-canonical", "v1");
+        assertThat(canonical(state, "127.0.3.2")).containsExactly("b", "2.0");
+        assertThat(canonical(state, "127.0.3.3")).containsExactly("c", "latest");
+        assertThat(canonical(state, "127.0.3.4")).containsExactly("d", "latest");
+        assertThat(canonical(state, "127.0.3.5")).containsExactly("e-explicit", "r5");
+    }
+
+    private static List<String> canonical(MeshState state, String ip) {
+        Workload w = state.workload(IpAddress.parse(ip)).orElseThrow();
+        return List.of(w.canonicalName(), w.canonicalRevision());
+    }
+
     @Test
     void theQuickstartExampleLoadsAndItsPoliciesDecide() throws Exception {
         var file = Path.of("../examples/quickstart-mesh.yaml");

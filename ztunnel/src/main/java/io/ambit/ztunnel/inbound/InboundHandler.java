@@ -1,5 +1,6 @@
 package io.ambit.ztunnel.inbound;
 
+import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.hbone.server.ConnectHandler;
 import io.ambit.hbone.server.ConnectRequest;
 import io.ambit.hbone.server.ConnectResponse;
@@ -8,6 +9,8 @@ import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.tunnel.TargetDialer;
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
+import io.ambit.policy.engine.PeerIdentity;
+import io.ambit.policy.engine.Token;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.MeshState;
@@ -39,6 +42,8 @@ public final class InboundHandler implements ConnectHandler {
     private final AccessLog accessLog;
     private final LiveConnections live;
     private final TrafficMetrics metrics;
+    private volatile Peer lastPeer;
+    private volatile WorkloadDestination lastDestination;
 
     /**
      * @param mesh      read once per CONNECT
@@ -78,8 +83,8 @@ public final class InboundHandler implements ConnectHandler {
     @Override
     public CompletionStage<ConnectResponse> onConnect(ConnectRequest request) {
         long start = System.nanoTime();
-        var peer = request.peer().identity();
-        var conn = new Conn(request, peer == null ? null : peer.toString(), start);
+        Peer peer = peer(request.peer().identity());
+        var conn = new Conn(request, peer == null ? null : peer.text(), start);
 
         // 1. Validate the destination: an ip:port, and the very address the client dialed.
         var target = request.authority().socketAddress();
@@ -103,23 +108,30 @@ public final class InboundHandler implements ConnectHandler {
         }
         Workload workload = found.get();
         conn.workload = workload;
-        conn.source = state.workload(
-                        IpAddress.of(request.remoteAddress().getAddress()).unmap())
-                .orElse(null);
+        IpAddress srcIp = IpAddress.of(request.remoteAddress().getAddress()).unmap();
+        conn.source = state.workload(srcIp).orElse(null);
         conn.service = serviceOf(state, workload, dst.getPort());
         if (ILLEGAL_PORTS.contains(dst.getPort())) {
             return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "self-call to ztunnel port " + dst.getPort());
         }
 
-        // 3. Authorize.
-        var access = AccessRequest.builder()
-                .peer(conn.srcIdentity)
-                .sourceIp(request.remoteAddress().getAddress().getHostAddress())
-                .destination(new AccessRequest.Destination(
-                        workload.namespace(), workload.labels(), workload.serviceAccount(), null, null))
-                .destinationIp(dstIp.toString())
-                .port(dst.getPort())
-                .build();
+        // 3. Authorize. The request lives as long as the tunnel (for re-checks): its peer and destination
+        // parts are shared between tunnels, not parsed and copied for each (a few hundred bytes per tunnel).
+        var access = new AccessRequest(
+                peer == null ? null : peer.parsed(),
+                sameAs(conn.source, srcIp),
+                null,
+                destinationOf(workload),
+                sameAs(workload, dstIp),
+                dst.getPort(),
+                null,
+                null,
+                null,
+                Map.of(),
+                Token.NONE,
+                null,
+                null,
+                null);
         Decision decision = state.policies().decideL4(access);
         conn.decision = decision;
         metrics.decided("destination", decision.policy(), decision.allowed());
@@ -153,6 +165,56 @@ public final class InboundHandler implements ConnectHandler {
             }
             case ConnectResponse.Accept a -> a;
         });
+    }
+
+    /**
+     * The client's identity as text and as policy sees it, parsed once per identity rather than per tunnel:
+     * a one-entry cache, since the tunnels reaching one workload come from few identities at a time (all
+     * the streams of one HBONE connection share one). Racing event loops at worst parse twice.
+     */
+    private Peer peer(SpiffeId id) {
+        if (id == null) {
+            return null;
+        }
+        Peer last = lastPeer;
+        if (last != null && last.id().equals(id)) {
+            return last;
+        }
+        String text = id.toString();
+        Peer p = new Peer(id, text, PeerIdentity.of(text));
+        lastPeer = p;
+        return p;
+    }
+
+    private record Peer(SpiffeId id, String text, PeerIdentity parsed) {}
+
+    /**
+     * The policy target for {@code workload}, shared by all the tunnels to it (one entry: a handler serves
+     * one workload's listener; a new mesh snapshot with a new workload object replaces it).
+     */
+    private AccessRequest.Destination destinationOf(Workload workload) {
+        WorkloadDestination last = lastDestination;
+        if (last != null && last.workload() == workload) {
+            return last.destination();
+        }
+        var d = new AccessRequest.Destination(
+                workload.namespace(), workload.labels(), workload.serviceAccount(), null, null);
+        lastDestination = new WorkloadDestination(workload, d);
+        return d;
+    }
+
+    private record WorkloadDestination(Workload workload, AccessRequest.Destination destination) {}
+
+    /** {@code ip} as {@code w} (when not null) holds it: the snapshot's object rather than one per tunnel. */
+    private static IpAddress sameAs(Workload w, IpAddress ip) {
+        if (w != null) {
+            for (var a : w.ips()) {
+                if (a.ip().equals(ip)) {
+                    return a.ip();
+                }
+            }
+        }
+        return ip;
     }
 
     /**

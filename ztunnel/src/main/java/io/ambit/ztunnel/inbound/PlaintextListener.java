@@ -1,6 +1,7 @@
 package io.ambit.ztunnel.inbound;
 
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.relay.Relay;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.policy.engine.AccessRequest;
@@ -117,6 +118,7 @@ public final class PlaintextListener implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, ReadAllocators.SOCKET)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
@@ -205,6 +207,7 @@ public final class PlaintextListener implements AutoCloseable {
                 .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadAllocators.SOCKET)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new InboundHold(64 * 1024))
                 .connect(conn.target, keepClientIp ? new InetSocketAddress(remote.getAddress(), 0) : null);
@@ -218,17 +221,13 @@ public final class PlaintextListener implements AutoCloseable {
             conn.upstream = upstream;
             upstream.closeFuture().addListener(g -> live.deregister(conn));
             metrics.opened(conn.labels());
-            Relay.start(client, upstream).result().whenComplete((r, e) -> {
+            Relay.start(client, upstream, r -> {
                 Decision revokedBy = conn.revokedBy;
-                long sent = r == null ? 0 : r.aToB();
-                long received = r == null ? 0 : r.bToA();
                 if (revokedBy != null) {
                     conn.decision = revokedBy;
-                    conn.log(sent, received, "closed: policy update now denies it: " + revokedBy.explanation());
-                } else if (e != null) {
-                    conn.log(sent, received, e.toString());
+                    conn.log(r.aToB(), r.bToA(), "closed: policy update now denies it: " + revokedBy.explanation());
                 } else {
-                    conn.log(sent, received, r.cause() == null ? null : "relay: " + r.outcome());
+                    conn.log(r.aToB(), r.bToA(), r.cause() == null ? null : "relay: " + r.outcome());
                 }
             });
             live.register(conn, state);

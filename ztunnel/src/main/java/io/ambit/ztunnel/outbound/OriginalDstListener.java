@@ -1,6 +1,7 @@
 package io.ambit.ztunnel.outbound;
 
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.ztunnel.inpod.sys.OriginalDestination;
 import io.netty.bootstrap.ServerBootstrap;
@@ -63,6 +64,7 @@ public final class OriginalDstListener implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, ReadAllocators.SOCKET)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<>() {
                     @Override

@@ -5,9 +5,10 @@ import io.ambit.hbone.pool.PoolKey;
 import io.ambit.hbone.pool.TunnelRejectedException;
 import io.ambit.hbone.pool.TunnelRequest;
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.relay.Relay;
-import io.ambit.hbone.relay.RelayResult;
 import io.ambit.hbone.server.Authority;
+import io.ambit.hbone.server.Forwarded;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.MeshSource;
@@ -15,6 +16,7 @@ import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
+import io.ambit.ztunnel.telemetry.ResponseFlags;
 import io.ambit.ztunnel.telemetry.TrafficMetrics;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -45,6 +47,17 @@ public final class OutboundFlow {
     private final Transport transport;
     private final AccessLog accessLog;
     private final TrafficMetrics metrics;
+    /**
+     * The metric labels of recent routes, shared by the connections that take them (keyed by the route
+     * object, which {@link OutboundRouter} reuses): each connection would otherwise hold its own labels and
+     * principal strings for as long as it is open. A few entries, searched in order, replaced round robin;
+     * racy by design: a miss only resolves the labels again; entries are immutable.
+     */
+    private final LabelsEntry[] labelsCache = new LabelsEntry[8];
+
+    private int nextLabelsSlot;
+
+    private record LabelsEntry(MeshState state, Workload source, Route route, TrafficMetrics.Labels labels) {}
 
     /** Why a connection was not carried, for the listener's answer (SOCKS5 has a reply code for each). */
     public enum Failure {
@@ -177,6 +190,7 @@ public final class OutboundFlow {
                 .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, ReadAllocators.SOCKET)
                 .option(ChannelOption.AUTO_READ, false)
                 .handler(new InboundHold(64 * 1024))
                 .connect(route.target());
@@ -201,11 +215,10 @@ public final class OutboundFlow {
         }
         var key = new PoolKey(conn.source.identity(), route.identities(), source.ip(), route.hbone());
         var remote = (InetSocketAddress) conn.client.remoteAddress();
-        String forIp = source.ip() != null
-                ? source.ip().getHostAddress()
-                : remote.getAddress().getHostAddress();
-        String forwarded = "for=\"" + forIp + ":" + remote.getPort() + "\""
-                + (route.service() == null ? "" : ";host=" + route.service());
+        InetAddress forIp = source.ip() != null ? source.ip() : remote.getAddress();
+        // ztunnel writes the client's socket address, so IPv6 in brackets: for="[2001:db8::1]:4711"
+        String forwarded = Forwarded.format(
+                Authority.of(new InetSocketAddress(forIp, remote.getPort())).toString(), route.service());
         var tunnel = TunnelRequest.to(Authority.of(route.target()))
                 .withForwarded(forwarded)
                 .withBaggage(baggage(conn.source));
@@ -220,28 +233,47 @@ public final class OutboundFlow {
             if (cause instanceof TunnelRejectedException rejected && rejected.status() == 401) {
                 conn.fail(Failure.NOT_ALLOWED, "DENY", "denied by the destination's policy (HBONE 401)");
             } else {
-                conn.fail(Failure.REFUSED, "CONNECT", "tunnel to " + route.hbone() + ": " + cause);
+                conn.fail(
+                        Failure.REFUSED,
+                        ResponseFlags.forTunnelFailure(cause),
+                        "tunnel to " + route.hbone() + ": " + cause);
             }
         });
     }
 
-    /** ztunnel's baggage for the source workload (ztunnel-reference.md §2.3). */
+    /**
+     * ztunnel's baggage for the source workload (ztunnel-reference.md §2.3, {@code baggage_header_val}), keys
+     * in its order, empty values left out. The workload is named by its owner under its type
+     * ({@code k8s.deployment.name=web}, not the pod): a real waypoint or ztunnel derives the source's
+     * {@code *_workload} labels from it.
+     */
     static String baggage(Workload w) {
-        var b = new StringBuilder("k8s.namespace.name=").append(w.namespace());
-        b.append(",k8s.pod.name=").append(w.name());
-        if (w.canonicalName() != null && !w.canonicalName().isEmpty()) {
-            b.append(",service.name=").append(w.canonicalName());
-        }
-        if (w.canonicalRevision() != null && !w.canonicalRevision().isEmpty()) {
-            b.append(",service.version=").append(w.canonicalRevision());
-        }
+        var b = new StringBuilder(160);
+        member(b, "k8s.cluster.name", w.clusterId());
+        member(b, "k8s.namespace.name", w.namespace());
+        member(
+                b,
+                "k8s." + w.workloadType().name().toLowerCase(java.util.Locale.ROOT) + ".name",
+                w.workloadName().isEmpty() ? w.name() : w.workloadName());
+        member(b, "service.name", w.canonicalName());
+        member(b, "service.version", w.canonicalRevision());
+        member(b, "cloud.region", w.locality().region());
+        member(b, "cloud.availability_zone", w.locality().zone());
         return b.toString();
+    }
+
+    private static void member(StringBuilder b, String key, String value) {
+        if (value != null && !value.isEmpty()) {
+            b.append(b.isEmpty() ? "" : ",").append(key).append('=').append(value);
+        }
     }
 
     /** One outbound connection, for its answer and its access-log line. */
     private final class Conn {
         final Channel client;
-        final Destination destination;
+        /** Where the client asked to go; dropped once a route is taken (the route names the destination). */
+        Destination destination;
+
         final Reply reply;
         final long start = System.nanoTime();
         MeshState state;
@@ -262,24 +294,38 @@ public final class OutboundFlow {
         }
 
         void relay(Channel upstream) {
+            destination = null; // the route says where; not kept for as long as the connection is open
             metrics.opened(labels("-"));
             reply.connected(client);
-            Relay.start(client, upstream).result().whenComplete((r, e) -> {
-                RelayResult result = r;
-                log(
-                        result == null ? 0 : result.aToB(),
-                        result == null ? 0 : result.bToA(),
-                        "-",
-                        e != null ? e.toString() : result.cause() == null ? null : "relay: " + result.outcome());
-            });
+            Relay.start(
+                    client,
+                    upstream,
+                    r -> log(r.aToB(), r.bToA(), "-", r.cause() == null ? null : "relay: " + r.outcome()));
         }
 
         /** {@link #resolveLabels}, once per connection (it looks the service up among all services). */
         TrafficMetrics.Labels labels(String flags) {
             if (labels == null) {
-                labels = resolveLabels("-");
+                labels = sharedLabels();
             }
             return "-".equals(flags) ? labels : labels.withResponseFlags(flags);
+        }
+
+        /** {@link #resolveLabels}, or the labels an earlier connection on the same route resolved. */
+        private TrafficMetrics.Labels sharedLabels() {
+            if (!(route instanceof Route.Hbone || route instanceof Route.Direct)) {
+                return resolveLabels("-");
+            }
+            for (LabelsEntry e : labelsCache) {
+                if (e != null && e.route() == route && e.state() == state && e.source() == source) {
+                    return e.labels();
+                }
+            }
+            TrafficMetrics.Labels resolved = resolveLabels("-");
+            int slot = nextLabelsSlot;
+            nextLabelsSlot = (slot + 1) % labelsCache.length;
+            labelsCache[slot] = new LabelsEntry(state, source, route, resolved);
+            return resolved;
         }
 
         /**
@@ -336,7 +382,7 @@ public final class OutboundFlow {
         void log(long sent, long received, String flags, String error) {
             metrics.closed(labels(flags), sent, received);
             var remote = (InetSocketAddress) client.remoteAddress();
-            String dstAddr = destination.toString();
+            String dstAddr = destination == null ? null : destination.toString();
             String hboneAddr = null;
             String service = null;
             String workload = null;

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.IntUnaryOperator;
@@ -35,6 +36,19 @@ import java.util.function.IntUnaryOperator;
 public final class OutboundRouter {
     private final int hbonePort;
     private final IntUnaryOperator random;
+    /**
+     * Recent HBONE routes to workloads, reused by the connections that take the same one: a route lives as
+     * long as its connection, and thousands of idle connections to one endpoint need not hold thousands of
+     * equal routes (socket addresses, identity sets). A few entries, searched in order and replaced round
+     * robin; racy by design (a miss only builds the route again; entries are immutable). Keyed by the
+     * workload object, so a new mesh snapshot's workloads take new entries.
+     */
+    private final RouteEntry[] recent = new RouteEntry[8];
+
+    private int nextSlot; // round robin; races only pick a different victim
+
+    private record RouteEntry(
+            Workload workload, IpAddress ip, int port, String service, Set<SpiffeId> sans, Route.Hbone route) {}
 
     /**
      * @param hbonePort the port every node's inbound HBONE listens on (15008)
@@ -216,10 +230,24 @@ public final class OutboundRouter {
         if (w.protocol() == Workload.Protocol.TCP) {
             return new Route.Direct(socket(ip, port), service, w.name());
         }
+        for (RouteEntry e : recent) {
+            if (e != null
+                    && e.workload() == w
+                    && e.port() == port
+                    && e.ip().equals(ip)
+                    && Objects.equals(e.service(), service)
+                    && e.sans().equals(sans)) {
+                return e.route();
+            }
+        }
         var ids = new LinkedHashSet<SpiffeId>();
         ids.add(w.identity());
         ids.addAll(sans);
-        return new Route.Hbone(socket(ip, hbonePort), socket(ip, port), ids, service, w.name());
+        var route = new Route.Hbone(socket(ip, hbonePort), socket(ip, port), ids, service, w.name());
+        int slot = nextSlot;
+        nextSlot = (slot + 1) % recent.length;
+        recent[slot] = new RouteEntry(w, ip, port, service, Set.copyOf(sans), route);
+        return route;
     }
 
     /** One endpoint, chosen with probability proportional to its capacity (capacity 0 counts as 1). */

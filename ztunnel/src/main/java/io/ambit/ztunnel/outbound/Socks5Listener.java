@@ -2,6 +2,7 @@ package io.ambit.ztunnel.outbound;
 
 import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.relay.InboundHold;
+import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.xds.mesh.MeshSource;
 import io.ambit.ztunnel.telemetry.AccessLog;
@@ -87,6 +88,7 @@ public final class Socks5Listener implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, ReadAllocators.SOCKET)
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel client) {

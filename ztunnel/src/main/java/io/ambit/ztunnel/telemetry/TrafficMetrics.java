@@ -3,6 +3,7 @@ package io.ambit.ztunnel.telemetry;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
@@ -19,8 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>One deviation: ztunnel adds {@code source_region}, {@code source_zone}, {@code destination_region}
  * and {@code destination_zone} only when the workload is known; a Prometheus registry wants one label set
- * per name, so here they are always present ({@code unknown} when not known; workloads carry no locality
- * yet). Bytes are counted when a connection closes, not while it runs.
+ * per name, so here they are always present ({@code unknown} when not known). Bytes are counted when a
+ * connection closes, not while it runs.
  *
  * <p>Cost per connection: the counters of a label set are looked up in the registry once and kept in a
  * bounded cache keyed by the label values (a registry lookup builds ~30 tags, sorts them and hashes the
@@ -43,6 +44,13 @@ public final class TrafficMetrics {
      */
     public static final String DECISIONS = "ambit_authorization_decisions";
 
+    /** Gauge{component, tag} = 1, as ztunnel exports it. */
+    public static final String BUILD = "istio_build";
+
+    /** The build's version (the jar's Implementation-Version), or {@code unknown} when run from classes. */
+    static final String BUILD_TAG = java.util.Objects.requireNonNullElse(
+            TrafficMetrics.class.getPackage().getImplementationVersion(), "unknown");
+
     /** What Istio renders for a value it does not know. */
     public static final String UNKNOWN = "unknown";
 
@@ -60,8 +68,18 @@ public final class TrafficMetrics {
     private final ConcurrentHashMap<Key, Meters> meters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Key, Counter> decisions = new ConcurrentHashMap<>();
 
+    /**
+     * Also registers ztunnel's {@code istio_build{component="ztunnel",tag}} gauge (value 1) in {@code registry}
+     * (Istio's ztunnel dashboard counts and versions ztunnels by it) and its process file-descriptor gauges
+     * ({@link ProcessMetrics}). Registering them again is a no-op.
+     */
     public TrafficMetrics(MeterRegistry registry) {
         this.registry = registry;
+        Gauge.builder(BUILD, () -> 1)
+                .description("Ztunnel build information")
+                .tags("component", "ztunnel", "tag", BUILD_TAG)
+                .register(registry);
+        ProcessMetrics.bindTo(registry);
     }
 
     /** One authorization decision at {@code reporter} ({@code destination} for ztunnel's inbound). */
@@ -258,21 +276,28 @@ public final class TrafficMetrics {
             v[i++] = "tcp";
             v[i++] = value(responseFlags == null ? "-" : responseFlags);
             v[i++] = mutualTls ? "mutual_tls" : UNKNOWN;
-            while (i < v.length) {
-                v[i++] = UNKNOWN; // regions and zones: workloads carry no locality yet
-            }
+            v[i++] = value(source == null ? null : source.locality().region());
+            v[i++] = value(source == null ? null : source.locality().zone());
+            v[i++] = value(destination == null ? null : destination.locality().region());
+            v[i++] = value(destination == null ? null : destination.locality().zone());
             return v;
         }
 
+        /**
+         * A workload's eight labels as ztunnel fills them ({@code CommonTrafficLabels::with_source}): the
+         * workload is the owner's name (a Deployment's, not the pod's: dashboards and Kiali group by it),
+         * {@code *_app}/{@code *_version} are the canonical service and revision (ztunnel has no pod labels),
+         * the cluster is the workload's cluster id.
+         */
         private static int workload(String[] v, int i, Workload w, String principal) {
-            v[i++] = value(w == null ? null : w.name());
+            v[i++] = value(w == null ? null : w.workloadName());
             v[i++] = value(w == null ? null : w.canonicalName());
             v[i++] = value(w == null ? null : w.canonicalRevision());
             v[i++] = value(w == null ? null : w.namespace());
             v[i++] = value(principal);
-            v[i++] = value(w == null ? null : w.labels().get("app"));
-            v[i++] = value(w == null ? null : w.labels().get("version"));
-            v[i++] = UNKNOWN; // cluster
+            v[i++] = value(w == null ? null : w.canonicalName());
+            v[i++] = value(w == null ? null : w.canonicalRevision());
+            v[i++] = value(w == null ? null : w.clusterId());
             return i;
         }
 

@@ -95,6 +95,8 @@ class TelemetryTest {
                 .contains("destination_service=\"httpbin.default.svc.cluster.local\"")
                 .contains("destination_service_name=\"httpbin\"")
                 .endsWith(" 1.0");
+        assertThat(line(body, "istio_build{", "component=\"ztunnel\"")).endsWith(" 1.0");
+        assertThat(body).containsPattern("(?m)^process_open_fds [1-9]").containsPattern("(?m)^process_max_fds [1-9]");
         assertThat(line(body, "ambit_authorization_decisions_total{", "DENY"))
                 .contains("reporter=\"destination\"")
                 .contains("policy=\"none\"")
