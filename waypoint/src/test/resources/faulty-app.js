@@ -65,7 +65,7 @@ h2.on('stream', (stream, headers) => {
     if (attempts[key] <= refuseFirst) {
       seen({ refused: true, stream: stream.id });
       if (path.startsWith('/goaway/')) {
-        stream.session.goaway(http2.constants.NGHTTP2_NO_ERROR, stream.id - 2);
+        stream.session.goaway(http2.constants.NGHTTP2_NO_ERROR, Math.max(0, stream.id - 2));
       } else {
         stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
       }

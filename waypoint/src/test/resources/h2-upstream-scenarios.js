@@ -17,6 +17,7 @@ const held = {}; // name -> {stream, session}
 const seen = []; // paths, in order
 let maxActive = 0;
 const big = { written: 0, finished: false };
+let goawaySent = false;
 
 const server = http2.createServer(maxStreams ? { settings: { maxConcurrentStreams: maxStreams } } : {});
 server.on('session', (s) => {
@@ -47,8 +48,13 @@ server.on('stream', (stream, headers) => {
     }
     answer(200, 'ok');
   } else if (path === '/goaway') {
-    // GOAWAY naming the held stream "a" as the last one processed: this stream (above it) is refused.
-    session.goaway(http2.constants.NGHTTP2_NO_ERROR, held.a.stream.id);
+    if (goawaySent) {
+      answer(200, 'retried'); // the waypoint's retry of the refused stream, on another connection
+    } else {
+      // GOAWAY naming the held stream "a" as the last one processed: this stream (above it) is refused.
+      goawaySent = true;
+      session.goaway(http2.constants.NGHTTP2_NO_ERROR, held.a.stream.id);
+    }
   } else if (path === '/reset-before') {
     stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   } else if (path === '/reset-after') {

@@ -52,8 +52,10 @@ import org.slf4j.LoggerFactory;
  * HBONE listener is up.
  *
  * <p>The xDS node is a {@code router~} node (the type Istio's own waypoints used before istiod knew a
- * {@code waypoint} type): istiod serves {@code istio.workload.Address} to any node type (the generator is
- * registered by type URL, not by proxy type) and, for a router, does not filter Address pushes. A {@code
+ * {@code waypoint} type): istiod serves {@code istio.workload.Address} and {@code istio.security.Authorization}
+ * to any node type (its bootstrap registers both generators by type URL alone, and {@code findGenerator} falls
+ * back to that key for every proxy) and, for a router, filters only ServiceEntry pushes, not Address ones. The
+ * Authorization resources are ACKed but not applied here: the waypoint's policies come from Kubernetes. A {@code
  * ztunnel~} node would be wrong: istiod treats it as the node agent (CA impersonation for other pods, its
  * config dump, its L4 policies), which this pod is not.
  */

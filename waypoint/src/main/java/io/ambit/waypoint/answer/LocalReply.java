@@ -158,6 +158,19 @@ public final class LocalReply {
                 false);
     }
 
+    /**
+     * 503: the upstream refused the request's stream without processing it (REFUSED_STREAM, or above its GOAWAY's
+     * last stream) and it could not be retried (retried once already, or its body was not kept).
+     */
+    public static LocalReply upstreamRefused() {
+        return new LocalReply(
+                503,
+                "upstream connect error or disconnect/reset before headers. reset reason: remote refused stream reset",
+                Map.of(),
+                ResponseFlag.UPSTREAM_REMOTE_RESET,
+                false);
+    }
+
     /** 502: the upstream answered with something that is not HTTP. */
     public static LocalReply upstreamProtocolError() {
         return new LocalReply(502, "upstream protocol error", Map.of(), ResponseFlag.UPSTREAM_PROTOCOL_ERROR, false);

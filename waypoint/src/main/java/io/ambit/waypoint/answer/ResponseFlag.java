@@ -16,6 +16,8 @@ public enum ResponseFlag {
     UPSTREAM_REQUEST_TIMEOUT("UT"),
     /** The upstream connection ended before the response did. */
     UPSTREAM_CONNECTION_TERMINATION("UC"),
+    /** The upstream reset the request (refused its stream) before responding, and it could not be retried. */
+    UPSTREAM_REMOTE_RESET("UR"),
     /** The upstream answered something that is not valid HTTP. */
     UPSTREAM_PROTOCOL_ERROR("UPE"),
     /** The client went away before the response was complete. */

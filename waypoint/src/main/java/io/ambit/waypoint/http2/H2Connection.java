@@ -53,6 +53,14 @@ final class H2Connection extends Http2ConnectionHandler {
         decoder.frameListener(new H2Listener(this));
         connection().addListener(new Http2ConnectionAdapter() {
             @Override
+            public void onStreamHalfClosed(Http2Stream stream) {
+                H2ServerStream s = stream.getProperty(streamKey);
+                if (s != null) {
+                    s.halfClosed(); // our END_STREAM went out, or the client's came in
+                }
+            }
+
+            @Override
             public void onStreamClosed(Http2Stream stream) {
                 H2ServerStream s = stream.getProperty(streamKey);
                 if (s != null) {

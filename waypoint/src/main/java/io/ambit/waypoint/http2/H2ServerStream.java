@@ -42,6 +42,7 @@ final class H2ServerStream implements Downstream {
     private boolean drainScheduled;
     private boolean responseBegun; // a final response head written
     private boolean responseEnded; // END_STREAM written (perhaps still queued by flow control)
+    private boolean resetWhenResponseSent; // answered early: stop the request body once END_STREAM is out
     private boolean closed;
 
     H2ServerStream(H2Connection connection, Http2Stream stream) {
@@ -237,7 +238,31 @@ final class H2ServerStream implements Downstream {
         exchange = null;
         releaseQueued();
         if (!keepOpen) {
-            resetIfOpen(Http2Error.CANCEL); // answered before the request ended: stop the rest of it
+            stopRequestBody();
+        }
+    }
+
+    /**
+     * Answered before the request ended: the rest of the body is stopped with RST_STREAM(NO_ERROR) once the whole
+     * response is out, as RFC 9113 §8.1 says — clients must not discard a complete response for that reset, while
+     * any other code makes them drop it (curl: "stream was not closed cleanly", no status). Not before: a reset
+     * discards what flow control still holds, so an END_STREAM still queued waits ({@link #halfClosed()}).
+     */
+    private void stopRequestBody() {
+        if (closed || !responseEnded || stream.state() == Http2Stream.State.CLOSED) {
+            resetIfOpen(Http2Error.CANCEL); // no complete response to protect (cannot happen for exchangeDone)
+        } else if (stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+            connection.reset(stream, Http2Error.NO_ERROR);
+        } else {
+            resetWhenResponseSent = true;
+        }
+    }
+
+    /** Our END_STREAM went out (the stream is half-closed on our side). */
+    void halfClosed() {
+        if (resetWhenResponseSent && !closed && stream.state() == Http2Stream.State.HALF_CLOSED_LOCAL) {
+            resetWhenResponseSent = false;
+            connection.reset(stream, Http2Error.NO_ERROR);
         }
     }
 

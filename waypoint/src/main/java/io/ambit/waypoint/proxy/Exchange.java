@@ -519,7 +519,7 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
         }
         upstream = null;
         if (!responseStarted) {
-            answer(LocalReply.upstreamReset());
+            answer(cause instanceof Upstream.Refused ? LocalReply.upstreamRefused() : LocalReply.upstreamReset());
         } else {
             flag = ResponseFlag.UPSTREAM_CONNECTION_TERMINATION;
             down.abort();

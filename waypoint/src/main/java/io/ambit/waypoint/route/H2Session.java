@@ -1,5 +1,6 @@
 package io.ambit.waypoint.route;
 
+import io.ambit.hbone.server.TraceParent;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,10 +16,12 @@ import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * An HTTP/2 connection to one endpoint inside an HBONE tunnel, shared by the requests of one event loop, each
@@ -102,7 +105,11 @@ final class H2Session extends Http2ConnectionHandler {
             public void onStreamClosed(Http2Stream stream) {
                 H2Upstream u = stream.getProperty(upstreamKey);
                 if (u != null) {
-                    u.onClosed(closeCause);
+                    // Above the last stream id of the server's GOAWAY: the server never processed it (RFC 9113 §6.8).
+                    Http2Connection c = connection();
+                    boolean refused =
+                            c.goAwayReceived() && stream.id() > c.local().lastStreamKnownByPeer();
+                    u.onClosed(closeCause, refused);
                 }
             }
 
@@ -153,11 +160,29 @@ final class H2Session extends Http2ConnectionHandler {
         return !retired && ctx.channel().isActive();
     }
 
-    /** A stream for one request (started when its head is written). */
-    H2Upstream open() {
+    /**
+     * A stream for one request (started when its head is written).
+     *
+     * @param trace the traceparent of a tunnel dialed for the request's retry, if it needs one
+     */
+    H2Upstream open(Supplier<TraceParent> trace) {
+        reserve();
+        return new H2Upstream(this, owner, trace);
+    }
+
+    /** Counts a stream in before it is opened (a request's, or a refused request's retry). */
+    void reserve() {
         active++;
         deadlines.cancel(idleTimer);
-        return new H2Upstream(this);
+    }
+
+    /** Forgets which upstream {@code stream} served (a refused request moved on to another stream). */
+    void detach(Http2Stream stream) {
+        stream.removeProperty(upstreamKey);
+    }
+
+    EventExecutor executor() {
+        return ctx.executor();
     }
 
     /** An upstream of this session is over (released, aborted or failed). */
@@ -203,7 +228,7 @@ final class H2Session extends Http2ConnectionHandler {
         }
         if (stream == null) {
             IOException cause = refused;
-            ctx.executor().execute(() -> u.fail(cause));
+            ctx.executor().execute(() -> u.refusedBeforeStart(cause)); // nothing was sent: it may be retried
             return null;
         }
         stream.setProperty(upstreamKey, u);

@@ -108,14 +108,42 @@ public final class LoopUpstreams {
      * fails the request instead.
      */
     private CompletableFuture<Upstream> acquireH2(UpstreamKey key, Supplier<TraceParent> trace) {
+        H2Session s = withRoom(key, null);
+        if (s != null) {
+            return CompletableFuture.completedFuture(s.open(trace));
+        }
+        return reserveAfterDial(key, trace, null).thenApply(reserved -> new H2Upstream(reserved, this, trace));
+    }
+
+    /**
+     * A session for the retry of a request {@code refusedBy} refused, a stream slot of it reserved: another session
+     * with room, else the one being dialed, else a new one. Completes on this loop.
+     */
+    CompletableFuture<H2Session> reserveForRetry(UpstreamKey key, H2Session refusedBy, Supplier<TraceParent> trace) {
+        H2Session s = withRoom(key, refusedBy);
+        if (s != null) {
+            s.reserve();
+            return CompletableFuture.completedFuture(s);
+        }
+        return reserveAfterDial(key, trace, refusedBy);
+    }
+
+    /** A session of {@code key} that can take a stream now, other than {@code avoid}; or null. */
+    private H2Session withRoom(UpstreamKey key, H2Session avoid) {
         List<H2Session> list = sessions.get(key);
         if (list != null) {
             for (H2Session s : list) {
-                if (s.hasCapacity()) {
-                    return CompletableFuture.completedFuture(s.open());
+                if (s != avoid && s.hasCapacity()) {
+                    return s;
                 }
             }
         }
+        return null;
+    }
+
+    /** Waits for the dial in progress (or a new one), then reserves a stream slot on a session with room. */
+    private CompletableFuture<H2Session> reserveAfterDial(
+            UpstreamKey key, Supplier<TraceParent> trace, H2Session avoid) {
         CompletableFuture<H2Session> dial = dialing.get(key);
         // A done dial is one whose session the waiters (run before its removal) just filled: dial the next.
         if (dial == null || dial.isDone()) {
@@ -124,10 +152,18 @@ public final class LoopUpstreams {
             CompletableFuture<H2Session> mine = dial;
             dial.whenComplete((s, e) -> dialing.remove(key, mine));
         }
-        return dial.thenCompose(s -> s.maxStreams() > 0
-                ? acquireH2(key, trace)
-                : CompletableFuture.failedFuture(new java.io.IOException("the upstream HTTP/2 server at "
-                        + key.endpoint().target() + " allows no streams (SETTINGS_MAX_CONCURRENT_STREAMS 0)")));
+        return dial.thenCompose(dialed -> {
+            if (dialed.maxStreams() <= 0) {
+                return CompletableFuture.failedFuture(new java.io.IOException("the upstream HTTP/2 server at "
+                        + key.endpoint().target() + " allows no streams (SETTINGS_MAX_CONCURRENT_STREAMS 0)"));
+            }
+            H2Session s = withRoom(key, avoid);
+            if (s == null) {
+                return reserveAfterDial(key, trace, avoid);
+            }
+            s.reserve();
+            return CompletableFuture.completedFuture(s);
+        });
     }
 
     /** A new tunnel speaking HTTP/2; completes when the server's SETTINGS arrived (its stream limit is known). */

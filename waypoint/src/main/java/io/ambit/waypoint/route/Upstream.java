@@ -36,4 +36,15 @@ public interface Upstream {
 
     /** The channel the request goes through, for logs. */
     Channel channel();
+
+    /**
+     * Why an upstream ended: the server refused the request's stream without processing it (RST_STREAM
+     * REFUSED_STREAM, or above the last stream id of its GOAWAY) and it could not be retried (retried once
+     * already, or its body was not kept). Envoy's {@code UR}, "remote refused stream reset".
+     */
+    final class Refused extends java.io.IOException {
+        public Refused(String message) {
+            super(message);
+        }
+    }
 }

@@ -41,6 +41,7 @@ import org.junit.jupiter.api.Test;
  */
 @org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
 class Http2StreamsTest {
+    private static final int NO_ERROR = 0x0;
     private static final int CANCEL = 0x8;
     private static final int SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
 
@@ -120,9 +121,10 @@ class Http2StreamsTest {
             assertThat(c.frames)
                     .as("the answer ends its stream before the reset; frames %s", c.described())
                     .anyMatch(f -> f.stream() == 1 && f.type() != RST_STREAM && (f.flags() & END_STREAM) != 0);
+            // NO_ERROR after a complete response (RFC 9113 §8.1): the client stops sending and keeps the answer.
             assertThat(reset.errorCode())
-                    .as("the rest of the body is cancelled")
-                    .isEqualTo(CANCEL);
+                    .as("the rest of the body is stopped without an error")
+                    .isEqualTo(NO_ERROR);
 
             c.out.write(frame(HEADERS, END_HEADERS | END_STREAM, 3, RawH2.requestBlock("GET", "/get")));
             c.out.flush();

@@ -138,7 +138,7 @@ class H2SessionFramesTest {
 
     /** An upstream whose listener records parts and releases the stream on the last one, as the exchange does. */
     private H2Upstream upstream(boolean releaseAtEnd) {
-        H2Upstream u = session.open();
+        H2Upstream u = session.open(() -> null);
         u.listen(new UpstreamListener() {
             @Override
             public void onResponse(HttpObject part) {

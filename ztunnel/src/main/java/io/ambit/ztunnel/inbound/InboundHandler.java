@@ -18,6 +18,7 @@ import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.ambit.ztunnel.telemetry.TrafficMetrics;
+import io.ambit.ztunnel.telemetry.WorkloadBaggage;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.Set;
@@ -148,7 +149,8 @@ public final class InboundHandler implements ConnectHandler {
                 t.upstream().closeFuture().addListener(f -> live.deregister(conn));
                 metrics.opened(conn.labels());
                 live.register(conn, state);
-                yield ConnectResponse.tunnel(t.upstream(), Map.of(), r -> {
+                // ztunnel answers 200 with the destination's baggage (ENABLE_RESPONSE_BAGGAGE, on by default)
+                yield ConnectResponse.tunnel(t.upstream(), Map.of("baggage", WorkloadBaggage.of(workload)), r -> {
                     Decision revokedBy = conn.revokedBy;
                     if (revokedBy != null) {
                         conn.decision = revokedBy;
@@ -237,9 +239,10 @@ public final class InboundHandler implements ConnectHandler {
     /** What one CONNECT has learned so far, for its access-log line and for re-checks. */
     private final class Conn implements LiveConnections.Live {
         // Not the ConnectRequest: it holds the request's headers and parsed baggage for as long as the tunnel
-        // lives (a few KB per idle tunnel); the log line needs only these two.
+        // lives (a few KB per idle tunnel); the log line needs only these two. The authority as its text: the
+        // parsed one also holds an InetAddress (with its host-name strings) per tunnel.
         final InetSocketAddress remote;
-        final io.ambit.hbone.server.Authority authority;
+        final String authority;
         final String srcIdentity;
         final long start;
         Workload workload;
@@ -254,7 +257,7 @@ public final class InboundHandler implements ConnectHandler {
 
         Conn(ConnectRequest request, String srcIdentity, long start) {
             this.remote = request.remoteAddress();
-            this.authority = request.authority();
+            this.authority = request.authority().toString();
             this.srcIdentity = srcIdentity;
             this.start = start;
         }
@@ -297,7 +300,7 @@ public final class InboundHandler implements ConnectHandler {
                     remote.getAddress().getHostAddress() + ":" + remote.getPort(),
                     source == null ? null : source.name(),
                     srcIdentity,
-                    authority.toString(),
+                    authority,
                     null,
                     service == null ? null : service.hostname(),
                     workload == null ? null : workload.name(),

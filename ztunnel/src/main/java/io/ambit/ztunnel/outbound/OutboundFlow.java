@@ -18,6 +18,7 @@ import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
 import io.ambit.ztunnel.telemetry.ResponseFlags;
 import io.ambit.ztunnel.telemetry.TrafficMetrics;
+import io.ambit.ztunnel.telemetry.WorkloadBaggage;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -241,31 +242,9 @@ public final class OutboundFlow {
         });
     }
 
-    /**
-     * ztunnel's baggage for the source workload (ztunnel-reference.md §2.3, {@code baggage_header_val}), keys
-     * in its order, empty values left out. The workload is named by its owner under its type
-     * ({@code k8s.deployment.name=web}, not the pod): a real waypoint or ztunnel derives the source's
-     * {@code *_workload} labels from it.
-     */
+    /** ztunnel's baggage for the source workload (ztunnel-reference.md §2.3). */
     static String baggage(Workload w) {
-        var b = new StringBuilder(160);
-        member(b, "k8s.cluster.name", w.clusterId());
-        member(b, "k8s.namespace.name", w.namespace());
-        member(
-                b,
-                "k8s." + w.workloadType().name().toLowerCase(java.util.Locale.ROOT) + ".name",
-                w.workloadName().isEmpty() ? w.name() : w.workloadName());
-        member(b, "service.name", w.canonicalName());
-        member(b, "service.version", w.canonicalRevision());
-        member(b, "cloud.region", w.locality().region());
-        member(b, "cloud.availability_zone", w.locality().zone());
-        return b.toString();
-    }
-
-    private static void member(StringBuilder b, String key, String value) {
-        if (value != null && !value.isEmpty()) {
-            b.append(b.isEmpty() ? "" : ",").append(key).append('=').append(value);
-        }
+        return WorkloadBaggage.of(w);
     }
 
     /** One outbound connection, for its answer and its access-log line. */
