@@ -8,6 +8,9 @@
 #
 #   bench/run-waypoint-bench.sh                     about 5 minutes
 #   ROUNDS=3 SKIP_BUILD=1 bench/run-waypoint-bench.sh
+#   WP_JAR=...                                     the "waypoint" slot's build (default: this tree's bench jar);
+#                                                  with WP_OLD_JAR, swapping the two checks that a difference
+#                                                  follows the build, not the slot (JIT variance between JVMs)
 #   WP_OLD_JAR=/tmp/old/ambit-bench.jar ...        adds "waypoint-old": the same waypoint from another build,
 #                                                  side by side (its own JVM, client hop and address);
 #                                                  WP_OLD_JAR may be a class path, WP_OLD_JAVA_OPTS its JVM options
@@ -83,6 +86,7 @@ PROFILE="${PROFILE:-0}"
 PROFILE_LEVEL="${PROFILE_LEVEL:-max}"
 PROTOS="${PROTOS:-h1 h2}"
 SETUPS="${SETUPS:-direct waypoint haproxy haproxy-hbone haproxy-mtls}"
+WP_JAR="${WP_JAR:-$JAR}"
 WP_OLD_JAR="${WP_OLD_JAR:-}"
 [[ -n "$WP_OLD_JAR" && " $SETUPS " != *" waypoint-old "* ]] && SETUPS="${SETUPS/waypoint/waypoint waypoint-old}"
 # Netty samples 1 buffer in 128 for leak detection and records a stack trace for it: a few per cent of a
@@ -124,6 +128,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
 fi
 [[ -f "$JAR" ]] || { echo "no $JAR (build failed?)" >&2; exit 1; }
 [[ -z "$WP_OLD_JAR" || -f "${WP_OLD_JAR%%:*}" ]] || { echo "WP_OLD_JAR=$WP_OLD_JAR: no such file" >&2; exit 1; }
+[[ -f "${WP_JAR%%:*}" ]] || { echo "WP_JAR=$WP_JAR: no such file" >&2; exit 1; }
 
 OUT="bench/target/results/waypoint-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$OUT"
@@ -258,7 +263,7 @@ hbone_client() { # var log listen waypoint waypoint-identity target
         --target "$6" --ca "$OUT/ca" --identity "$ID/bench-client"
     wait_line "$2" '^ready' "${!1}"
 }
-waypoint_jvm wp_pid "$OUT/waypoint.log" "$JAR" "$OUT/mesh.yaml" "$WP_JAVA_OPTS"
+waypoint_jvm wp_pid "$OUT/waypoint.log" "$WP_JAR" "$OUT/mesh.yaml" "$WP_JAVA_OPTS"
 hbone_client client_pid "$OUT/client.log" "$CLIENT" "$WAYPOINT" "$ID/bench-waypoint" "$VIP"
 wpold_pid=
 client_old_pid=

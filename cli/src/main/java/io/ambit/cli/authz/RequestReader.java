@@ -41,7 +41,7 @@ final class RequestReader {
             "time");
     private static final Set<String> SOURCE = Set.of("principal", "namespace", "ip", "remoteIp", "serviceAccount");
     private static final Set<String> DESTINATION =
-            Set.of("namespace", "labels", "serviceAccount", "ip", "port", "service", "waypoint");
+            Set.of("namespace", "labels", "serviceAccount", "ip", "port", "service", "waypoint", "waypointNamespace");
     private static final Set<String> JWT = Set.of("issuer", "subject", "audiences", "presenter", "claims");
 
     private final ObjectMapper json = new ObjectMapper()
@@ -91,12 +91,21 @@ final class RequestReader {
                     labels.put(e.getKey(), e.getValue().asText());
                 }
             }
+            String waypoint = string(dst, "waypoint", "destination.waypoint");
+            // The waypoint's Gateway may live in another namespace (istio.io/use-waypoint-namespace); its
+            // Gateway targetRefs are looked up there. Absent: the destination's namespace.
+            String waypointNamespace = string(dst, "waypointNamespace", "destination.waypointNamespace");
+            if (waypointNamespace != null && waypoint == null) {
+                throw new RequestParseException("destination.waypointNamespace: set without destination.waypoint"
+                        + " (expected: the namespace of the waypoint Gateway named by destination.waypoint)");
+            }
             b.destination(new AccessRequest.Destination(
                     string(dst, "namespace", "destination.namespace"),
                     labels,
                     string(dst, "serviceAccount", "destination.serviceAccount"),
                     string(dst, "service", "destination.service"),
-                    string(dst, "waypoint", "destination.waypoint")));
+                    waypoint,
+                    waypointNamespace));
             b.destinationIp(ip(dst, "ip", "destination.ip"));
             b.port(port(dst));
         }

@@ -1,16 +1,23 @@
 package io.ambit.cli.waypoint;
 
+import static io.ambit.cli.ztunnel.IstiodEnv.address;
+import static io.ambit.cli.ztunnel.IstiodEnv.blankToNull;
+import static io.ambit.cli.ztunnel.IstiodEnv.first;
+import static io.ambit.cli.ztunnel.IstiodEnv.literal;
+import static io.ambit.cli.ztunnel.IstiodEnv.prefixed;
+import static io.ambit.cli.ztunnel.IstiodEnv.rootCert;
+import static io.ambit.cli.ztunnel.IstiodEnv.tokenFile;
+
 import io.ambit.cli.ca.DurationConverter;
+import io.ambit.cli.ztunnel.IstiodEnv;
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.xds.client.XdsSettings;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -57,7 +64,7 @@ public record ClusterSettings(
         InetAddress bind,
         Map<String, Object> metadata) {
 
-    public static final String DEFAULT_ISTIOD = "https://istiod.istio-system.svc:15012";
+    public static final String DEFAULT_ISTIOD = IstiodEnv.DEFAULT_ISTIOD;
     static final String DEFAULT_ROOT_CERT = "/var/run/secrets/istio/root-cert.pem";
     static final String DEFAULT_TOKEN = "/var/run/secrets/tokens/istio-token";
 
@@ -100,10 +107,10 @@ public record ClusterSettings(
                 blankToNull(env.get("ISTIO_META_CLUSTER_ID")),
                 blankToNull(env.get("CLUSTER_ID")),
                 "Kubernetes");
-        Path token = tokenFile(f, env);
-        Path root = rootCert(f.rootCert(), env, "XDS_ROOT_CA");
+        Path token = tokenFile(f.tokenFile(), env, Path.of(DEFAULT_TOKEN));
+        Path root = rootCert(f.rootCert(), env, "XDS_ROOT_CA", DEFAULT_ROOT_CERT);
         Path caRoot = f.rootCert() == null && blankToNull(env.get("CA_ROOT_CA")) != null
-                ? rootCert(null, env, "CA_ROOT_CA")
+                ? rootCert(null, env, "CA_ROOT_CA", DEFAULT_ROOT_CERT)
                 : root;
         var xds = XdsSettings.of(
                         address(xdsText, f.xdsAddress() != null ? "--xds-address" : "XDS_ADDRESS"),
@@ -181,78 +188,5 @@ public record ClusterSettings(
                 cm.substring(slash + 1),
                 bind,
                 meta);
-    }
-
-    /** The flag or {@code AUTH_TOKEN} must exist; the default path is used only when it exists. */
-    private static Path tokenFile(Flags f, Map<String, String> env) {
-        if (f.tokenFile() != null || blankToNull(env.get("AUTH_TOKEN")) != null) {
-            Path p = f.tokenFile() != null ? f.tokenFile() : Path.of(env.get("AUTH_TOKEN"));
-            if (!Files.isReadable(p)) {
-                throw new IllegalArgumentException((f.tokenFile() != null ? "--token-file " : "AUTH_TOKEN ") + p
-                        + " cannot be read (expected: the projected service-account token, audience istio-ca)");
-            }
-            return p;
-        }
-        Path p = Path.of(DEFAULT_TOKEN);
-        return Files.isReadable(p) ? p : null;
-    }
-
-    private static Path rootCert(Path flag, Map<String, String> env, String variable) {
-        String text = flag != null ? flag.toString() : first(blankToNull(env.get(variable)), DEFAULT_ROOT_CERT);
-        if (text.equals("SYSTEM")) {
-            return null;
-        }
-        Path p = Path.of(text);
-        if (!Files.isReadable(p)) {
-            throw new IllegalArgumentException((flag != null ? "--root-cert " : variable + " ") + p
-                    + " cannot be read (expected: istiod's root-cert.pem, from the istio-ca-root-cert ConfigMap,"
-                    + " or SYSTEM for the JDK's trust store)");
-        }
-        return p;
-    }
-
-    private static URI address(String text, String what) {
-        try {
-            // Istio's charts write istiod's address without a scheme (istiod.istio-system.svc:15012): it is TLS
-            var uri = URI.create(text.contains("://") ? text : "https://" + text);
-            if (!"https".equals(uri.getScheme()) || uri.getHost() == null) {
-                throw new IllegalArgumentException();
-            }
-            return uri;
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(
-                    what + " \"" + text + "\" (expected: https://host:port such as " + DEFAULT_ISTIOD + ")");
-        }
-    }
-
-    private static Map<String, String> prefixed(Map<String, String> env, String prefix) {
-        var out = new LinkedHashMap<String, String>();
-        env.forEach((k, v) -> {
-            if (k.startsWith(prefix) && k.length() > prefix.length()) {
-                out.put(k.substring(prefix.length()).toLowerCase(Locale.ROOT).replace('_', '-'), v);
-            }
-        });
-        return out;
-    }
-
-    private static InetAddress literal(String ip) throws UnknownHostException {
-        if (!ip.matches("[0-9a-fA-F:.]+")) {
-            throw new IllegalArgumentException(ip);
-        }
-        return InetAddress.getByName(ip);
-    }
-
-    private static String blankToNull(String s) {
-        return s == null || s.isBlank() ? null : s;
-    }
-
-    @SafeVarargs
-    private static <T> T first(T... values) {
-        for (T v : values) {
-            if (v != null) {
-                return v;
-            }
-        }
-        return null;
     }
 }

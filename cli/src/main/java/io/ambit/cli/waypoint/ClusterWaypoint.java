@@ -198,7 +198,10 @@ public final class ClusterWaypoint implements AutoCloseable {
                 node().id(),
                 api.base());
         CompletableFuture.allOf(xds.ready(), kube.synced())
-                .thenRunAsync(this::startWaypoint, Executors.newVirtualThreadPerTaskExecutor())
+                // one named virtual thread, not an executor nobody would shut down
+                .thenRunAsync(
+                        this::startWaypoint,
+                        r -> Thread.ofVirtual().name("ambit-waypoint-start").start(r))
                 .exceptionally(e -> {
                     started.completeExceptionally(e);
                     return null;

@@ -1,12 +1,18 @@
 package io.ambit.cli.ztunnel;
 
+import static io.ambit.cli.ztunnel.IstiodEnv.address;
+import static io.ambit.cli.ztunnel.IstiodEnv.blankToNull;
+import static io.ambit.cli.ztunnel.IstiodEnv.first;
+import static io.ambit.cli.ztunnel.IstiodEnv.literal;
+import static io.ambit.cli.ztunnel.IstiodEnv.prefixed;
+import static io.ambit.cli.ztunnel.IstiodEnv.rootCert;
+import static io.ambit.cli.ztunnel.IstiodEnv.tokenFile;
+
 import io.ambit.cli.ca.DurationConverter;
 import io.ambit.xds.client.XdsSettings;
 import io.ambit.ztunnel.node.Node;
 import java.net.InetAddress;
-import java.net.URI;
 import java.net.UnknownHostException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -52,7 +58,7 @@ public record ZtunnelSettings(
         Node.Ports ports) {
 
     /** ztunnel's default control plane address in a cluster. */
-    public static final String DEFAULT_ISTIOD = "https://istiod.istio-system.svc:15012";
+    public static final String DEFAULT_ISTIOD = IstiodEnv.DEFAULT_ISTIOD;
 
     static final String DEFAULT_ROOT_CERT = "./var/run/secrets/istio/root-cert.pem";
     static final String DEFAULT_TOKEN = "./var/run/secrets/tokens/istio-token";
@@ -99,12 +105,12 @@ public record ZtunnelSettings(
                     + "(expected: istiod's address, or a local mesh file)");
         }
         String clusterId = first(f.clusterId(), env.get("ISTIO_META_CLUSTER_ID"), env.get("CLUSTER_ID"), "Kubernetes");
-        Path token = tokenFile(f, env);
+        Path token = tokenFile(f.tokenFile(), env, Path.of(DEFAULT_TOKEN));
         XdsSettings xds = null;
         if (meshFile == null) {
             xds = XdsSettings.of(
                             address(xdsText, f.xdsAddress() != null ? "--xds-address" : "XDS_ADDRESS"),
-                            rootCert(first(f.xdsRootCert(), f.rootCert()), env.get("XDS_ROOT_CA"), "XDS_ROOT_CA"),
+                            rootCert(first(f.xdsRootCert(), f.rootCert()), env, "XDS_ROOT_CA", DEFAULT_ROOT_CERT),
                             token,
                             clusterId)
                     .withServerName(blankToNull(env.get("ALT_XDS_HOSTNAME")))
@@ -117,7 +123,7 @@ public record ZtunnelSettings(
         if (!caText.isEmpty()) {
             ca = XdsSettings.of(
                             address(caText, f.caAddress() != null ? "--ca-address" : "CA_ADDRESS"),
-                            rootCert(first(f.caRootCert(), f.rootCert()), env.get("CA_ROOT_CA"), "CA_ROOT_CA"),
+                            rootCert(first(f.caRootCert(), f.rootCert()), env, "CA_ROOT_CA", DEFAULT_ROOT_CERT),
                             token,
                             clusterId)
                     .withServerName(blankToNull(env.get("ALT_CA_HOSTNAME")))
@@ -167,51 +173,6 @@ public record ZtunnelSettings(
                 f.ports() != null ? f.ports() : Node.Ports.DEFAULT);
     }
 
-    /**
-     * The token file: the flag or {@code AUTH_TOKEN} must exist; ztunnel's default path is used only when
-     * it exists (on a laptop, talking to {@code ambit control-plane}, there is none and none is needed).
-     */
-    private static Path tokenFile(Flags f, Map<String, String> env) {
-        if (f.tokenFile() != null || blankToNull(env.get("AUTH_TOKEN")) != null) {
-            Path p = f.tokenFile() != null ? f.tokenFile() : Path.of(env.get("AUTH_TOKEN"));
-            if (!Files.isReadable(p)) {
-                throw new IllegalArgumentException((f.tokenFile() != null ? "--token-file " : "AUTH_TOKEN ") + p
-                        + " cannot be read (expected: the projected service-account token, audience istio-ca)");
-            }
-            return p;
-        }
-        Path p = Path.of(DEFAULT_TOKEN);
-        return Files.isReadable(p) ? p : null;
-    }
-
-    private static Path rootCert(Path flag, String env, String name) {
-        String text = flag != null ? flag.toString() : first(env, DEFAULT_ROOT_CERT);
-        if (text.equals("SYSTEM")) {
-            return null; // the JDK's trust store
-        }
-        Path p = Path.of(text);
-        if (!Files.isReadable(p)) {
-            throw new IllegalArgumentException((flag != null ? "--root-cert " : name + " ") + p
-                    + " cannot be read (expected: istiod's root-cert.pem, or SYSTEM for the JDK's trust store)");
-        }
-        return p;
-    }
-
-    private static URI address(String text, String what) {
-        try {
-            // Istio's charts (and deploy/ztunnel/daemonset.yaml) write istiod.istio-system.svc:15012 without a
-            // scheme; URI would read "istiod.istio-system.svc" as the scheme. The port is TLS: https.
-            var uri = URI.create(text.contains("://") ? text : "https://" + text);
-            if (!"https".equals(uri.getScheme()) || uri.getHost() == null) {
-                throw new IllegalArgumentException();
-            }
-            return uri;
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(
-                    what + " \"" + text + "\" (expected: https://host:port such as " + DEFAULT_ISTIOD + ")");
-        }
-    }
-
     private static boolean bool(String text, String what) {
         if (text == null || text.isEmpty()) {
             return false;
@@ -223,38 +184,7 @@ public record ZtunnelSettings(
         };
     }
 
-    private static Map<String, String> prefixed(Map<String, String> env, String prefix) {
-        var out = new LinkedHashMap<String, String>();
-        env.forEach((k, v) -> {
-            if (k.startsWith(prefix) && k.length() > prefix.length()) {
-                out.put(k.substring(prefix.length()).toLowerCase(Locale.ROOT).replace('_', '-'), v);
-            }
-        });
-        return out;
-    }
-
-    private static InetAddress literal(String ip) throws UnknownHostException {
-        if (!ip.matches("[0-9a-fA-F:.]+")) {
-            throw new IllegalArgumentException(ip);
-        }
-        return InetAddress.getByName(ip);
-    }
-
     private static Path path(String text) {
         return text == null || text.isEmpty() ? null : Path.of(text);
-    }
-
-    private static String blankToNull(String s) {
-        return s == null || s.isBlank() ? null : s;
-    }
-
-    @SafeVarargs
-    private static <T> T first(T... values) {
-        for (T v : values) {
-            if (v != null) {
-                return v;
-            }
-        }
-        return null;
     }
 }

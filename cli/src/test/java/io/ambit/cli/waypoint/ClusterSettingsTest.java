@@ -126,6 +126,7 @@ class ClusterSettingsTest {
         assertThat(out.toString())
                 .contains("GATEWAY_NAME")
                 .contains("--xds-address")
-                .contains("--kube-api");
+                .contains("--kube-api")
+                .contains("fails closed");
     }
 }

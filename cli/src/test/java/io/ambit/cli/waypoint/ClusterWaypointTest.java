@@ -331,7 +331,7 @@ class ClusterWaypointTest {
 
     @Test
     @Order(4)
-    void aMalformedObjectIsRefusedByNameWhileTheOthersApply() throws Exception {
+    void aMalformedObjectIsRefusedByNameAndItsTargetFailsClosedWhileTheOthersApply() throws Exception {
         kube.apply(MALFORMED);
         kube.apply(DENY_SECRET);
         await("the good policy", () -> hasPolicy("deny-secret"));
@@ -339,11 +339,16 @@ class ClusterWaypointTest {
         assertThat(waypoint.kube().refused())
                 .allSatisfy(e -> assertThat(e.object()).isEqualTo("AuthorizationPolicy shop/typo"))
                 .anySatisfy(e -> assertThat(e.field()).isEqualTo("spec.rules[0].to[0].operation.pathz"));
-        assertThat(hasPolicy("typo")).isFalse();
         assertThat(curl("/secret").status()).isEqualTo(403);
-        assertThat(curl("/x").status()).isEqualTo(200);
+        // a DENY the waypoint cannot read must not become "allow": its target (Service web) denies everything
+        assertThat(curl("/x").status()).isEqualTo(403);
         assertThat(get(waypoint.metricsAddress(), "/metrics").body())
                 .contains("ambit_kube_objects_rejected_total{kind=\"AuthorizationPolicy\"}");
+
+        kube.delete("security.istio.io/v1", "AuthorizationPolicy", "shop", "typo");
+        await("the refused one gone", () -> waypoint.kube().refused().isEmpty() && !hasPolicy("typo"));
+        assertThat(curl("/x").status()).isEqualTo(200);
+        assertThat(curl("/secret").status()).isEqualTo(403);
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.ambit.policy.match.IpAddress;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * One connection (L4) or one HTTP request (L7) to decide. Values are as observed: the path raw as sent,
@@ -44,11 +45,37 @@ public record AccessRequest(
     /**
      * The enforcement target: for L4 the destination workload (namespace and labels attach policies);
      * for L7 the Service and waypoint (targetRefs attach policies).
+     *
+     * <p>{@code namespace} is the service's (or workload's) namespace; Service targetRefs are looked up there.
+     * {@code waypointNamespace}/{@code waypoint} name the Gateway the request went through; Gateway
+     * targetRefs are looked up there. They differ when a waypoint serves another namespace
+     * ({@code istio.io/use-waypoint-namespace}): a policy attached to that Gateway lives in the waypoint's
+     * namespace, and a same-named Gateway in the service's namespace is a different Gateway.
      */
     public record Destination(
-            String namespace, Map<String, String> labels, String serviceAccount, String service, String waypoint) {
+            String namespace,
+            Map<String, String> labels,
+            String serviceAccount,
+            String service,
+            String waypoint,
+            String waypointNamespace) {
         public Destination {
             labels = labels == null ? Map.of() : Map.copyOf(labels);
+            // Unset means the common case, a waypoint in the service's own namespace.
+            if (waypointNamespace == null) {
+                waypointNamespace = namespace;
+            }
+        }
+
+        /** A waypoint in the destination's own namespace. */
+        public Destination(
+                String namespace, Map<String, String> labels, String serviceAccount, String service, String waypoint) {
+            this(namespace, labels, serviceAccount, service, waypoint, namespace);
+        }
+
+        /** How explanations name the Gateway the request went through: {@code ns/name}, or null. */
+        public String gateway() {
+            return waypoint == null ? null : (waypointNamespace == null ? "?" : waypointNamespace) + "/" + waypoint;
         }
 
         /** How explanations name the target: {@code ns/app}, {@code ns/sa} or {@code ns/service}. */
@@ -57,9 +84,14 @@ public record AccessRequest(
                     ? service
                     : labels.getOrDefault("app", serviceAccount != null ? serviceAccount : service);
             if (name == null && waypoint != null) {
-                name = waypoint;
+                return gateway();
             }
-            return (namespace == null ? "?" : namespace) + "/" + (name == null ? "?" : name);
+            String target = (namespace == null ? "?" : namespace) + "/" + (name == null ? "?" : name);
+            // A waypoint in another namespace: say which Gateway's policies were consulted.
+            if (l7 && waypoint != null && !Objects.equals(namespace, waypointNamespace)) {
+                return target + " (through Gateway " + gateway() + ")";
+            }
+            return target;
         }
     }
 
@@ -127,8 +159,17 @@ public record AccessRequest(
         }
 
         public Builder destination(String namespace, Map<String, String> labels) {
+            // The waypoint's namespace stays as it was set, unless it only mirrored the old namespace.
+            String wpNs = Objects.equals(destination.waypointNamespace(), destination.namespace())
+                    ? namespace
+                    : destination.waypointNamespace();
             this.destination = new Destination(
-                    namespace, labels, destination.serviceAccount(), destination.service(), destination.waypoint());
+                    namespace,
+                    labels,
+                    destination.serviceAccount(),
+                    destination.service(),
+                    destination.waypoint(),
+                    wpNs);
             return this;
         }
 

@@ -49,7 +49,9 @@ final class L7Decider {
         Object[] buckets = new Object[3];
         int n = 0;
         for (Attached a : new Attached[] {
-            t.service(dest.namespace(), dest.service()), t.gateway(dest.namespace(), dest.waypoint()), t.allWaypoints()
+            t.service(dest.namespace(), dest.service()),
+            t.gateway(dest.waypointNamespace(), dest.waypoint()),
+            t.allWaypoints()
         }) {
             if (a != null) {
                 buckets[n++] = a;
@@ -108,7 +110,7 @@ final class L7Decider {
             // 2. RequestAuthentication.
             var rules = new ArrayList<JwtAuthenticator.Attached>();
             addAll(rules, s.jwt().service(dest.namespace(), dest.service()));
-            addAll(rules, s.jwt().gateway(dest.namespace(), dest.waypoint()));
+            addAll(rules, s.jwt().gateway(dest.waypointNamespace(), dest.waypoint()));
             addAll(rules, s.jwt().allWaypoints());
             // CORS preflights bypass JWT checks (Envoy jwt_authn bypass_cors_preflight, set by Istio).
             var authn = JwtAuthenticator.authenticate(isCorsPreflight(c) ? List.of() : rules, r.token());

@@ -117,7 +117,7 @@ public final class PolicySnapshot {
         var out = new ArrayList<JwtRule>();
         for (var bucket : Arrays.asList(
                 jwt.service(d.namespace(), d.service()),
-                jwt.gateway(d.namespace(), d.waypoint()),
+                jwt.gateway(d.waypointNamespace(), d.waypoint()),
                 jwt.allWaypoints())) {
             if (bucket != null) {
                 for (var a : bucket) {

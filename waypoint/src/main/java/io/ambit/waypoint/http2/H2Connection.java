@@ -186,6 +186,26 @@ final class H2Connection extends Http2ConnectionHandler {
         }
     }
 
+    /**
+     * A frame for a stream that no longer exists — typically the rest of an upload the client had in flight when
+     * an early answer and its RST_STREAM reached it — is dropped without an answer, as RFC 9113 §5.4.2 allows
+     * after a RST_STREAM and as nghttp2 does (Netty would answer each such DATA frame with RST_STREAM
+     * STREAM_CLOSED: a 1 MiB upload denied early is 64 resets, and three of them spend the reset budget that
+     * guards against Rapid Reset, ending the whole connection with ENHANCE_YOUR_CALM). The decoder has already
+     * counted the frame against the connection's window and returned it.
+     */
+    @Override
+    protected void onStreamError(
+            ChannelHandlerContext ctx, boolean outbound, Throwable cause, Http2Exception.StreamException http2Ex) {
+        if (!outbound
+                && http2Ex.error() == Http2Error.STREAM_CLOSED
+                && connection().stream(http2Ex.streamId()) == null
+                && connection().streamMayHaveExisted(http2Ex.streamId())) {
+            return;
+        }
+        super.onStreamError(ctx, outbound, cause, http2Ex);
+    }
+
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
         if (Http2CodecUtil.getEmbeddedHttp2Exception(cause) != null) {

@@ -34,9 +34,19 @@ public final class Destinations {
         if (targetPort < 0) {
             return new Result(null, "service " + service.key() + " has no port " + port);
         }
-        var destination =
-                new AccessRequest.Destination(service.namespace(), Map.of(), null, service.name(), self.gatewayName());
+        var destination = destination(service, self);
         return new Result(new Target(service, NetworkAddress.of(vip), port, targetPort, destination), null);
+    }
+
+    /**
+     * The policy engine's target for {@code service} served by {@code self}: Service targetRefs attach in
+     * the service's namespace, Gateway targetRefs in the waypoint's, which differs for a waypoint serving
+     * another namespace ({@code istio.io/use-waypoint-namespace}). Every stage that looks policies up must
+     * build its destination here, so that they all find the same policies.
+     */
+    public static AccessRequest.Destination destination(Service service, WaypointIdentity self) {
+        return new AccessRequest.Destination(
+                service.namespace(), Map.of(), null, service.name(), self.gatewayName(), self.namespace());
     }
 
     /** Either a target or the reason there is none. */

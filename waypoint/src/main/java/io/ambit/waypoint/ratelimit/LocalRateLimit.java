@@ -53,8 +53,18 @@ public record LocalRateLimit(
         requestHeadersIfNotEnforced = List.copyOf(requestHeadersIfNotEnforced);
     }
 
-    /** Whether it applies to a request for {@code service} in {@code ns}, served by waypoint {@code waypoint}. */
+    /** Whether it applies to a request for {@code service} in {@code ns}, served by waypoint {@code waypoint} of {@code ns}. */
     public boolean appliesTo(String ns, String service, String waypoint) {
+        return appliesTo(ns, service, ns, waypoint);
+    }
+
+    /**
+     * Whether it applies to a request for {@code service} in {@code ns}, served by the waypoint (Gateway)
+     * {@code waypointNs/waypoint}. A Gateway target attaches in the policy's namespace, which is the
+     * waypoint's, not the service's, when a waypoint serves another namespace
+     * ({@code istio.io/use-waypoint-namespace}); Service targets and untargeted limits go by the service's.
+     */
+    public boolean appliesTo(String ns, String service, String waypointNs, String waypoint) {
         if (targets.isEmpty()) {
             return meshWide || namespace.equals(ns);
         }
@@ -62,7 +72,7 @@ public record LocalRateLimit(
             boolean hit =
                     switch (t.kind()) {
                         case SERVICE -> namespace.equals(ns) && t.name().equals(service);
-                        case GATEWAY -> namespace.equals(ns) && t.name().equals(waypoint);
+                        case GATEWAY -> namespace.equals(waypointNs) && t.name().equals(waypoint);
                         case ALL_WAYPOINTS -> true;
                     };
             if (hit) {

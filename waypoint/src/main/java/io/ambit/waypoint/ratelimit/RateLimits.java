@@ -102,6 +102,12 @@ public final class RateLimits {
      *                   limits then share one bucket, which limits more, never less)
      */
     public RateLimitDecision check(String ns, String service, String waypoint, Connection connection) {
+        return check(ns, service, ns, waypoint, connection);
+    }
+
+    /** As {@link #check(String, String, String, Connection)} for the waypoint (Gateway) {@code waypointNs/waypoint}. */
+    public RateLimitDecision check(
+            String ns, String service, String waypointNs, String waypoint, Connection connection) {
         List<Entry> snapshot = entries;
         if (snapshot.isEmpty()) {
             return RateLimitDecision.UNLIMITED;
@@ -111,7 +117,7 @@ public final class RateLimits {
         String marked = null;
         for (Entry e : snapshot) {
             LocalRateLimit l = e.limit();
-            if (!l.appliesTo(ns, service, waypoint) || !sampler.sample(l.enabled())) {
+            if (!l.appliesTo(ns, service, waypointNs, waypoint) || !sampler.sample(l.enabled())) {
                 continue;
             }
             TokenBucket bucket = l.perConnection() && connection != null ? connection.bucket(e.bucket()) : e.bucket();

@@ -36,7 +36,8 @@ public final class RateLimitStage implements RequestStage {
         // A per-connection limit (local_rate_limit_per_downstream_connection) takes from the bucket of the
         // request's tunnel; a request that names no connection shares one bucket, which limits more, not less.
         var connection = limits.anyPerConnection() ? limits.connection(request.connection()) : null;
-        RateLimitDecision d = limits.check(service.namespace(), service.name(), self.gatewayName(), connection);
+        RateLimitDecision d =
+                limits.check(service.namespace(), service.name(), self.namespace(), self.gatewayName(), connection);
         if (d == RateLimitDecision.UNLIMITED) {
             return StageResult.CONTINUE_NOW;
         }

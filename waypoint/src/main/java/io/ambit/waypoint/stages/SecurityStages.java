@@ -7,10 +7,10 @@ import io.ambit.hbone.pool.SourceCertificates;
 import io.ambit.hbone.tls.ClientTls;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
-import io.ambit.policy.engine.AccessRequest;
 import io.ambit.waypoint.extauthz.ExtAuthzClients;
 import io.ambit.waypoint.extauthz.MeshDialer;
 import io.ambit.waypoint.extauthz.ProviderResolver;
+import io.ambit.waypoint.ingress.Destinations;
 import io.ambit.waypoint.ingress.WaypointIdentity;
 import io.ambit.waypoint.jwt.JwksCache;
 import io.ambit.waypoint.pipeline.StageSet;
@@ -190,9 +190,7 @@ public final class SecurityStages implements AutoCloseable {
         for (Service s : state.services()) {
             if (self.is(s.waypoint())) {
                 // The destination exactly as the ingress names it, so the request finds this authenticator.
-                authenticators.warm(
-                        state.policies(),
-                        new AccessRequest.Destination(s.namespace(), Map.of(), null, s.name(), self.gatewayName()));
+                authenticators.warm(state.policies(), Destinations.destination(s, self));
             }
         }
     }
@@ -216,15 +214,14 @@ public final class SecurityStages implements AutoCloseable {
         var own = limits.get(self);
         for (Service s : state.services()) {
             if (self.is(s.waypoint())) {
-                rules.addAll(state.policies()
-                        .jwtRules(new AccessRequest.Destination(
-                                s.namespace(), Map.of(), null, s.name(), self.gatewayName())));
+                rules.addAll(state.policies().jwtRules(Destinations.destination(s, self)));
             }
         }
         if (own != null) {
             for (var l : own.limits()) {
                 for (Service s : state.services()) {
-                    if (self.is(s.waypoint()) && l.appliesTo(s.namespace(), s.name(), self.gatewayName())) {
+                    if (self.is(s.waypoint())
+                            && l.appliesTo(s.namespace(), s.name(), self.namespace(), self.gatewayName())) {
                         limited++;
                         break;
                     }

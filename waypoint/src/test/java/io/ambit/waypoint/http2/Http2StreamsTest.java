@@ -137,6 +137,81 @@ class Http2StreamsTest {
     }
 
     @Test
+    void theRestOfAnUploadAfterAnEarlyAnswerIsDroppedQuietly() throws Exception {
+        try (var c = new RawClient(asCurl)) {
+            // Three denied uploads, each followed by 100 DATA frames the client had in flight before it saw the
+            // reset (as curl does): answering each with RST_STREAM(STREAM_CLOSED) would spend our own reset budget
+            // (200 per 30 s) and end the connection with ENHANCE_YOUR_CALM for nothing but uploads.
+            for (int stream = 1; stream <= 5; stream += 2) {
+                c.out.write(frame(
+                        HEADERS, END_HEADERS, stream, RawH2.requestBlock("POST", "/post", "content-length", "100000")));
+                c.out.flush();
+                int id = stream;
+                c.readUntil(f -> f.type() == RST_STREAM && f.stream() == id);
+                for (int i = 0; i < 100; i++) {
+                    c.out.write(frame(DATA, 0, stream, new byte[10]));
+                }
+                c.out.flush();
+            }
+            c.out.write(frame(HEADERS, END_HEADERS | END_STREAM, 7, RawH2.requestBlock("GET", "/get")));
+            c.out.flush();
+            c.readUntil(f -> f.stream() == 7 && (f.flags() & END_STREAM) != 0);
+            assertThat(c.status(7))
+                    .as("the connection still serves; frames %s", c.described())
+                    .isEqualTo("403");
+            assertThat(c.frames).noneMatch(f -> f.type() == GOAWAY);
+            assertThat(c.frames.stream().filter(f -> f.type() == RST_STREAM).count())
+                    .as("one reset per early answer, none per dropped frame")
+                    .isEqualTo(3);
+        }
+    }
+
+    /**
+     * security-cases.md rows 1-3 over HTTP/2: the :path as sent (no client library normalizes it first); the same
+     * corpus as SmugglingTest's over HTTP/1.1 (without {@code //admin}: the mesh's default normalization is Istio's
+     * BASE, which does not merge slashes).
+     */
+    static java.util.stream.Stream<String> deniedPaths() {
+        return java.util.stream.Stream.of(
+                "/admin",
+                "/admin/users",
+                "/a/../admin",
+                "/./admin",
+                "/%61dmin",
+                "/%2e%2e/admin",
+                "/get/%2E%2E/%2e%2E/admin",
+                "/x\\..\\admin",
+                "/admin#fragment",
+                "/admin?x=1");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "over HTTP/2, DENY /admin also denies {0}")
+    @org.junit.jupiter.params.provider.MethodSource("deniedPaths")
+    void pathsAreNormalizedBeforeAuthorization(String path) throws Exception {
+        try (var c = new RawClient(asSleep)) {
+            c.out.write(frame(HEADERS, END_HEADERS | END_STREAM, 1, RawH2.requestBlock("GET", path)));
+            c.out.flush();
+            c.readUntil(f -> f.stream() == 1 && (f.flags() & END_STREAM) != 0);
+            assertThat(c.status(1)).as("frames %s", c.described()).isIn("403", "400");
+        }
+    }
+
+    @Test
+    void aRepeatedHeaderFieldIsEvaluatedPerValue() throws Exception {
+        // security-cases.md rows 5-6 over HTTP/2: two x-user fields; DENY x-user: admin must hit the second.
+        try (var c = new RawClient(asSleep)) {
+            c.out.write(frame(
+                    HEADERS,
+                    END_HEADERS | END_STREAM,
+                    1,
+                    RawH2.requestBlock("GET", "/get", "x-user", "someone", "x-user", "admin")));
+            c.out.flush();
+            c.readUntil(f -> f.stream() == 1 && (f.flags() & END_STREAM) != 0);
+            assertThat(c.status(1)).as("frames %s", c.described()).isEqualTo("403");
+        }
+    }
+
+    @Test
     void aClientResetInTheMiddleOfAResponseEndsItsExchange() throws Exception {
         try (var c = new RawClient(asSleep)) {
             // A 1 KiB stream window: the 2 MB answer stalls in flow control after its head.

@@ -46,6 +46,13 @@ public final class KubePolicySource implements MeshSource {
     private static final Logger log = LoggerFactory.getLogger(KubePolicySource.class);
     /** Events waiting for the control thread, at most; a watcher waits beyond that. */
     private static final int MAX_QUEUED = 1024;
+    /**
+     * The policy text parsed together, at most (characters). The mesh-file parser refuses a document over 64 Mi
+     * code points without naming an object; without this bound, enough large objects — any namespace's tenant
+     * can create them — would make every publish fail: no change would apply again, and a waypoint starting
+     * then would serve no policy at all.
+     */
+    static final int MAX_TOTAL_CHARS = 32 * 1024 * 1024;
 
     /**
      * Where and what to watch.
@@ -69,12 +76,20 @@ public final class KubePolicySource implements MeshSource {
             String text,
             String created,
             List<LoadError> errors,
-            boolean ignored) {}
+            boolean ignored,
+            String standIn) {
+
+        /** What applies while this refused object is not fixed: its fail-closed stand-in (see {@link FailClosed}). */
+        Held asStandIn() {
+            return new Held(object, ref, standIn, created, List.of(), false, null);
+        }
+    }
 
     /** The one EnvoyFilter patch a waypoint applies (the article's local rate limit). */
     static final String LOCAL_RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit";
 
     private final List<MeshExtension<?>> extensions;
+    private final int maxTotalChars;
     private final KubeMetrics metrics;
     private final String origin;
     private final ExecutorService control;
@@ -93,9 +108,20 @@ public final class KubePolicySource implements MeshSource {
     private String meshYaml = "";
     private String meshDoc = KubeObjects.meshDocument("");
     private boolean dirty;
+    private boolean publishedOnce;
     private volatile List<LoadError> refused = List.of();
 
     KubePolicySource(String origin, Settings settings, List<MeshExtension<?>> extensions, MeterRegistry registry) {
+        this(origin, settings, extensions, registry, MAX_TOTAL_CHARS);
+    }
+
+    KubePolicySource(
+            String origin,
+            Settings settings,
+            List<MeshExtension<?>> extensions,
+            MeterRegistry registry,
+            int maxTotalChars) {
+        this.maxTotalChars = maxTotalChars;
         this.extensions = List.copyOf(extensions);
         this.metrics = new KubeMetrics(registry);
         this.origin = origin;
@@ -290,7 +316,7 @@ public final class KubePolicySource implements MeshSource {
             // waypoint, so not refused (that would flag them on every waypoint) but left out. One that inserts the
             // local rate limit is meant for it and is checked, refused with its field when Ambit cannot apply it.
             log.debug("{} inserts no {}: not for a waypoint, ignored", ref, LOCAL_RATE_LIMIT_FILTER);
-            return new Held(object, ref, text, KubeObjects.creationTimestamp(object), List.of(), true);
+            return new Held(object, ref, text, KubeObjects.creationTimestamp(object), List.of(), true, null);
         }
         String name = "kubernetes (resourceVersion " + KubeObjects.resourceVersion(object) + ")";
         List<LoadError> errors = List.of();
@@ -307,7 +333,31 @@ public final class KubePolicySource implements MeshSource {
             log.warn("{} refused: {}", ref, e.toString());
             tellRejected(errors);
         }
-        return new Held(object, ref, text, KubeObjects.creationTimestamp(object), errors, false);
+        return new Held(
+                object,
+                ref,
+                text,
+                KubeObjects.creationTimestamp(object),
+                errors,
+                false,
+                errors.isEmpty() ? null : standIn(object, ref));
+    }
+
+    /** The fail-closed stand-in of a refused object, checked alone too; null when none (or it cannot be read). */
+    private String standIn(Map<String, Object> object, String ref) {
+        var standIn = FailClosed.standIn(object).orElse(null);
+        if (standIn == null) {
+            return null;
+        }
+        try {
+            LocalMeshFile.parse(meshDoc + "---\n" + standIn.text(), origin, extensions);
+        } catch (InvalidMeshFileException | RuntimeException e) {
+            // its targetRefs are the broken part: what it protects is unknown (Istio's validation refuses these)
+            log.warn("{}: its targets cannot be read either, so nothing stands in for it", ref);
+            return null;
+        }
+        log.warn("{} refused; until it is fixed, failing closed: {}", ref, standIn.effect());
+        return standIn.text();
     }
 
     /** Line numbers of the generated text mean nothing to the user: the object and field say where. */
@@ -344,11 +394,15 @@ public final class KubePolicySource implements MeshSource {
                 } else {
                     nowRefused.addAll(h.errors());
                     refusedByKind.merge(KubeJson.string(h.object(), "kind"), 1, Integer::sum);
+                    if (h.standIn() != null) {
+                        accepted.add(h.asStandIn()); // never dropped: that would fail open
+                    }
                 }
             }
         }
         // Istio's order: oldest first, then by namespace and name
         accepted.sort(Comparator.comparing(Held::created).thenComparing(Held::ref));
+        overBudget(accepted, nowRefused, refusedByKind);
         MeshState next = null;
         // An object fine alone may clash with another (rare: two limits on one target). Such objects are
         // dropped by name and the rest parsed again; a few rounds settle it, else the last good state stays.
@@ -392,10 +446,55 @@ public final class KubePolicySource implements MeshSource {
                 }
             }
         }
-        if (!synced.isDone() && listedOnce.containsAll(watchedKinds())) {
+        if (next != null) {
+            publishedOnce = true;
+        }
+        // Synced means a state built from the cluster serves: never the empty start state after a failed parse
+        if (!synced.isDone() && publishedOnce && listedOnce.containsAll(watchedKinds())) {
             log.info("kubernetes policies synced: {} object(s) apply, {} refused", accepted.size(), refused.size());
             synced.complete(null);
         }
+    }
+
+    /**
+     * Keeps the oldest objects within {@link #maxTotalChars}; the newer ones are refused by name (and fail closed
+     * through their stand-ins, which are small), so a flood of objects costs its author, not the policies before it.
+     */
+    private void overBudget(List<Held> accepted, List<LoadError> nowRefused, Map<String, Integer> refusedByKind) {
+        long total = meshDoc.length();
+        var over = new ArrayList<Held>();
+        for (var h : accepted) {
+            total += h.text().length() + 4;
+            if (total > maxTotalChars) {
+                over.add(h);
+            }
+        }
+        if (over.isEmpty()) {
+            return;
+        }
+        accepted.removeAll(over);
+        for (var h : over) {
+            var error = new LoadError(
+                    origin,
+                    0,
+                    h.ref(),
+                    null,
+                    "not applied: the policy objects together exceed " + maxTotalChars
+                            + " characters (expected: less policy text; the oldest objects apply first)");
+            nowRefused.add(error);
+            refusedByKind.merge(KubeJson.string(h.object(), "kind"), 1, Integer::sum);
+            if (h.standIn() == null) {
+                var standIn = standIn(h.object(), h.ref());
+                if (standIn != null) {
+                    accepted.add(new Held(h.object(), h.ref(), standIn, h.created(), List.of(), false, null));
+                }
+            }
+        }
+        log.warn(
+                "{} object(s) over the policy size budget, refused (newest first): {}",
+                over.size(),
+                over.stream().map(Held::ref).toList());
+        tellRejected(nowRefused.subList(nowRefused.size() - over.size(), nowRefused.size()));
     }
 
     private void tellRejected(List<LoadError> errors) {

@@ -1,0 +1,67 @@
+package io.ambit.waypoint.xns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ambit.waypoint.ratelimit.LocalRateLimit;
+import io.ambit.waypoint.ratelimit.RateLimitDecision;
+import io.ambit.waypoint.ratelimit.RateLimitLoader;
+import io.ambit.waypoint.ratelimit.RateLimits;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Local rate limits for a waypoint serving another namespace: a Gateway target attaches in the limit's namespace,
+ * so a limit in {@code waypoints} naming Gateway {@code waypoint} limits {@code shop/cart} served by
+ * {@code waypoints/waypoint}, and a same-named Gateway target in {@code shop} does not.
+ */
+class CrossNamespaceRateLimitTest {
+    private static LocalRateLimit limit(String ns, String targetRefs) {
+        var r = new RateLimitLoader("istio-system")
+                .text("""
+                        apiVersion: ambit.io/v1alpha1
+                        kind: LocalRateLimit
+                        metadata: {name: one-a-day, namespace: NS}
+                        spec:
+                          targetRefs: [TARGETS]
+                          tokenBucket: {maxTokens: 1, tokensPerFill: 1, fillInterval: 24h}
+                        """.replace("NS", ns).replace("TARGETS", targetRefs), "limits.yaml")
+                .result();
+        assertThat(r.errors()).isEmpty();
+        return r.limits().getFirst();
+    }
+
+    private static final String GATEWAY = "{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}";
+    private static final String CART = "{kind: Service, name: cart}";
+
+    @Test
+    void aGatewayTargetAttachesInTheWaypointsNamespace() {
+        assertThat(limit("waypoints", GATEWAY).appliesTo("shop", "cart", "waypoints", "waypoint"))
+                .isTrue();
+        assertThat(limit("shop", GATEWAY).appliesTo("shop", "cart", "waypoints", "waypoint"))
+                .isFalse();
+    }
+
+    @Test
+    void aServiceTargetAttachesInTheServicesNamespace() {
+        assertThat(limit("shop", CART).appliesTo("shop", "cart", "waypoints", "waypoint"))
+                .isTrue();
+        assertThat(limit("waypoints", CART).appliesTo("shop", "cart", "waypoints", "waypoint"))
+                .isFalse();
+    }
+
+    @Test
+    void theThreeArgumentFormMeansAWaypointInTheServicesNamespace() {
+        assertThat(limit("shop", GATEWAY).appliesTo("shop", "cart", "waypoint")).isTrue();
+        assertThat(limit("waypoints", GATEWAY).appliesTo("shop", "cart", "waypoint"))
+                .isFalse();
+    }
+
+    @Test
+    void theWaypointsGatewayLimitRefusesTheSecondRequest() {
+        var limits = new RateLimits();
+        limits.update(java.util.List.of(limit("waypoints", GATEWAY)));
+        assertThat(limits.check("shop", "cart", "waypoints", "waypoint", null).allowed())
+                .isTrue();
+        RateLimitDecision second = limits.check("shop", "cart", "waypoints", "waypoint", null);
+        assertThat(second.allowed()).isFalse();
+    }
+}
