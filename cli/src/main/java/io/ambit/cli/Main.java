@@ -38,9 +38,15 @@ public final class Main implements Runnable {
         System.exit(code);
     }
 
+    /** The width of {@code --help} output. */
+    static final int USAGE_WIDTH = 120;
+
     /** Runs the command line with the given streams; returns the exit code (2 for usage errors). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         var cl = new CommandLine(new Main());
+        // The commands' descriptions are written as lines of up to ~105 characters; picocli's default 80 would
+        // re-wrap each into a long and a short line.
+        cl.setUsageHelpWidth(USAGE_WIDTH);
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
