@@ -1,5 +1,7 @@
 package io.ambit.kubeapi;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
@@ -50,6 +52,9 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
  * rotate its token, and push a raw line into open watches. Objects are given as YAML or JSON text.
  */
 public final class FakeKubeApiServer implements AutoCloseable {
+    /** Writes the API server's JSON (maps, lists, strings, numbers, booleans). */
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private static final String CLOSE = "\u0000close";
     private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -183,8 +188,7 @@ public final class FakeKubeApiServer implements AutoCloseable {
         history.clear();
         for (var w : watches) {
             w.lines()
-                    .offer(Json.write(
-                            Map.of("type", "ERROR", "object", status(410, "Expired", "too old resource version"))));
+                    .offer(json(Map.of("type", "ERROR", "object", status(410, "Expired", "too old resource version"))));
             w.lines().offer(CLOSE);
         }
     }
@@ -196,7 +200,7 @@ public final class FakeKubeApiServer implements AutoCloseable {
                     "kind", kinds.get(w.collection()),
                     "apiVersion", w.collection().substring(0, w.collection().lastIndexOf('/')),
                     "metadata", Map.of("resourceVersion", Long.toString(version)));
-            w.lines().offer(Json.write(Map.of("type", "BOOKMARK", "object", object)));
+            w.lines().offer(json(Map.of("type", "BOOKMARK", "object", object)));
         }
     }
 
@@ -376,7 +380,7 @@ public final class FakeKubeApiServer implements AutoCloseable {
         synchronized (this) {
             if (from < compactedBelow) {
                 w.lines()
-                        .offer(Json.write(Map.of(
+                        .offer(json(Map.of(
                                 "type",
                                 "ERROR",
                                 "object",
@@ -385,7 +389,7 @@ public final class FakeKubeApiServer implements AutoCloseable {
             } else {
                 for (var e : history) {
                     if (e.version() > from && e.collection().equals(c) && w.matches(e.object())) {
-                        w.lines().offer(Json.write(Map.of("type", e.type(), "object", e.object())));
+                        w.lines().offer(json(Map.of("type", e.type(), "object", e.object())));
                     }
                 }
             }
@@ -419,7 +423,7 @@ public final class FakeKubeApiServer implements AutoCloseable {
 
     private void record(Event e) {
         history.add(e);
-        String line = Json.write(Map.of("type", e.type(), "object", e.object()));
+        String line = json(Map.of("type", e.type(), "object", e.object()));
         for (var w : watches) {
             if (w.collection().equals(e.collection())
                     && w.matches(e.object())
@@ -511,7 +515,7 @@ public final class FakeKubeApiServer implements AutoCloseable {
     }
 
     private static void reply(HttpExchange ex, int code, Object body) throws IOException {
-        byte[] bytes = Json.write(body).getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = json(body).getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         ex.sendResponseHeaders(code, bytes.length);
         ex.getResponseBody().write(bytes);
@@ -520,5 +524,13 @@ public final class FakeKubeApiServer implements AutoCloseable {
     /** For tests that need the names the server knows. */
     public synchronized Set<String> collections() {
         return new HashSet<>(kinds.keySet());
+    }
+
+    private static String json(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not JSON-writable: " + value, e);
+        }
     }
 }
