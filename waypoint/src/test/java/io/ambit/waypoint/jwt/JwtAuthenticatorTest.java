@@ -290,4 +290,16 @@ class JwtAuthenticatorTest {
         var r = run(a, bearer(sign(rsa)));
         assertThat(r.rejection().body()).isEqualTo("Jwks doesn't have any valid public key");
     }
+
+    /** What stands in for a RequestAuthentication the cluster waypoint refused (xds-client's FailClosed). */
+    @Test
+    void anEmptyInlineJwksRefusesEveryTokenButLetsARequestWithoutOneThrough() {
+        var a = inline(inlineRule("{\"keys\":[]}"));
+        assertThat(a.problems()).singleElement().asString().contains("no usable key");
+        var r = run(a, bearer(sign(rsa)));
+        assertThat(r.rejection()).isNotNull();
+        assertThat(r.rejection().status()).isEqualTo(401);
+        var none = run(a, new JwtRequest("GET", null, "h", "/", Map.of()));
+        assertThat(none.rejection()).isNull();
+    }
 }
