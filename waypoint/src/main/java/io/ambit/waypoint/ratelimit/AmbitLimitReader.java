@@ -85,6 +85,7 @@ final class AmbitLimitReader {
                 ns,
                 targets,
                 targets.isEmpty() && ns.equals(root),
+                false,
                 bucket,
                 Fraction.ALWAYS,
                 Fraction.ALWAYS,

@@ -61,7 +61,8 @@ final class EnvoyFilterReader {
             p.at(
                     spec.get("workloadSelector"),
                     "selects workloads, which a waypoint ignores (expected: no selector for "
-                            + "every service of the namespace, or targetRefs to the waypoint Gateway or a Service)");
+                            + "every request through the namespace's waypoints, or targetRefs to the waypoint "
+                            + "Gateway or a Service)");
         }
         var targets = TargetRefsReader.read(spec, namespace, root, p);
         var patches = Fields.listOrNull(spec.get("configPatches"), p);
@@ -232,6 +233,7 @@ final class EnvoyFilterReader {
                     ns,
                     targets,
                     targets.isEmpty() && ns.equals(root),
+                    targets.isEmpty(),
                     bucket,
                     enabled,
                     enforced,

@@ -9,9 +9,12 @@ import java.util.Map;
  *
  * @param name                  how logs and decisions name it, e.g. {@code EnvoyFilter production/rate-limit-filter}
  * @param namespace             the policy's namespace
- * @param targets               where it applies; empty means every destination in {@code namespace} (or in the
- *                              whole mesh when {@code meshWide})
- * @param meshWide              an untargeted policy in the root namespace
+ * @param targets               where it applies; empty: see {@code meshWide} and {@code proxyScoped}
+ * @param meshWide              an untargeted policy in the root namespace: every request at every waypoint
+ * @param proxyScoped           untargeted and from an EnvoyFilter: it applies to the waypoints of its namespace (Istio
+ *                              applies an EnvoyFilter without a selector to every proxy of its namespace), so to every
+ *                              request they serve, whichever namespace the service is in; false for Ambit's
+ *                              {@code LocalRateLimit}, which without targets means every service of its namespace
  * @param bucket                the token bucket, shared by every request it applies to at this waypoint
  * @param enabled               share of requests that are counted ({@code filter_enabled}; Envoy: none when absent)
  * @param enforced              share of limited requests that are refused ({@code filter_enforced}; Envoy: none when
@@ -28,6 +31,7 @@ public record LocalRateLimit(
         String namespace,
         List<Target> targets,
         boolean meshWide,
+        boolean proxyScoped,
         BucketSpec bucket,
         Fraction enabled,
         Fraction enforced,
@@ -62,11 +66,12 @@ public record LocalRateLimit(
      * Whether it applies to a request for {@code service} in {@code ns}, served by the waypoint (Gateway)
      * {@code waypointNs/waypoint}. A Gateway target attaches in the policy's namespace, which is the
      * waypoint's, not the service's, when a waypoint serves another namespace
-     * ({@code istio.io/use-waypoint-namespace}); Service targets and untargeted limits go by the service's.
+     * ({@code istio.io/use-waypoint-namespace}); Service targets go by the service's namespace; an untargeted
+     * EnvoyFilter by the waypoint's, an untargeted {@code LocalRateLimit} by the service's.
      */
     public boolean appliesTo(String ns, String service, String waypointNs, String waypoint) {
         if (targets.isEmpty()) {
-            return meshWide || namespace.equals(ns);
+            return meshWide || namespace.equals(proxyScoped ? waypointNs : ns);
         }
         for (Target t : targets) {
             boolean hit =

@@ -255,8 +255,8 @@ class RateLimitLoaderTest {
                         "  configPatches:",
                         "  workloadSelector: {labels: {app: api}}\n  configPatches:",
                         "spec.workloadSelector",
-                        "selects workloads, which a waypoint ignores (expected: no selector for every service of the "
-                                + "namespace, or targetRefs to the waypoint Gateway or a Service)"),
+                        "selects workloads, which a waypoint ignores (expected: no selector for every request through "
+                                + "the namespace's waypoints, or targetRefs to the waypoint Gateway or a Service)"),
                 Arguments.of(
                         "  configPatches:",
                         "  targetRefs: [{kind: Deployment, name: api}]\n  configPatches:",
