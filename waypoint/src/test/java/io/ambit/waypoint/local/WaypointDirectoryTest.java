@@ -64,9 +64,27 @@ class WaypointDirectoryTest {
     }
 
     @Test
-    void aMeshWithoutWaypointsDeclaresNone() throws Exception {
+    void theQuickstartDeclaresItsPaymentsWaypoint() throws Exception {
         var mesh = LocalMeshFile.parse(
                 Files.readString(Path.of("../examples/quickstart-mesh.yaml")), "quickstart-mesh.yaml");
+        assertThat(WaypointDirectory.find(mesh))
+                .singleElement()
+                .satisfies(w -> assertThat(w.self().gatewayName()).isEqualTo("payments-waypoint"));
+    }
+
+    @Test
+    void aMeshWithoutWaypointsDeclaresNone() throws Exception {
+        var mesh = LocalMeshFile.parse("""
+                workloads:
+                - {name: sleep, namespace: default, serviceAccount: sleep, workloadIps: ["127.0.1.1"]}
+                - name: httpbin
+                  namespace: default
+                  serviceAccount: httpbin
+                  workloadIps: ["127.0.2.1"]
+                  services: {"default/httpbin.default.svc.cluster.local": {8000: 8080}}
+                services:
+                - {name: httpbin, namespace: default, hostname: httpbin.default.svc.cluster.local, vips: ["/127.10.0.1"], ports: {8000: 8080}}
+                """, "mesh.yaml");
         assertThat(WaypointDirectory.find(mesh)).isEmpty();
     }
 }

@@ -160,9 +160,13 @@ class LocalMeshFileTest {
     @Test
     void theQuickstartExampleLoadsAndItsPoliciesDecide() throws Exception {
         var file = Path.of("../examples/quickstart-mesh.yaml");
-        var state = LocalMeshFile.parse(Files.readString(file), file.toString());
+        // its LocalRateLimit is read by the waypoint module's extension, not installed in this module's tests
+        String withoutLimits = java.util.Arrays.stream(Files.readString(file).split("\n---\n"))
+                .filter(doc -> !doc.contains("\nkind: LocalRateLimit\n"))
+                .collect(java.util.stream.Collectors.joining("\n---\n"));
+        var state = LocalMeshFile.parse(withoutLimits, file.toString());
 
-        assertThat(state.workloads()).hasSize(5);
+        assertThat(state.workloads()).hasSize(8);
         assertThat(state.workloads()).extracting(Workload::node).containsOnly("node-a", "node-b");
         assertThat(state.workloads()).extracting(Workload::namespace).containsOnly("default", "payments");
         var httpbin = state.serviceByVip(IpAddress.parse("127.10.0.1")).orElseThrow();
