@@ -95,7 +95,10 @@ public record Authority(String host, int port, InetAddress address) {
 
     private static int port(String s, String digits) {
         if (digits.isEmpty() || digits.length() > 5) {
-            throw bad(s, "the port \"" + digits + "\" is not 1-65535");
+            throw bad(
+                    s,
+                    "the port \"" + (digits.length() > 8 ? digits.substring(0, 8) + "..." : digits)
+                            + "\" is not 1-65535");
         }
         int port = 0;
         for (int i = 0; i < digits.length(); i++) {
@@ -159,7 +162,9 @@ public record Authority(String host, int port, InetAddress address) {
 
     private static IllegalArgumentException bad(CharSequence text, String why) {
         String shown = text == null ? "null" : text.length() > 80 ? text.subSequence(0, 80) + "..." : text.toString();
-        return new IllegalArgumentException("authority \"" + shown.replaceAll("\\p{Cntrl}", "?") + "\": " + why
+        // Both parts may quote the peer's bytes (the port digits, the host): no control character reaches a
+        // log line (a tab or newline in the port was copied through; found by AuthorityFuzzTest).
+        return new IllegalArgumentException(("authority \"" + shown + "\": " + why).replaceAll("\\p{Cntrl}", "?")
                 + " (expected ip:port, [ipv6]:port or host:port)");
     }
 }

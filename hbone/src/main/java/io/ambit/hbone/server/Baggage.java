@@ -43,11 +43,11 @@ public record Baggage(Map<String, String> entries) {
             if (eq <= 0) {
                 continue;
             }
-            String key = kv.substring(0, eq).strip();
+            String key = trimOws(kv.substring(0, eq));
             if (!isToken(key)) {
                 continue;
             }
-            decode(kv.substring(eq + 1).strip()).ifPresent(v -> out.putIfAbsent(key, v));
+            decode(trimOws(kv.substring(eq + 1))).ifPresent(v -> out.putIfAbsent(key, v));
         }
         return out.isEmpty() ? EMPTY : new Baggage(out);
     }
@@ -87,8 +87,8 @@ public record Baggage(Map<String, String> entries) {
                 if (i + 2 >= value.length()) {
                     return Optional.empty();
                 }
-                int hi = Character.digit(value.charAt(i + 1), 16);
-                int lo = Character.digit(value.charAt(i + 2), 16);
+                int hi = hexDigit(value.charAt(i + 1));
+                int lo = hexDigit(value.charAt(i + 2));
                 if (hi < 0 || lo < 0) {
                     return Optional.empty();
                 }
@@ -107,6 +107,35 @@ public record Baggage(Map<String, String> entries) {
             }
         }
         return Optional.of(decoded);
+    }
+
+    // W3C optional whitespace is spaces and tabs only; String.strip() would also drop Unicode spaces, so a
+    // key sent as "\u2003k" would be read as "k".
+    private static String trimOws(String s) {
+        int from = 0;
+        int to = s.length();
+        while (from < to && (s.charAt(from) == ' ' || s.charAt(from) == '\t')) {
+            from++;
+        }
+        while (to > from && (s.charAt(to - 1) == ' ' || s.charAt(to - 1) == '\t')) {
+            to--;
+        }
+        return s.substring(from, to);
+    }
+
+    // ASCII hex only: Character.digit also reads Arabic-Indic and full-width digits, so "%\u0663\u0663" would
+    // decode to "3" although baggage values are ASCII (found by BaggageFuzzTest).
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') {
+            return c - '0';
+        }
+        if (c >= 'a' && c <= 'f') {
+            return c - 'a' + 10;
+        }
+        if (c >= 'A' && c <= 'F') {
+            return c - 'A' + 10;
+        }
+        return -1;
     }
 
     private static boolean isToken(String s) {

@@ -1,5 +1,6 @@
 package io.ambit.policy.path;
 
+import java.util.BitSet;
 import java.util.Objects;
 
 /**
@@ -10,7 +11,9 @@ import java.util.Objects;
  * <p>Every step is a single forward pass over the string (no regular expressions, no recursion), so the
  * cost is linear in the length of the path whatever a client sends. Decoding happens exactly once: a
  * decoded character is never {@code %}, so it cannot start a new escape ({@code %252E} stays
- * {@code %252E}).
+ * {@code %252E}). It can still complete one that a stray {@code %} starts ({@code %%32%45} would read
+ * {@code %2E}): such a path is refused, because a backend that decodes what we forward would see a
+ * different path from the one the policies matched, and normalizing the result again would change it.
  */
 public final class PathNormalizer {
     private PathNormalizer() {}
@@ -93,6 +96,7 @@ public final class PathNormalizer {
             return path;
         }
         StringBuilder out = new StringBuilder(path.length());
+        BitSet decodedAt = null; // output positions that came from an escape, for rejectAssembledEscapes
         int n = path.length();
         int i = 0;
         while (i < n) {
@@ -108,6 +112,10 @@ public final class PathNormalizer {
                 if (hi >= 0 && lo >= 0) {
                     char decoded = (char) (hi << 4 | lo);
                     if (isUnreserved(decoded)) {
+                        if (decodedAt == null) {
+                            decodedAt = new BitSet();
+                        }
+                        decodedAt.set(out.length());
                         out.append(decoded);
                         i += 3;
                         continue;
@@ -126,7 +134,28 @@ public final class PathNormalizer {
             out.append(c);
             i++;
         }
+        if (decodedAt != null) {
+            rejectAssembledEscapes(out, decodedAt);
+        }
         return out.toString();
+    }
+
+    /**
+     * Refuses an output in which a {@code %} the client sent and a character we decoded now read as an
+     * escape ({@code %%32%45} as {@code %2E}, {@code %%300} as {@code %00}): a second decoder downstream
+     * would turn it into a dot, a slash or a NUL that no policy saw. A clean path never has this shape.
+     * Only decoded unreserved characters can be hex digits, so only those positions are checked.
+     */
+    private static void rejectAssembledEscapes(CharSequence out, BitSet decodedAt) {
+        for (int k = out.length() - 3; k >= 0; k--) {
+            if (out.charAt(k) == '%'
+                    && hexValue(out.charAt(k + 1)) >= 0
+                    && hexValue(out.charAt(k + 2)) >= 0
+                    && (decodedAt.get(k + 1) || decodedAt.get(k + 2))) {
+                throw new InvalidPathException("path contains \"" + out.subSequence(k, k + 3)
+                        + "\" assembled from a '%' and decoded characters (double encoding); rejected with 400");
+            }
+        }
     }
 
     /**
