@@ -259,11 +259,12 @@ public final class HbonePool implements AutoCloseable {
     private CompletableFuture<PooledConnection> connectTls(KeyPool pool, WorkloadCertificate cert) {
         CompletableFuture<PooledConnection> dialed = new CompletableFuture<>();
         long idleNanos = config.idleTimeout().toNanos();
-        Bootstrap bootstrap = new Bootstrap()
+        // keepalive with ztunnel's timers (TcpKeepalive), not the kernel's 2 hours
+        Bootstrap bootstrap = transport
+                .configure(new Bootstrap())
                 .group(pool.loop != null ? pool.loop : group)
                 .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
                         Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))

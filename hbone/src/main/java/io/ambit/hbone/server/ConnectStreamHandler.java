@@ -9,6 +9,8 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -75,17 +77,14 @@ final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
     // Phase 1: is this a well-formed HBONE CONNECT?
     private void onRequest(ChannelHandlerContext ctx, Http2Headers headers) {
         Http2StreamChannel stream = (Http2StreamChannel) ctx.channel();
-        CharSequence method = headers.method();
-        if (method == null || !AsciiString.contentEquals(method, "CONNECT")) {
-            answer(ctx, ConnectResponse.reject(ConnectStatus.BAD_REQUEST, "method " + method + " is not CONNECT"));
+        String malformed = malformed(headers);
+        if (malformed != null) {
+            refuseMalformed(ctx, malformed);
             return;
         }
-        if (headers.scheme() != null || headers.path() != null || headers.contains(PROTOCOL)) {
-            answer(
-                    ctx,
-                    ConnectResponse.reject(
-                            ConnectStatus.BAD_REQUEST,
-                            "CONNECT with :scheme, :path or :protocol (expected authority-form only)"));
+        CharSequence method = headers.method();
+        if (!AsciiString.contentEquals(method, "CONNECT")) {
+            answer(ctx, ConnectResponse.reject(ConnectStatus.BAD_REQUEST, "method " + method + " is not CONNECT"));
             return;
         }
         Authority authority;
@@ -115,6 +114,53 @@ final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
                 streamClosed);
         log.debug("{} CONNECT {} from {}", stream, authority, peer.identity());
         decide(ctx, request);
+    }
+
+    /**
+     * Why a request is malformed in HTTP/2's terms (RFC 9113 §8.3.1 and §8.5), or null. A CONNECT carries
+     * {@code :authority} and neither {@code :scheme} nor {@code :path}; {@code :protocol} is only defined once a server
+     * enabled extended CONNECT (RFC 8441), which this one does not; any other request carries {@code :method},
+     * {@code :scheme} and a non-empty {@code :path}. Netty's decoder has already refused unknown, duplicated,
+     * misplaced and response pseudo-header fields, upper-case names and connection-specific fields.
+     */
+    static String malformed(Http2Headers headers) {
+        CharSequence method = headers.method();
+        if (method == null) {
+            return "no :method";
+        }
+        if (AsciiString.contentEquals(method, "CONNECT")) {
+            if (headers.contains(PROTOCOL)) {
+                return "CONNECT with :protocol (extended CONNECT is not enabled)";
+            }
+            if (headers.scheme() != null || headers.path() != null) {
+                return "CONNECT with :scheme or :path (expected :authority only)";
+            }
+            if (headers.authority() == null) {
+                return "CONNECT without :authority";
+            }
+            return null;
+        }
+        CharSequence path = headers.path();
+        if (headers.scheme() == null || path == null || path.isEmpty()) {
+            return method + " without :scheme or :path";
+        }
+        return null;
+    }
+
+    /**
+     * A malformed request is a stream error PROTOCOL_ERROR (RFC 9113 §8.1.1), answered as the RFC allows: a 400
+     * first, for clients that show statuses, then RST_STREAM(PROTOCOL_ERROR) — no linger, unlike a refusal of a
+     * well-formed request: a conforming client never sends one, and its resets count against the client's budget.
+     * Caught by the conformance cases connect/8.5-3 to 8.5-6 (a 400 and a stream held open).
+     */
+    private void refuseMalformed(ChannelHandlerContext ctx, String why) {
+        decided = true;
+        counters.rejected.increment();
+        Channel stream = ctx.channel();
+        log.debug("{} malformed request refused: {}", stream, why);
+        Http2Headers headers = new DefaultHttp2Headers().status(Integer.toString(ConnectStatus.BAD_REQUEST.code()));
+        stream.write(new DefaultHttp2HeadersFrame(headers, true));
+        stream.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR));
     }
 
     // Phase 2: ask the handler, asynchronously and within the decision timeout.

@@ -82,12 +82,13 @@ public final class HboneServer implements AutoCloseable {
         HboneMetrics.Side meters = metrics.destination();
         ServerCounters counters = new ServerCounters();
         ChannelGroup connections = new DefaultChannelGroup("hbone-connections", GlobalEventExecutor.INSTANCE);
-        ServerBootstrap bootstrap = new ServerBootstrap()
+        // keepalive with ztunnel's timers (TcpKeepalive), not the kernel's 2 hours
+        ServerBootstrap bootstrap = transport
+                .configureChildren(new ServerBootstrap())
                 .group(group)
                 .channelFactory(transport.serverChannelFactory())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
                 .childHandler(new ChannelInitializer<>() {
                     @Override

@@ -1,19 +1,40 @@
 package io.ambit.hbone.transport;
 
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 
 /**
  * Netty's frame-codec builder with {@link RecentResets} around the finished encoder (outside Netty's own
- * limits, so that the resets it leaves out are not counted either). Otherwise as {@link
+ * limits, so that the resets it leaves out are not counted either), and a connection whose outgoing data
+ * is shared out by {@link UniformStreamByteDistributor}. Otherwise as {@link
  * Http2FrameCodecBuilder#forServer()} and {@link Http2FrameCodecBuilder#forClient()}.
+ *
+ * <p>Why the uniform distributor: HBONE never sends or honours HTTP/2 priorities (every stream is one TCP
+ * connection of equal standing), and Netty's default, {@code WeightedFairQueueByteDistributor}, keeps a
+ * priority-tree node with its own queue per stream and a few retained closed streams per connection, all
+ * unused here. The uniform one gives each stream with data an equal share per write, which is the
+ * fairness the relay needs.
  */
 final class HboneCodecBuilder extends Http2FrameCodecBuilder {
+    /** Netty's default number of reserved (pushed) streams; HBONE has no push, so it only bounds. */
+    private static final int MAX_RESERVED_STREAMS = 100;
+
     HboneCodecBuilder(boolean server) {
-        server(server);
+        // The connection is made here (not by the builder) to choose its flow controller's distributor; a
+        // builder given a connection takes the client/server role from it and must not be told again.
+        Http2Connection connection = new DefaultHttp2Connection(server, MAX_RESERVED_STREAMS);
+        connection
+                .remote()
+                .flowController(
+                        new DefaultHttp2RemoteFlowController(connection, new UniformStreamByteDistributor(connection)));
+        connection(connection);
         gracefulShutdownTimeoutMillis(0); // as forServer() and forClient()
     }
 

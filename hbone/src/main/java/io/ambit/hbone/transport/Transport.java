@@ -1,14 +1,23 @@
 package io.ambit.hbone.transport;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ReflectiveChannelFactory;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
+import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.Supplier;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * One Netty I/O transport (io_uring, epoll or NIO): how to make its event loops and which channel classes
@@ -22,6 +31,7 @@ public final class Transport {
     private final Class<? extends SocketChannel> socketChannelClass;
     private final ChannelFactory<? extends ServerSocketChannel> serverChannelFactory;
     private final ChannelFactory<? extends SocketChannel> socketChannelFactory;
+    private final TcpKeepalive keepalive;
 
     /** The transports Ambit knows, best first: the first available one is the default. */
     public enum Kind {
@@ -66,7 +76,8 @@ public final class Transport {
                 serverChannelClass,
                 socketChannelClass,
                 new ReflectiveChannelFactory<>(serverChannelClass),
-                new ReflectiveChannelFactory<>(socketChannelClass));
+                new ReflectiveChannelFactory<>(socketChannelClass),
+                TcpKeepalive.defaults());
     }
 
     private Transport(
@@ -75,13 +86,15 @@ public final class Transport {
             Class<? extends ServerSocketChannel> serverChannelClass,
             Class<? extends SocketChannel> socketChannelClass,
             ChannelFactory<? extends ServerSocketChannel> serverChannelFactory,
-            ChannelFactory<? extends SocketChannel> socketChannelFactory) {
+            ChannelFactory<? extends SocketChannel> socketChannelFactory,
+            TcpKeepalive keepalive) {
         this.kind = kind;
         this.ioHandlerFactory = ioHandlerFactory;
         this.serverChannelClass = serverChannelClass;
         this.socketChannelClass = socketChannelClass;
         this.serverChannelFactory = serverChannelFactory;
         this.socketChannelFactory = socketChannelFactory;
+        this.keepalive = keepalive;
     }
 
     /**
@@ -92,7 +105,80 @@ public final class Transport {
      */
     public Transport withChannelFactories(
             ChannelFactory<? extends ServerSocketChannel> server, ChannelFactory<? extends SocketChannel> socket) {
-        return new Transport(kind, ioHandlerFactory, serverChannelClass, socketChannelClass, server, socket);
+        return new Transport(kind, ioHandlerFactory, serverChannelClass, socketChannelClass, server, socket, keepalive);
+    }
+
+    /** This transport, with connection sockets kept alive as {@code settings} say. */
+    public Transport withKeepalive(TcpKeepalive settings) {
+        return new Transport(
+                kind,
+                ioHandlerFactory,
+                serverChannelClass,
+                socketChannelClass,
+                serverChannelFactory,
+                socketChannelFactory,
+                settings);
+    }
+
+    /** How the connection sockets of this transport are kept alive (ztunnel's 180 s / 180 s / 9 by default). */
+    public TcpKeepalive keepalive() {
+        return keepalive;
+    }
+
+    /**
+     * Sets this transport's connection-socket options (keepalive with its idle time, interval and probe
+     * count) on the sockets {@code bootstrap} connects.
+     */
+    public Bootstrap configure(Bootstrap bootstrap) {
+        socketOptions().forEach((option, value) -> setOption(bootstrap, option, value));
+        return bootstrap;
+    }
+
+    /** Sets this transport's connection-socket options on the sockets {@code bootstrap} accepts. */
+    public ServerBootstrap configureChildren(ServerBootstrap bootstrap) {
+        socketOptions().forEach((option, value) -> setChildOption(bootstrap, option, value));
+        return bootstrap;
+    }
+
+    /**
+     * The options {@link #configure} sets, as this transport's channels take them: the three keepalive
+     * timers exist only as transport-specific options (epoll, io_uring) or as the JDK's extended socket
+     * options (NIO); {@code SO_KEEPALIVE} alone would leave Linux's 2-hour default.
+     */
+    Map<ChannelOption<?>, Object> socketOptions() {
+        Map<ChannelOption<?>, Object> options = new LinkedHashMap<>();
+        options.put(ChannelOption.SO_KEEPALIVE, keepalive.enabled());
+        if (!keepalive.enabled()) {
+            return options;
+        }
+        switch (kind) {
+            case EPOLL -> {
+                options.put(EpollChannelOption.TCP_KEEPIDLE, keepalive.idleSeconds());
+                options.put(EpollChannelOption.TCP_KEEPINTVL, keepalive.intervalSeconds());
+                options.put(EpollChannelOption.TCP_KEEPCNT, keepalive.probes());
+            }
+            case IO_URING -> {
+                options.put(IoUringChannelOption.TCP_KEEPIDLE, keepalive.idleSeconds());
+                options.put(IoUringChannelOption.TCP_KEEPINTVL, keepalive.intervalSeconds());
+                options.put(IoUringChannelOption.TCP_KEEPCNT, keepalive.probes());
+            }
+            case NIO -> {
+                options.put(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPIDLE), keepalive.idleSeconds());
+                options.put(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPINTERVAL), keepalive.intervalSeconds());
+                options.put(NioChannelOption.of(ExtendedSocketOptions.TCP_KEEPCOUNT), keepalive.probes());
+            }
+        }
+        return options;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void setOption(Bootstrap bootstrap, ChannelOption<T> option, Object value) {
+        bootstrap.option(option, (T) value);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void setChildOption(ServerBootstrap bootstrap, ChannelOption<T> option, Object value) {
+        bootstrap.childOption(option, (T) value);
     }
 
     /** Makes this transport's listening channels: use with {@code ServerBootstrap.channelFactory}. */

@@ -27,6 +27,10 @@ import org.slf4j.LoggerFactory;
  * half-closed) was dropped from the epoll set, so a later write that had to wait failed. When io_uring is
  * chosen, this class turns its multishot polls off (see the static initializer), which makes it report
  * resets reliably.
+ *
+ * <p>Every transport made here keeps its connection sockets alive as ztunnel does, with ztunnel's
+ * {@code KEEPALIVE_*} environment overrides read at that moment ({@link TcpKeepalive#fromEnvironment}); a
+ * malformed override fails {@link #select} and {@link #of} with the variable named.
  */
 public final class Transports {
     /** System property naming the transport: {@code epoll}, {@code io_uring} or {@code nio}. */
@@ -134,6 +138,10 @@ public final class Transports {
     }
 
     private static Transport create(Transport.Kind kind) {
+        return bare(kind).withKeepalive(TcpKeepalive.fromEnvironment(System.getenv()));
+    }
+
+    private static Transport bare(Transport.Kind kind) {
         return switch (kind) {
             case IO_URING ->
                 new Transport(

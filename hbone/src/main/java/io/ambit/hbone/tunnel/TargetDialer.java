@@ -66,7 +66,8 @@ public final class TargetDialer implements ConnectHandler {
                             + "this server may dial)"));
         }
         CompletableFuture<ConnectResponse> answer = new CompletableFuture<>();
-        ChannelFuture connected = new Bootstrap()
+        ChannelFuture connected = transport
+                .configure(new Bootstrap()) // keepalive with ztunnel's timers
                 .group(request.eventLoop())
                 .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)

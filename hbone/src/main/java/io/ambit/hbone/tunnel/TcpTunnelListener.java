@@ -75,7 +75,8 @@ public final class TcpTunnelListener implements AutoCloseable {
         HbonePool shared = pooled ? pools.get() : null;
         TunnelRequest request = TunnelRequest.to(Authority.of(target));
         TcpTunnelListener self = new TcpTunnelListener(target, pooled);
-        self.listener = new ServerBootstrap()
+        self.listener = transport
+                .configureChildren(new ServerBootstrap()) // keepalive with ztunnel's timers
                 .group(group)
                 .channel(transport.serverChannelClass())
                 .childOption(ChannelOption.TCP_NODELAY, true)

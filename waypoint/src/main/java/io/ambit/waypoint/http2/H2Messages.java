@@ -189,6 +189,25 @@ final class H2Messages {
     }
 
     /**
+     * The final response to a HEAD request: its HEADERS end the stream, and whatever content or trailers the upstream
+     * sent after it are dropped (by the caller: nothing is written after the end). A response to HEAD has no content
+     * (RFC 9110 §9.3.2) even when the upstream sends some — an HTTP/2 app may, and clients take DATA on a HEAD
+     * response as malformed (h2spec generic/4-2 caught the waypoint passing an echo app's body on). Takes ownership of
+     * {@code response}; returns true (the stream's end is written).
+     */
+    static boolean writeHeadOnly(
+            Http2ConnectionEncoder encoder, ChannelHandlerContext ctx, int streamId, HttpResponse response) {
+        Http2Headers headers;
+        try {
+            headers = fields(response.headers(), response.status().codeAsText());
+        } finally {
+            ReferenceCountUtil.release(response);
+        }
+        encoder.writeHeaders(ctx, streamId, headers, 0, true, ctx.newPromise());
+        return true;
+    }
+
+    /**
      * A response head's ({@code status} set) or trailers' fields as HTTP/2 fields: what
      * {@code HttpConversionUtil.toHttp2Headers} makes, in one pass and without its per-call map of the
      * {@code Connection} tokens — a response that has a {@code connection}, {@code te} or {@code cookie} field

@@ -8,6 +8,7 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -44,6 +45,7 @@ final class H2ServerStream implements Downstream {
     private boolean responseEnded; // END_STREAM written (perhaps still queued by flow control)
     private boolean resetWhenResponseSent; // answered early: stop the request body once END_STREAM is out
     private boolean closed;
+    private boolean headRequest; // its response has no content, whatever the upstream sends (RFC 9110 §9.3.2)
 
     H2ServerStream(H2Connection connection, Http2Stream stream) {
         this.connection = connection;
@@ -54,6 +56,7 @@ final class H2ServerStream implements Downstream {
 
     /** The request head: the exchange starts (and may end before this returns). */
     void start(HttpRequest head) {
+        headRequest = HttpMethod.HEAD.equals(head.method());
         exchange = Exchange.of(this, connection.services(), connection.tunnel(), head, false);
         delivering = true;
         try {
@@ -210,7 +213,10 @@ final class H2ServerStream implements Downstream {
             responseBegun = true;
         }
         try {
-            responseEnded = H2Messages.write(connection.encoder(), connection.ctx(), stream.id(), part);
+            responseEnded =
+                    headRequest && part instanceof HttpResponse r && r.status().code() >= 200
+                            ? H2Messages.writeHeadOnly(connection.encoder(), connection.ctx(), stream.id(), r)
+                            : H2Messages.write(connection.encoder(), connection.ctx(), stream.id(), part);
         } catch (RuntimeException e) {
             // A response header HTTP/2 cannot carry: the stream is reset once the exchange's call returns.
             log.debug("response on stream {} could not be written", stream.id(), e);
@@ -225,6 +231,9 @@ final class H2ServerStream implements Downstream {
 
     @Override
     public boolean isWritable() {
+        if (headRequest && responseEnded) {
+            return true; // what the upstream still sends after a HEAD response's end is dropped: never wait for it
+        }
         return !closed && connection.isWritable(stream);
     }
 

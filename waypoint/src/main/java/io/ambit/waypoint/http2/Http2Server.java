@@ -51,6 +51,9 @@ public final class Http2Server {
                     .maxHeaderListSize(limits.maxHeaderListSize())
                     .initialWindowSize(limits.initialStreamWindow()));
             validateHeaders(true);
+            // RFC 9113 §8.3.1: exactly one :method, :scheme and :path (CONNECT: :authority), or the request is
+            // malformed: RST_STREAM(PROTOCOL_ERROR) (h2spec http2/8.1.2.3-3: a request without :scheme was served).
+            validateRequiredPseudoHeaders(true);
             decoderEnforceMaxRstFramesPerWindow(limits.maxRstPerWindow(), limits.rstWindowSeconds());
             encoderEnforceMaxRstFramesPerWindow(limits.maxRstPerWindow(), limits.rstWindowSeconds());
             decoderEnforceMaxSmallContinuationFrames(limits.maxSmallContinuationFrames());

@@ -111,7 +111,8 @@ public final class PlaintextListener implements AutoCloseable {
             boolean keepClientIp)
             throws InterruptedException {
         var self = new PlaintextListener(mesh, transport, accessLog, live, metrics, capture, keepClientIp);
-        self.listener = new ServerBootstrap()
+        self.listener = transport
+                .configureChildren(new ServerBootstrap()) // keepalive with ztunnel's timers
                 .group(group)
                 .channelFactory(transport.serverChannelFactory())
                 // a listener reopened on the same address (a workload re-added) must not wait out TIME_WAIT
@@ -202,7 +203,8 @@ public final class PlaintextListener implements AutoCloseable {
 
         // 4. Connect to the app, then relay; registered until it ends, so policy updates re-decide it.
         conn.access = access;
-        var connected = new Bootstrap()
+        var connected = transport
+                .configure(new Bootstrap()) // keepalive with ztunnel's timers
                 .group(client.eventLoop())
                 .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)

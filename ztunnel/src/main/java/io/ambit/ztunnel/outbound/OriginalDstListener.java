@@ -57,7 +57,8 @@ public final class OriginalDstListener implements AutoCloseable {
             InetSocketAddress bind, OutboundFlow flow, Set<Integer> ownPorts, Transport transport, EventLoopGroup group)
             throws InterruptedException {
         var ports = Set.copyOf(ownPorts);
-        var listener = new ServerBootstrap()
+        var listener = transport
+                .configureChildren(new ServerBootstrap()) // keepalive with ztunnel's timers
                 .group(group)
                 .channelFactory(transport.serverChannelFactory())
                 // a listener reopened on the same address (a workload re-added) must not wait out TIME_WAIT

@@ -186,7 +186,8 @@ public final class OutboundFlow {
     }
 
     private void direct(Conn conn, Route.Direct route) {
-        var connected = new Bootstrap()
+        var connected = transport
+                .configure(new Bootstrap()) // keepalive with ztunnel's timers
                 .group(conn.client.eventLoop())
                 .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.TCP_NODELAY, true)

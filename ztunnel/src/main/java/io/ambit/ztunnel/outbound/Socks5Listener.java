@@ -81,7 +81,8 @@ public final class Socks5Listener implements AutoCloseable {
             throws InterruptedException {
         Socks5Handshake.Receiver receiver = (client, request) ->
                 flow.open(client, new OutboundFlow.Destination(request.ip(), request.host(), request.port()), REPLY);
-        var listener = new ServerBootstrap()
+        var listener = transport
+                .configureChildren(new ServerBootstrap()) // keepalive with ztunnel's timers
                 .group(group)
                 .channelFactory(transport.serverChannelFactory())
                 // a listener reopened on the same address (a workload re-added) must not wait out TIME_WAIT
