@@ -63,8 +63,22 @@
 # own and inclusive time by method, by nearest Ambit frame, native waits, bytes allocated per request, GC).
 # With PROFILE=1 both waypoint JVMs run with -XX:+DebugNonSafepoints (exact attribution of inlined code).
 #
+# THREADS=1: every throughput run also writes threads-<setup>-<proto>-<round>.txt: the CPU of every thread of
+# every process in the path (the proxies and the harness JVMs; /proc/PID/task/*/stat around the run), busiest
+# first, in % of one CPU. A stage at ~100 % is the one the path waits for; the file also says how many CPUs the
+# whole path kept busy.
+#
 # Settings (environment): DURATION=10 WARMUP=5 JIT_WARMUP=20 CONNS=16 STREAMS=10 RATE=1000 CLIENTS=4 ROUNDS=1
 #   SETUPS="direct waypoint haproxy haproxy-hbone haproxy-mtls" PROTOS="h1 h2" PIN=0 PROFILE=0 PROFILE_LEVEL=max
+#   THREADS=0 CLIENT_JAVA_OPTS (the HBONE client hops' JVMs: client, client-old, client2; default HARNESS_JAVA_OPTS;
+#   e.g. -Dambit.eventLoops=1 puts each client hop's sockets on the loop of its one HBONE connection)
+#   CLIENT_POOL=shared|per-loop (the HBONE client hops' pool: shared, the default, one connection for all their
+#   sockets until the stream limit; per-loop, as Ambit's ztunnel: a connection per event loop, each socket's tunnel
+#   on its own loop's connection — bench/README "Waypoint", fifth session)
+#   CLIENT_OLD_POOL (the waypoint-old slot's client hop's pool, default CLIENT_POOL: with WP_OLD_JAR set to this
+#   tree's jar, CLIENT_POOL=per-loop CLIENT_OLD_POOL=shared measures the two pools side by side)
+#   WP_OLD_HOPS=1 (the waypoint-old slot's client hop runs from WP_OLD_JAR too: to compare a change to the hops'
+#   code, hbone's relay or pool, along with the waypoint)
 #   WP_JAVA_OPTS (waypoint JVMs; default: Netty leak detection off, as in production) HARNESS_JAVA_OPTS
 #   WP_OLD_JAR WP_OLD_JAVA_OPTS (default: WP_JAVA_OPTS) SKIP_BUILD=1
 set -euo pipefail
@@ -84,6 +98,7 @@ ROUNDS="${ROUNDS:-1}"
 PIN="${PIN:-0}"
 PROFILE="${PROFILE:-0}"
 PROFILE_LEVEL="${PROFILE_LEVEL:-max}"
+THREADS="${THREADS:-0}"
 PROTOS="${PROTOS:-h1 h2}"
 SETUPS="${SETUPS:-direct waypoint haproxy haproxy-hbone haproxy-mtls}"
 WP_JAR="${WP_JAR:-$JAR}"
@@ -95,6 +110,10 @@ NO_LEAK_DETECTION=-Dio.netty.leakDetection.level=disabled
 WP_JAVA_OPTS="${WP_JAVA_OPTS-$NO_LEAK_DETECTION}"
 HARNESS_JAVA_OPTS="${HARNESS_JAVA_OPTS-$NO_LEAK_DETECTION}"
 WP_OLD_JAVA_OPTS="${WP_OLD_JAVA_OPTS-$WP_JAVA_OPTS}"
+CLIENT_JAVA_OPTS="${CLIENT_JAVA_OPTS-$HARNESS_JAVA_OPTS}"
+WP_OLD_HOPS="${WP_OLD_HOPS:-0}"
+CLIENT_POOL="${CLIENT_POOL:-shared}"
+CLIENT_OLD_POOL="${CLIENT_OLD_POOL:-$CLIENT_POOL}"
 if [[ "$PROFILE" == 1 ]]; then
     # Without it a sample in inlined code is attributed to the nearest safepoint's method, often a neighbour.
     PRECISE="-XX:+UnlockDiagnosticVMOptions -XX:+DebugNonSafepoints"
@@ -258,9 +277,11 @@ waypoint_jvm() { # var log class-path mesh java-options: a waypoint JVM
         waypoint --mesh "$4" --ca "$OUT/ca"
     wait_line "$2" '^ready' "${!1}"
 }
-hbone_client() { # var log listen waypoint waypoint-identity target
-    start "$1" "$2" on_cpu 0 "${BENCH[@]}" client --listen "$3" --waypoint "$4" --waypoint-identity "$5" \
-        --target "$6" --ca "$OUT/ca" --identity "$ID/bench-client"
+hbone_client() { # var log listen waypoint waypoint-identity target [class-path [pool]]
+    # shellcheck disable=SC2086
+    start "$1" "$2" on_cpu 0 "$JAVA" "${JVM_FLAGS[@]}" $CLIENT_JAVA_OPTS -cp "${7:-$JAR}" \
+        io.ambit.bench.waypoint.WaypointBench client --listen "$3" --waypoint "$4" --waypoint-identity "$5" \
+        --target "$6" --ca "$OUT/ca" --identity "$ID/bench-client" $([[ "${8:-$CLIENT_POOL}" == shared ]] || echo "--pool ${8:-$CLIENT_POOL}")
     wait_line "$2" '^ready' "${!1}"
 }
 waypoint_jvm wp_pid "$OUT/waypoint.log" "$WP_JAR" "$OUT/mesh.yaml" "$WP_JAVA_OPTS"
@@ -269,7 +290,8 @@ wpold_pid=
 client_old_pid=
 if [[ -n "$WP_OLD_JAR" ]]; then
     waypoint_jvm wpold_pid "$OUT/waypoint-old.log" "$WP_OLD_JAR" "$OUT/mesh-old.yaml" "$WP_OLD_JAVA_OPTS"
-    hbone_client client_old_pid "$OUT/client-old.log" "$CLIENT_OLD" "$WAYPOINT_OLD" "$ID/bench-waypoint" "$VIP"
+    hbone_client client_old_pid "$OUT/client-old.log" "$CLIENT_OLD" "$WAYPOINT_OLD" "$ID/bench-waypoint" "$VIP" \
+        "$([[ "$WP_OLD_HOPS" == 1 ]] && echo "$WP_OLD_JAR" || echo "$JAR")" "$CLIENT_OLD_POOL"
 fi
 hbone_client client2_pid "$OUT/client2.log" "$CLIENT2" "$NODE" "$ID/app" "$HAPROXY"
 "${BENCH[@]}" pem --ca "$OUT/ca" --identity "$ID/bench-haproxy" --out "$OUT/haproxy.pem" --root-out "$OUT/root.pem" \
@@ -344,6 +366,30 @@ per_request_us() { # ticks idle-ticks-per-s seconds requests: CPU microseconds p
     awk -v t="$1" -v i="$2" -v s="$3" -v n="$4" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (t - i * s) / hz * 1e6 / n }'
 }
 
+thread_ticks() { # pid...: "pid/tid<TAB>name<TAB>ticks" for every thread of the processes (user+system)
+    local pid
+    for pid in "$@"; do
+        # "tid (name) state ...": the name may hold spaces and parentheses, so split at the last ") "
+        cat /proc/"$pid"/task/*/stat 2> /dev/null | awk -v pid="$pid" '{
+            i = index($0, " ("); j = 0; for (k = length($0); k > 0; k--) if (substr($0, k, 2) == ") ") { j = k; break }
+            split(substr($0, j + 2), f, " ")
+            printf "%s/%s\t%s\t%d\n", pid, substr($0, 1, i - 1), substr($0, i + 2, j - i - 2), f[12] + f[13] }'
+    done
+}
+thread_report() { # before-file after-file seconds: per-thread CPU % of one CPU, busiest first (>= 1 %)
+    awk -F'\t' -v s="$3" -v hz="$CLK_TCK" -v names="$4" '
+        BEGIN { n = split(names, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); who[p[1]] = p[2] } }
+        NR == FNR { t0[$1] = $3; next }
+        { d = $3 - t0[$1]; if (d < 0) d = 0; split($1, id, "/"); pct = d / hz / s * 100; total += pct
+          if (pct >= 1) printf "%6.1f %%  %-14s %-24s %s\n", pct, who[id[1]], $2, $1 }
+        END { printf "%6.1f %%  all threads of these processes (%.2f CPUs)\n", total, total / 100 }' "$1" "$2" | sort -rn
+}
+thread_names() { # "pid=role" for the processes of the path
+    echo "$wp_pid=waypoint ${wpold_pid:+$wpold_pid=waypoint-old} $haproxy_pid=haproxy $targets_pid=app+node" \
+        "$client_pid=client $client2_pid=client2 $tls_client_pid=tls-client $tls_node_pid=tls-node" \
+        "${client_old_pid:+$client_old_pid=client-old}"
+}
+
 throughput() { # setup proto round
     local key="$1/$2" pid line before after hb ha n rps ok
     pid=$(proxy_pid "$1")
@@ -352,8 +398,15 @@ throughput() { # setup proto round
     before=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
     hb=$(cpu_ticks "${HARNESS_PIDS[@]}")
     mb=$(machine_ticks)
+    local all=("$wp_pid" ${wpold_pid:+"$wpold_pid"} "$haproxy_pid" "${HARNESS_PIDS[@]}")
+    [[ "$THREADS" != 1 ]] || thread_ticks "${all[@]}" > "$OUT/.threads-before"
     # shellcheck disable=SC2046
     line=$(load $(proto_flags "$2") -c "$CONNS" -D "$DURATION" "$(url "$1" /api/items)" 2>&1 | tee "$OUT/tput-$1-$2-$3.txt")
+    if [[ "$THREADS" == 1 ]]; then
+        thread_ticks "${all[@]}" > "$OUT/.threads-after"
+        thread_report "$OUT/.threads-before" "$OUT/.threads-after" "$DURATION" "$(thread_names)" \
+            > "$OUT/threads-$1-$2-$3.txt"
+    fi
     after=$([[ -n "$pid" ]] && cpu_ticks "$pid" || echo 0)
     ha=$(cpu_ticks "${HARNESS_PIDS[@]}")
     ma=$(machine_ticks)

@@ -3,7 +3,8 @@
 
 The case list follows h2spec's sections (generic, http2 3.5-8.2, hpack 2.3-6.3); the expected behaviours come
 from RFC 9113 (which obsoletes RFC 7540: where 9113 relaxed a rule, 9113 is followed) and RFC 7541 (HPACK).
-Frames are built with hyperframe and HPACK blocks with hpack (Debian: python3-hyperframe, python3-hpack);
+Frames are built with hyperframe and HPACK blocks with hpack (Debian: python3-hyperframe, python3-hpack); the flow/
+cases use python3-h2 as a complete client;
 frames a conforming library refuses to build (bad lengths, bad padding, bad HPACK) are written as raw bytes.
 
 Two profiles:
@@ -1423,6 +1424,29 @@ def _(o, p):
     expect_stream_error(c, sid, "FLOW_CONTROL_ERROR")
 
 
+@case("connect/5.4.2-1", "on an open tunnel (after the 200), WINDOW_UPDATEs take the stream window past 2^31-1",
+      "stream error FLOW_CONTROL_ERROR (not CANCEL from the relay)", profiles=("connect",))
+def _(o, p):
+    c = opened(o)
+    sid = c.new_stream()
+    p.request(c, sid)
+    expect_response(c, sid, status=200)
+    c.send_frame(WindowUpdateFrame(sid, window_increment=2 ** 31 - 1))
+    c.send_frame(WindowUpdateFrame(sid, window_increment=2 ** 31 - 1))
+    expect_stream_error(c, sid, "FLOW_CONTROL_ERROR")
+
+
+@case("connect/5.4.2-2", "on an open tunnel (after the 200), PRIORITY with a length other than 5",
+      "stream error FRAME_SIZE_ERROR (not CANCEL from the relay)", profiles=("connect",))
+def _(o, p):
+    c = opened(o)
+    sid = c.new_stream()
+    p.request(c, sid)
+    expect_response(c, sid, status=200)
+    c.send(raw(T_PRIORITY, 0, sid, struct.pack(">IBB", 0, 15, 0)))
+    expect_stream_error(c, sid, "FRAME_SIZE_ERROR")
+
+
 @case("http2/6.9.2-1", "changes SETTINGS_INITIAL_WINDOW_SIZE after sending HEADERS", "DATA of 1 byte")
 def _(o, p):
     c = opened(o, [(S_INITIAL_WINDOW, 0)])
@@ -1604,6 +1628,21 @@ for _i, (_title, _change) in enumerate([
          ("request",))(lambda o, p, ch=_change: malformed(o, p, request_fields(o, **ch)))
 
 
+for _i, (_title, _field) in enumerate([
+        ("a field name with a space", ("x h2conf", "1")),
+        ("a field name with a colon inside", ("x:h2conf", "1")),
+        ("a field value with NUL", ("x-h2conf", "a\x00b")),
+        ("a field value with CR", ("x-h2conf", "a\rb")),
+        ("a field value with LF", ("x-h2conf", "a\nb")),
+        ("a field value starting with a space", ("x-h2conf", " a")),
+        ("a field value ending with a tab", ("x-h2conf", "a\t")),
+        ("a field value ending with a space", ("x-h2conf", "a "))], start=1):
+    # RFC 9113 §8.2.1: such fields make the request malformed. A proxy that let CR or LF through could be made to
+    # write a second request (or header) into an HTTP/1.1 upstream.
+    case("http2/8.2.1-%d" % _i, "sends %s" % _title, "stream error PROTOCOL_ERROR")(
+        lambda o, p, f=_field: malformed(o, p, p.fields() + [f], end_stream=o.profile != "connect"))
+
+
 def content_length_mismatch(o, p, parts):
     c = opened(o)
     sid = c.new_stream()
@@ -1747,6 +1786,97 @@ def _(o, p):
     if version not in ("TLSv1.2", "TLSv1.3") or alpn != "h2":
         raise Failure("%s with ALPN %s" % (version, alpn))
     c.handshake()
+
+
+# ---- flow control end to end, with python3-h2 as the client (a full, independent HTTP/2 state machine)
+
+def h2_exchange(o, p, body, streams):
+    """`streams` concurrent exchanges, each sending `body` and expecting it back whole (POST to the echo path, or
+    through a CONNECT tunnel to the echo server), with h2 minding both flow-control windows. Bounded by count and
+    by time."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    c = Conn(o)
+    # h2 4.1 insists on :path in every request; a CONNECT (RFC 9113 §8.5) must not have one.
+    config = h2.config.H2Configuration(
+        client_side=True, header_encoding="utf-8", validate_outbound_headers=o.profile != "connect")
+    conn = h2.connection.H2Connection(config)
+    conn.initiate_connection()
+    c.send(conn.data_to_send())
+    sids = []
+    for _ in range(streams):
+        sid = conn.get_next_available_stream_id()
+        if o.profile == "connect":
+            conn.send_headers(sid, p.fields(), end_stream=False)
+        else:
+            conn.send_headers(sid, p.fields("POST", o.echo_path) + [("content-length", str(len(body)))])
+        sids.append(sid)
+    c.send(conn.data_to_send())
+    to_send = {sid: 0 for sid in sids}
+    received = {sid: bytearray() for sid in sids}
+    ended = set()
+    deadline = time.monotonic() + 6 * o.timeout
+    for _ in range(200_000):
+        for sid in sids:  # send what the windows allow
+            while to_send[sid] < len(body):
+                room = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size, len(body) - to_send[sid])
+                if room <= 0:
+                    break
+                last = to_send[sid] + room == len(body)
+                conn.send_data(sid, body[to_send[sid]:to_send[sid] + room],
+                               end_stream=last and o.profile != "connect")
+                to_send[sid] += room
+        c.send(conn.data_to_send())
+        if all(len(received[sid]) >= len(body) for sid in sids):
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Failure("timed out: sent %s, received %s of %d bytes per stream" % (
+                list(to_send.values()), [len(v) for v in received.values()], len(body)))
+        c.sock.settimeout(left)
+        try:
+            chunk = c.sock.recv(65536)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, ssl.SSLError, OSError) as e:
+            raise Failure("connection failed: %s" % e) from None
+        if not chunk:
+            raise Failure("connection closed; received %s" % [len(v) for v in received.values()])
+        for ev in conn.receive_data(chunk):
+            if isinstance(ev, h2.events.DataReceived):
+                received[ev.stream_id] += ev.data
+                conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.StreamReset):
+                raise Failure("stream %d reset (%s)" % (ev.stream_id, ev.error_code))
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                raise Failure("GOAWAY (%s)" % ev.error_code)
+            elif isinstance(ev, h2.events.StreamEnded):
+                ended.add(ev.stream_id)
+                if len(received[ev.stream_id]) < len(body):
+                    raise Failure("stream %d ended after %d of %d bytes" % (
+                        ev.stream_id, len(received[ev.stream_id]), len(body)))
+            elif isinstance(ev, h2.events.ResponseReceived):
+                status = dict(ev.headers).get(":status")
+                if status != "200":
+                    raise Failure("stream %d answered %s" % (ev.stream_id, status))
+    else:
+        raise Failure("no end after 200000 reads")
+    for sid in sids:
+        if bytes(received[sid][:len(body)]) != body:
+            raise Failure("stream %d: the echo differs from what was sent (%d bytes back)" % (sid, len(received[sid])))
+
+
+@case("flow/1", "sends a 256 KiB body and gets it back (python3-h2 client; windows of 64 KiB or more)",
+      "the echo, whole: both sides honour and reopen the flow-control windows")
+def _(o, p):
+    h2_exchange(o, p, os.urandom(256 * 1024), 1)
+
+
+@case("flow/2", "sends 8 bodies of 128 KiB on concurrent streams and gets each back", "each echo, whole")
+def _(o, p):
+    h2_exchange(o, p, os.urandom(128 * 1024), 8)
 
 
 # ---- hpack

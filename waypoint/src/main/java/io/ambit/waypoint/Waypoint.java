@@ -148,7 +148,8 @@ public final class Waypoint implements AutoCloseable {
                 mesh::current,
                 config.self(),
                 (p, t) -> Http1Connection.install(p, services, t, config.http1()),
-                (p, t) -> Http2Server.install(p, services, t, config.http2()));
+                (p, t) -> Http2Server.install(p, services, t, config.http2()),
+                config.http1().headersTimeout()); // a tunnel silent that long is closed
         server = HboneServer.start(HboneServerConfig.defaults(config.hbone()), serverTls, ingress, transport, group)
                 .get(30, TimeUnit.SECONDS);
         ready = true;

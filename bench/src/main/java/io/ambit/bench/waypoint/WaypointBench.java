@@ -59,7 +59,14 @@ public final class WaypointBench {
                     client(Args.parse(
                             args,
                             1,
-                            Set.of("--listen", "--waypoint", "--waypoint-identity", "--target", "--ca", "--identity")));
+                            Set.of(
+                                    "--listen",
+                                    "--waypoint",
+                                    "--waypoint-identity",
+                                    "--target",
+                                    "--ca",
+                                    "--identity",
+                                    "--pool")));
                 case "tls-client" ->
                     tlsClient(Args.parse(
                             args, 1, Set.of("--listen", "--target", "--server-identity", "--ca", "--identity")));
@@ -77,7 +84,7 @@ public final class WaypointBench {
         System.err.println(
                 "waypoint bench: " + why + "\nusage: WaypointBench targets --app IP:PORT --node IP:PORT --ca DIR"
                         + " --identity SPIFFE | waypoint --mesh FILE --ca DIR | client --listen IP:PORT --waypoint IP:PORT"
-                        + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE"
+                        + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE [--pool shared|per-loop]"
                         + " | tls-client --listen IP:PORT --target IP:PORT --server-identity SPIFFE --ca DIR"
                         + " --identity SPIFFE | tls-node --listen IP:PORT --target IP:PORT --ca DIR --identity SPIFFE"
                         + " | pem --ca DIR --identity SPIFFE --out FILE --root-out FILE"
@@ -140,8 +147,17 @@ public final class WaypointBench {
                 loops);
         var key = new PoolKey(
                 identity, Set.of(SpiffeId.parse(a.text("--waypoint-identity"))), null, a.address("--waypoint"));
-        TcpTunnelListener.start(transport, loops, () -> pool, key, a.address("--target"), true, a.address("--listen"));
-        ready("client: " + a.text("--listen") + " -> HBONE " + a.text("--waypoint") + " -> " + a.text("--target"));
+        String mode = a.text("--pool", "shared");
+        switch (mode) {
+            case "shared" ->
+                TcpTunnelListener.start(
+                        transport, loops, () -> pool, key, a.address("--target"), true, a.address("--listen"));
+            case "per-loop" ->
+                PerLoopClient.start(transport, loops, pool, key, a.address("--target"), a.address("--listen"));
+            default -> throw new IllegalArgumentException("--pool " + mode + " (expected shared or per-loop)");
+        }
+        ready("client: " + a.text("--listen") + " -> HBONE " + a.text("--waypoint") + " -> " + a.text("--target")
+                + " (pool " + mode + ")");
     }
 
     /** The client's hop in TLS mode: TCP in, mutual TLS out (no HTTP/2 CONNECT), see {@link TlsHops}. */

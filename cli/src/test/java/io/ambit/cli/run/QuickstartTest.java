@@ -65,6 +65,9 @@ class QuickstartTest {
             assertThat(code(sleep, "http://ledger.payments:9000/"))
                     .as("ledger-deny-default")
                     .isEqualTo("000");
+            assertThat(code(sleep, "http://httpbin.default:8000/get", "--http2-prior-knowledge"))
+                    .as("the demo apps speak HTTP/2 with prior knowledge too")
+                    .isEqualTo("200");
 
             // L7, at the waypoint
             String payments = "http://payment-processor.payments/api/v2/payments";
@@ -79,6 +82,14 @@ class QuickstartTest {
             assertThat(code(sleep, payments + "/history/alice")).as("no token").isEqualTo("403");
             assertThat(code(sleep, payments + "/history/alice", "-H", "authorization: Bearer " + good))
                     .as("the token the file ships is valid until 2100")
+                    .isEqualTo("200");
+            assertThat(code(
+                            sleep,
+                            payments + "/history/alice",
+                            "--http2-prior-knowledge",
+                            "-H",
+                            "authorization: Bearer " + good))
+                    .as("HTTP/2 through the waypoint, forwarded as HTTP/2")
                     .isEqualTo("200");
             assertThat(code(sleep, payments + "/history/alice", "-H", "authorization: Bearer x" + good))
                     .isEqualTo("401");

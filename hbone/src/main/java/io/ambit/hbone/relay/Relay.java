@@ -11,7 +11,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -186,8 +188,22 @@ public final class Relay {
             // (SO_LINGER 0) would discard the unflushed bytes.
             failed.peer.channel.flush();
             reset(failed.peer.channel);
-            reset(failed.channel);
+            if (!answeredByTheCodec(failed.channel, error)) {
+                reset(failed.channel);
+            }
         }
+    }
+
+    /**
+     * A stream error the HTTP/2 codec found in what the peer sent (a window overflow, a bad frame size) reaches the
+     * stream's pipeline first; Netty then closes the stream with that error's code (RST_STREAM FLOW_CONTROL_ERROR,
+     * FRAME_SIZE_ERROR...), as RFC 9113 §5.4.2 asks. Closing it here first would answer CANCEL instead (HBONE
+     * conformance cases http2/6.9.1-3, 6.3-2: a race between the relay's start and the bad frame).
+     */
+    private static boolean answeredByTheCodec(Channel channel, Throwable error) {
+        return channel instanceof Http2StreamChannel
+                && error != null
+                && Http2CodecUtil.getEmbeddedHttp2Exception(error) instanceof Http2Exception.StreamException;
     }
 
     /** True for the one caller that ends the relay. */

@@ -124,6 +124,14 @@ final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
      * misplaced and response pseudo-header fields, upper-case names and connection-specific fields.
      */
     static String malformed(Http2Headers headers) {
+        for (Map.Entry<CharSequence, CharSequence> field : headers) {
+            CharSequence value = field.getValue();
+            int n = value.length();
+            if (n > 0 && (spaceOrTab(value.charAt(0)) || spaceOrTab(value.charAt(n - 1)))) {
+                // RFC 9113 §8.2.1; Netty refuses CR, LF, NUL and a leading space, not a trailing space or tab.
+                return "field " + field.getKey() + " has leading or trailing whitespace";
+            }
+        }
         CharSequence method = headers.method();
         if (method == null) {
             return "no :method";
@@ -145,6 +153,10 @@ final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
             return method + " without :scheme or :path";
         }
         return null;
+    }
+
+    private static boolean spaceOrTab(char c) {
+        return c == ' ' || c == '\t';
     }
 
     /**

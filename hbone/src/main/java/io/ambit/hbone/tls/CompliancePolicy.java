@@ -4,8 +4,12 @@ import java.util.List;
 
 /** Which TLS key-exchange groups HBONE offers and accepts (ztunnel's {@code COMPLIANCE_POLICY}). */
 public enum CompliancePolicy {
-    /** Hybrid post-quantum X25519MLKEM768 preferred, classic X25519 as fallback. */
-    DEFAULT(List.of("X25519MLKEM768", "X25519")),
+    /**
+     * Hybrid post-quantum X25519MLKEM768 preferred, then X25519, P-256 and P-384: what ztunnel offers and accepts by
+     * default (its TLS provider's default groups), so a peer that only has the NIST curves (a FIPS-mode client) still
+     * gets a handshake, as with ztunnel.
+     */
+    DEFAULT(List.of("X25519MLKEM768", "X25519", "P-256", "P-384")),
     /** Post-quantum only: X25519MLKEM768; a peer that cannot do it gets no handshake. */
     PQC(List.of("X25519MLKEM768"));
 

@@ -17,8 +17,8 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
- * What is checked after a handshake completes, on both sides: the parameters the context could not pin
- * down (BoringSSL always keeps ChaCha20 in TLS 1.3; a peer may skip ALPN), which verified identity the
+ * What is checked after a handshake completes, on both sides: the parameters the context may not have pinned
+ * down (ChaCha20 in TLS 1.3 where {@link AesGcmOnly} could not be applied; a peer may skip ALPN), which verified identity the
  * peer is (by the same strict rules as the trust manager), and, with a CRL, that its chain is not revoked
  * now: a CRL that arrived between the trust manager's check and here is not missed.
  */

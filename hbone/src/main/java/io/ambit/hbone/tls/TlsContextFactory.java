@@ -24,7 +24,7 @@ import javax.net.ssl.SSLException;
 
 /**
  * The one place HBONE {@link SslContext}s are built (tcnative BoringSSL, reference-counted): TLS 1.3 only
- * (1.2 opt-in), AES-GCM only, ALPN {@code h2}, the compliance policy's key-exchange groups, no session
+ * (1.2 opt-in), AES-GCM only (in TLS 1.3 through {@link AesGcmOnly}), ALPN {@code h2}, the compliance policy's key-exchange groups, no session
  * resumption, client certificates required, and {@link SpiffeTrustManager} in place of host-name checks
  * (with the CRL when a {@link RevocationChecker} is given, else {@code null}).
  */
@@ -106,7 +106,7 @@ final class TlsContextFactory {
         }
         SslContext context = builder.sslProvider(SslProvider.OPENSSL_REFCNT)
                 .protocols(protocols(settings))
-                // BoringSSL cannot drop ChaCha20 from TLS 1.3; the handshake check refuses it instead.
+                // BoringSSL ignores this list for TLS 1.3 (ChaCha20 stays in): AesGcmOnly takes it out.
                 .ciphers(cipherSuites(settings))
                 .applicationProtocolConfig(ALPN)
                 .option(
@@ -114,8 +114,9 @@ final class TlsContextFactory {
                         settings.compliancePolicy().groups().toArray(String[]::new))
                 .build();
         try {
+            AesGcmOnly.apply(context, settings.compliancePolicy().groups());
             ((OpenSslSessionContext) context.sessionContext()).setSessionCacheEnabled(false);
-        } catch (RuntimeException e) {
+        } catch (SSLException | RuntimeException e) {
             ReferenceCountUtil.release(context);
             throw e;
         }

@@ -11,8 +11,9 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.UniformStreamByteDistributor;
 
 /**
- * Netty's frame-codec builder with {@link RecentResets} around the finished encoder (outside Netty's own
- * limits, so that the resets it leaves out are not counted either), and a connection whose outgoing data
+ * Netty's frame-codec builder making an {@link HboneFrameCodec} (RFC 9113's answers where Netty's differ), with
+ * {@link RecentResets} around the finished encoder (outside Netty's own limits, so that the resets it leaves out
+ * are not counted either), and a connection whose outgoing data
  * is shared out by {@link UniformStreamByteDistributor}. Otherwise as {@link
  * Http2FrameCodecBuilder#forServer()} and {@link Http2FrameCodecBuilder#forClient()}.
  *
@@ -41,6 +42,9 @@ final class HboneCodecBuilder extends Http2FrameCodecBuilder {
     @Override
     protected Http2FrameCodec build(
             Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings initialSettings) {
-        return super.build(decoder, new RecentResets(encoder), initialSettings);
+        HboneFrameCodec codec = new HboneFrameCodec(
+                new RecentResets(encoder), decoder, initialSettings, decoupleCloseAndGoAway(), flushPreface());
+        codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
+        return codec;
     }
 }

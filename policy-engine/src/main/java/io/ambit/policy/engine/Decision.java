@@ -23,7 +23,9 @@ public final class Decision {
         PEER_AUTHENTICATION("peer-authentication"),
         EXT_AUTHZ("ext-authz"),
         BAD_REQUEST("bad-request"),
-        UNCOMPARABLE_VALUE("uncomparable-value");
+        UNCOMPARABLE_VALUE("uncomparable-value"),
+        /** A waypoint's local rate limit refused the request after authorization allowed it (429). */
+        RATE_LIMIT("rate-limit");
 
         private final String text;
 

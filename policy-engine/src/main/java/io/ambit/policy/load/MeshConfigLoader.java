@@ -103,8 +103,8 @@ public final class MeshConfigLoader {
             throw new InvalidMeshConfigException(
                     List.of(new LoadError(name, line, null, null, "invalid YAML: " + e.getProblem())));
         } catch (YamlEngineException e) {
-            throw new InvalidMeshConfigException(
-                    List.of(new LoadError(name, 0, null, null, "invalid YAML: " + e.getMessage())));
+            throw new InvalidMeshConfigException(List.of(
+                    new LoadError(name, YamlErrorLine.of(text, e), null, null, "invalid YAML: " + e.getMessage())));
         } catch (StackOverflowError e) {
             throw new InvalidMeshConfigException(
                     List.of(new LoadError(name, 0, null, null, "invalid YAML: nested too deeply to parse")));

@@ -132,7 +132,7 @@ public final class PolicyLoader {
             int line = e.getProblemMark().map(m -> m.getLine() + 1).orElse(0);
             errors.add(new LoadError(name, line, null, null, "invalid YAML: " + e.getProblem()));
         } catch (YamlEngineException e) {
-            errors.add(new LoadError(name, 0, null, null, "invalid YAML: " + e.getMessage()));
+            errors.add(new LoadError(name, YamlErrorLine.of(text, e), null, null, "invalid YAML: " + e.getMessage()));
         }
         return this;
     }

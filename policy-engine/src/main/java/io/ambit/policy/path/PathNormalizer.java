@@ -23,7 +23,7 @@ public final class PathNormalizer {
      *
      * <ul>
      *   <li>Always: the query ({@code ?...}) and fragment ({@code #...}) are removed; a path containing
-     *       {@code %00} or a NUL character is rejected, whatever the mode.
+     *       {@code %00}, a NUL or another control character is rejected, whatever the mode.
      *   <li>{@link PathNormalization#NONE}, or a path that does not start with {@code /} (asterisk- or
      *       absolute-form targets that the HTTP layer deals with): nothing more.
      *   <li>{@link PathNormalization#DECODE_AND_MERGE_SLASHES}: {@code %2F} and {@code %5C} (any hex case)
@@ -35,7 +35,8 @@ public final class PathNormalizer {
      *   <li>{@link PathNormalization#MERGE_SLASHES} and above: then each run of {@code /} becomes one.
      * </ul>
      *
-     * @throws InvalidPathException if the path contains {@code %00} or a NUL character (answer 400)
+     * @throws InvalidPathException if the path contains {@code %00} or a control character, or decoding would
+     *     assemble a new escape (answer 400)
      */
     public static String normalize(String rawPath, PathNormalization mode) {
         Objects.requireNonNull(rawPath, "rawPath");
@@ -79,6 +80,13 @@ public final class PathNormalizer {
             char c = path.charAt(i);
             if (c == '\0') {
                 throw new InvalidPathException("path contains a NUL character; rejected with 400");
+            }
+            if (c < 0x20 || c == 0x7f) {
+                // No HTTP codec lets a control character into a request target (RFC 9112 §3.2); one that
+                // got here would be matched by policies and forwarded as is, and backends trim or split on
+                // them differently (found by Http1DecoderFuzzTest: Netty passed "/a\u001b" through).
+                throw new InvalidPathException(
+                        String.format("path contains the control character 0x%02x; rejected with 400", (int) c));
             }
             if (c == '%' && i + 2 < path.length() && path.charAt(i + 1) == '0' && path.charAt(i + 2) == '0') {
                 throw new InvalidPathException("path contains %00 (a NUL byte); rejected with 400");

@@ -37,7 +37,8 @@ class PathNormalizerFuzzTest {
         FuzzInputs.outcome(true);
 
         assertThat(PathNormalizer.normalize(once, mode)).isEqualTo(once);
-        assertThat(once).doesNotContain("\0").doesNotContain("?").doesNotContain("#");
+        assertThat(once).doesNotContain("?").doesNotContain("#");
+        assertThat(once.chars()).noneMatch(c -> c < 0x20 || c == 0x7f);
         if (mode != PathNormalization.NONE && once.startsWith("/")) {
             String segments = once + "/";
             assertThat(segments).doesNotContain("/./").doesNotContain("/../").doesNotContain("\\");
@@ -91,6 +92,21 @@ class PathNormalizerFuzzTest {
         assertThatThrownBy(() -> PathNormalizer.normalize("/a%%300", PathNormalization.BASE))
                 .isInstanceOf(InvalidPathException.class)
                 .hasMessageContaining("%00");
+    }
+
+    /** Regression: control characters other than NUL reached policy matching (and the upstream) as sent. */
+    @Example
+    void controlCharactersAreRefusedInEveryMode() {
+        for (PathNormalization mode : PathNormalization.values()) {
+            for (String raw : new String[] {"/admin\u001b", "/a\tb", "/a\u007f", "/a\r\nX: y"}) {
+                assertThatThrownBy(() -> PathNormalizer.normalize(raw, mode))
+                        .as(raw + " under " + mode)
+                        .isInstanceOf(InvalidPathException.class)
+                        .hasMessageContaining("control character");
+            }
+        }
+        assertThat(PathNormalizer.normalize("/a?x=\u0001", PathNormalization.BASE))
+                .isEqualTo("/a");
     }
 
     @Example

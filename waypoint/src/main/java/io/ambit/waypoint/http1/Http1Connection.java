@@ -31,6 +31,13 @@ import io.netty.util.ReferenceCountUtil;
  * half-closes before its request is complete can never finish it: the exchange ends at once as a
  * downstream termination ({@code DC}, upstream aborted, no ext_authz check waiting for the rest of the
  * body) and the connection closes, as Envoy does, instead of waiting for a timeout.
+ *
+ * <p>Slow clients (security case 42) meet two timers here: the head timer (a request head must be complete
+ * within {@link Http1Limits#headersTimeout()} of the connection opening or the last response ending:
+ * slowloris) and the body timer (a request body must keep arriving at {@link Http1Limits#bodyMinRate()}
+ * after a grace of {@link Http1Limits#bodyTimeout()}: slow body). The body timer counts only the time this
+ * connection was waiting for the client; while the exchange is not asking for more (the upstream or a
+ * policy stage is slow) the client is not to blame, and the exchange's stream idle timeout covers that.
  */
 public final class Http1Connection extends ChannelDuplexHandler implements Downstream {
     private final ProxyServices services;
@@ -46,6 +53,11 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     private boolean readRequested;
     private boolean inputShutdown;
     private boolean closing;
+    private boolean reading; // auto-read is on: waiting for the client
+    private long bodyStart; // nanoTime the current request's body timer started
+    private long bodyBytes; // body bytes of the current request handed to its exchange
+    private long pausedNanos; // time of the current body spent not reading (not the client's fault)
+    private long pausedSince; // nanoTime reading stopped, while the body timer runs and reading is off
     private Deadlines deadlines; // this loop's timeouts
     private final Deadlines.Entry headersTimer = new Deadlines.Entry() {
         @Override
@@ -53,6 +65,12 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
             if (exchange == null) {
                 abort(); // no complete request head in time (slowloris)
             }
+        }
+    };
+    private final Deadlines.Entry bodyTimer = new Deadlines.Entry() {
+        @Override
+        protected void expired() {
+            bodyTimerExpired();
         }
     };
 
@@ -86,13 +104,13 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         this.ctx = ctx;
         this.deadlines = services.upstreams().apply(ctx.channel().eventLoop()).deadlines();
         armHeadersTimer();
-        ctx.channel().config().setAutoRead(true); // until the first request head
+        setReading(true); // until the first request head
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         // One part per request for more: reading stops here until the exchange asks again.
-        ctx.channel().config().setAutoRead(false);
+        setReading(false);
         inRead = true;
         try {
             dispatch(msg);
@@ -101,7 +119,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         }
         if (readRequested) {
             readRequested = false;
-            ctx.channel().config().setAutoRead(true);
+            setReading(true);
         }
     }
 
@@ -116,11 +134,18 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
             requests++;
             responseBegun = false;
             exchange = Exchange.of(this, services, tunnel, request, true);
+            if (decoder.requestsEnded() < requests) {
+                armBodyTimer(); // its body is still to come
+            }
             exchange.start(); // may finish (and clear the field) before it returns
             if (request instanceof HttpContent) {
                 return; // a full request (never from this decoder): nothing more to read for it
             }
         } else if (msg instanceof HttpContent part && exchange != null) {
+            bodyBytes += part.content().readableBytes();
+            if (decoder.requestsEnded() >= requests) {
+                cancelBodyTimer(); // the client sent all of it
+            }
             if (part.decoderResult().isFailure()) {
                 exchange.onRequestMalformed(part); // Netty ends a broken body with a failed last part
             } else {
@@ -163,7 +188,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         if (inRead) {
             readRequested = true; // after the current part is handled: no recursion through the queue
         } else {
-            ctx.channel().config().setAutoRead(true);
+            setReading(true);
         }
     }
 
@@ -203,6 +228,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     @Override
     public void exchangeDone(boolean keepOpen) {
         exchange = null;
+        cancelBodyTimer();
         // After the client's FIN, only requests it completed before it are still served.
         if (keepOpen && !closing && (!inputShutdown || decoder.requestsEnded() > requests)) {
             armHeadersTimer();
@@ -221,6 +247,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     public void abort() {
         exchange = null;
         closing = true;
+        cancelBodyTimer();
         ctx.flush();
         ctx.channel().attr(io.ambit.waypoint.ingress.TunnelCloser.ABRUPT).set(true);
         ctx.close();
@@ -235,6 +262,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         Exchange e = exchange;
         exchange = null;
         cancelHeadersTimer();
+        cancelBodyTimer();
         e.onDownstreamClosed();
         if (responseBegun) {
             abort();
@@ -250,6 +278,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
         }
         closing = true;
         cancelHeadersTimer();
+        cancelBodyTimer();
         ctx.close();
     }
 
@@ -283,6 +312,7 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelHeadersTimer();
+        cancelBodyTimer();
         Exchange e = exchange;
         exchange = null;
         if (e != null) {
@@ -302,5 +332,66 @@ public final class Http1Connection extends ChannelDuplexHandler implements Downs
 
     private void cancelHeadersTimer() {
         deadlines.cancel(headersTimer);
+    }
+
+    /** Turns reading on or off, keeping the body timer's account of the time spent not reading. */
+    private void setReading(boolean on) {
+        if (on == reading) {
+            return;
+        }
+        reading = on;
+        if (bodyTimer.armed()) {
+            long now = System.nanoTime();
+            if (on) {
+                pausedNanos += now - pausedSince;
+            } else {
+                pausedSince = now;
+            }
+        }
+        ctx.channel().config().setAutoRead(on);
+    }
+
+    private void armBodyTimer() {
+        bodyStart = System.nanoTime();
+        pausedSince = bodyStart;
+        pausedNanos = 0;
+        bodyBytes = 0;
+        deadlines.arm(bodyTimer, limits.bodyTimeout().toNanos());
+    }
+
+    private void cancelBodyTimer() {
+        if (deadlines != null) {
+            deadlines.cancel(bodyTimer);
+        }
+    }
+
+    /**
+     * The body's time is up unless the bytes received since earned more, or part of the time was spent not
+     * reading; then it runs again for what is left. Expired for real: 408 (or a reset, once the response
+     * has begun) and the connection closes, since the rest of the body can no longer be told from a next
+     * request.
+     */
+    private void bodyTimerExpired() {
+        if (exchange == null || responseBegun || decoder.requestsEnded() >= requests) {
+            return; // nothing left to wait for; a response under way has its own timeouts
+        }
+        long now = System.nanoTime();
+        long paused = pausedNanos + (reading ? 0 : now - pausedSince);
+        long used = now - bodyStart - paused;
+        long allowed = limits.bodyTimeout().toNanos() + earnedNanos(bodyBytes, limits.bodyMinRate());
+        if (used < allowed) {
+            deadlines.arm(bodyTimer, allowed - used);
+            return;
+        }
+        exchange.onRequestTimeout();
+    }
+
+    /** {@code bytes / rate} seconds in nanoseconds (none at rate 0), saturating instead of overflowing. */
+    static long earnedNanos(long bytes, int rate) {
+        if (rate == 0) {
+            return 0;
+        }
+        long millis = bytes / rate * 1000 + bytes % rate * 1000 / rate;
+        return millis > Long.MAX_VALUE / 1_000_000 ? Long.MAX_VALUE / 2 : millis * 1_000_000;
     }
 }

@@ -77,6 +77,23 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
 
     @Override
+    protected HttpMessage createMessage(String[] initialLine) throws Exception {
+        // Netty reads the request line as ISO-8859-1 and only splits it on whitespace: "/a\u001b" or a raw
+        // 0xff byte would reach policy matching and the upstream as is (found by Http1DecoderFuzzTest).
+        // RFC 9112 §3.2: the request-target is visible ASCII; anything else is a 400 here.
+        String target = initialLine[1];
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c <= 0x20 || c >= 0x7f) {
+                throw new IllegalArgumentException(String.format(
+                        "request target has the byte 0x%02x at %d (expected visible ASCII; escape others as %%XX)",
+                        (int) c, i));
+            }
+        }
+        return super.createMessage(initialLine);
+    }
+
+    @Override
     protected boolean isContentAlwaysEmpty(HttpMessage msg) {
         // Called once per head, after the headers are read and before the body framing is chosen.
         List<String> te = msg.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);

@@ -1,5 +1,6 @@
 package io.ambit.waypoint.http2;
 
+import io.ambit.hbone.server.Rfc9113Errors;
 import io.ambit.waypoint.ingress.Tunnel;
 import io.ambit.waypoint.proxy.ProxyServices;
 import io.netty.channel.ChannelHandlerContext;
@@ -33,7 +34,7 @@ final class H2Connection extends Http2ConnectionHandler {
     private final ProxyServices services;
     private final Tunnel tunnel;
     private final int connectionWindow;
-    private final StreamHistory history = new StreamHistory();
+    private final Rfc9113Errors rfcErrors;
     private ChannelHandlerContext ctx;
 
     H2Connection(
@@ -50,16 +51,10 @@ final class H2Connection extends Http2ConnectionHandler {
         this.tunnel = tunnel;
         this.connectionWindow = connectionWindow;
         this.streamKey = connection().newKey();
+        this.rfcErrors = Rfc9113Errors.follow(connection());
         // Set on the outermost decoder, so the reset and empty-DATA limits wrap it.
         decoder.frameListener(new H2Listener(this));
         connection().addListener(new Http2ConnectionAdapter() {
-            @Override
-            public void onStreamAdded(Http2Stream stream) {
-                if (connection().remote().isValidStreamId(stream.id())) {
-                    history.opened(stream.id());
-                }
-            }
-
             @Override
             public void onStreamHalfClosed(Http2Stream stream) {
                 H2ServerStream s = stream.getProperty(streamKey);
@@ -70,7 +65,6 @@ final class H2Connection extends Http2ConnectionHandler {
 
             @Override
             public void onStreamClosed(Http2Stream stream) {
-                history.closed(stream.id(), stream.isResetSent());
                 H2ServerStream s = stream.getProperty(streamKey);
                 if (s != null) {
                     s.closed(); // a reset (either side) or the connection's end; a normal end is a no-op
@@ -196,85 +190,30 @@ final class H2Connection extends Http2ConnectionHandler {
     }
 
     /**
-     * A frame for a stream that no longer exists (Netty raises STREAM_CLOSED for all of them) is answered as RFC 9113
-     * answers it, by what became of the stream ({@link StreamHistory}):
-     * <ul>
-     *   <li>we reset it: dropped without an answer (§5.1 "MUST ignore"). Typically the rest of an upload the client
-     *       had in flight when an early answer and its RST_STREAM reached it; answering each such DATA frame with
-     *       RST_STREAM, as Netty does, would make a 1 MiB upload denied early 64 resets, and three of them spend the
-     *       reset budget that guards against Rapid Reset, ending the whole connection with ENHANCE_YOUR_CALM;
-     *   <li>never opened, its id below one the client already used: connection error PROTOCOL_ERROR (§5.1.1; h2spec
-     *       http2/5.1.1-2);
-     *   <li>the client reset it or both sides ended it: RST_STREAM(STREAM_CLOSED), Netty's answer (§5.1; h2spec
-     *       http2/5.1-8, 5.1-9, 5.1-11, 5.1-12 — they were dropped silently before).
-     * </ul>
-     * The decoder has already counted a DATA frame against the connection's window and returned it.
+     * A stream error the decoder raised is answered as RFC 9113 answers it where Netty's answer differs
+     * ({@link Rfc9113Errors}): frames on a stream we reset are dropped (the rest of an upload the client had in flight
+     * when an early answer and its RST_STREAM reached it — answering each DATA frame with RST_STREAM, as Netty does,
+     * would spend the reset budget that guards against Rapid Reset and end the connection with ENHANCE_YOUR_CALM); a
+     * new stream below an opened one ends the connection (PROTOCOL_ERROR); HEADERS on a stream the client ended get
+     * STREAM_CLOSED. The decoder has already counted a dropped DATA frame against the connection's window and
+     * returned it.
      */
     @Override
     protected void onStreamError(
             ChannelHandlerContext ctx, boolean outbound, Throwable cause, Http2Exception.StreamException http2Ex) {
-        int id = http2Ex.streamId();
-        if (!outbound
-                && http2Ex.error() == Http2Error.STREAM_CLOSED
-                && connection().stream(id) == null
-                && connection().streamMayHaveExisted(id)) {
-            switch (history.fate(id)) {
-                case RESET_BY_US -> {
-                    return;
-                }
-                case NEVER_OPENED -> {
-                    onConnectionError(
-                            ctx,
-                            false,
-                            cause,
-                            Http2Exception.connectionError(
-                                    Http2Error.PROTOCOL_ERROR,
-                                    "stream %d is below a stream already opened and was never opened",
-                                    id));
-                    return;
-                }
-                case CLOSED, UNKNOWN -> {}
-            }
+        Http2Exception answer = rfcErrors.answer(http2Ex, outbound);
+        if (answer instanceof Http2Exception.StreamException stream) {
+            super.onStreamError(ctx, outbound, cause, stream);
+        } else if (answer != null) {
+            onConnectionError(ctx, outbound, cause, answer);
         }
-        if (!outbound && isHeadersOnHalfClosedRemote(http2Ex)) {
-            http2Ex = (Http2Exception.StreamException)
-                    Http2Exception.streamError(id, Http2Error.STREAM_CLOSED, http2Ex, "%s", http2Ex.getMessage());
-        }
-        super.onStreamError(ctx, outbound, cause, http2Ex);
     }
 
-    /**
-     * Whether Netty refused a HEADERS frame on a stream the client had already ended. RFC 9113 §5.1 answers any frame
-     * but WINDOW_UPDATE, PRIORITY and RST_STREAM on a half-closed (remote) stream with STREAM_CLOSED; Netty answers a
-     * HEADERS there with PROTOCOL_ERROR ("too many headers": it counts the HEADERS that opened the stream with
-     * END_STREAM twice, once in {@code DefaultHttp2Connection.activate} and once in the decoder). Caught by h2spec
-     * http2/5.1-6. Netty's message is the only thing telling this refusal apart from a legitimate PROTOCOL_ERROR on the
-     * same stream (a zero WINDOW_UPDATE increment, a self-dependent PRIORITY).
-     */
-    private boolean isHeadersOnHalfClosedRemote(Http2Exception.StreamException e) {
-        Http2Stream stream = connection().stream(e.streamId());
-        return e.error() == Http2Error.PROTOCOL_ERROR
-                && stream != null
-                && stream.state() == Http2Stream.State.HALF_CLOSED_REMOTE
-                && e.getMessage() != null
-                && e.getMessage().contains("received too many headers");
-    }
-
-    /**
-     * A connection error's GOAWAY names the last stream we actually opened, so the client knows the streams above it
-     * were not processed and may be retried (RFC 9113 §6.8; h2spec http2/5.4.1-2). Netty names 2^31-1 for errors it
-     * marks as hard shutdowns (frame and HPACK errors, which can strike before the stream is created: netty#10670) —
-     * but a stream whose HEADERS failed to decode was never created, never processed, so the last created one is
-     * the truth here too. The connection still closes at once, as for a hard shutdown.
-     */
+    /** A connection error's GOAWAY names the last stream opened ({@link Rfc9113Errors#withLastStreamKnown}). */
     @Override
     protected void onConnectionError(
             ChannelHandlerContext ctx, boolean outbound, Throwable cause, Http2Exception http2Ex) {
-        if (http2Ex != null && http2Ex.shutdownHint() == Http2Exception.ShutdownHint.HARD_SHUTDOWN) {
-            http2Ex = new Http2Exception(
-                    http2Ex.error(), http2Ex.getMessage(), http2Ex, Http2Exception.ShutdownHint.NO_SHUTDOWN);
-        }
-        super.onConnectionError(ctx, outbound, cause, http2Ex);
+        super.onConnectionError(ctx, outbound, cause, Rfc9113Errors.withLastStreamKnown(http2Ex));
     }
 
     @Override

@@ -89,6 +89,12 @@ final class H2Messages {
             for (Map.Entry<CharSequence, CharSequence> field : in) {
                 CharSequence name = field.getKey();
                 CharSequence value = field.getValue();
+                if (paddedWithWhitespace(value)) {
+                    // RFC 9113 §8.2.1: malformed. Netty's decoder refuses CR, LF, NUL and a leading space, not a
+                    // trailing space or tab (h2spec-style case http2/8.2.1-7 and -8).
+                    throw Http2Exception.streamError(
+                            streamId, PROTOCOL_ERROR, "field '%s' has leading or trailing whitespace", name);
+                }
                 if (name.length() > 0 && name.charAt(0) == ':') {
                     if (AsciiString.contentEquals(name, Http2Headers.PseudoHeaderName.AUTHORITY.value())) {
                         host = addHost(streamId, out, host, value);
@@ -109,6 +115,16 @@ final class H2Messages {
         } finally {
             out.checking();
         }
+    }
+
+    /** Whether a field value starts or ends with a space or a horizontal tab (RFC 9113 §8.2.1). */
+    static boolean paddedWithWhitespace(CharSequence value) {
+        int n = value.length();
+        return n > 0 && (spaceOrTab(value.charAt(0)) || spaceOrTab(value.charAt(n - 1)));
+    }
+
+    private static boolean spaceOrTab(char c) {
+        return c == ' ' || c == '\t';
     }
 
     private static boolean addHost(int streamId, DecodedHeaders out, boolean seen, CharSequence value)

@@ -8,12 +8,14 @@ import io.ambit.hbone.server.ConnectStatus;
 import io.ambit.hbone.server.Forwarded;
 import io.ambit.policy.engine.PeerIdentity;
 import io.ambit.policy.match.IpAddress;
+import io.ambit.waypoint.http1.Http1Limits;
 import io.ambit.waypoint.route.BatchedFlushes;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Workload;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -36,8 +38,11 @@ public final class IngressHandler implements ConnectHandler {
     private final WaypointIdentity self;
     private final BiConsumer<ChannelPipeline, Tunnel> http1;
     private final BiConsumer<ChannelPipeline, Tunnel> http2;
+    private final Duration silence;
 
     /**
+     * A tunnel that sends nothing is closed after the default HTTP/1.1 head timeout.
+     *
      * @param http1 adds the HTTP/1.1 server for a tunnel
      * @param http2 adds the HTTP/2 server for a tunnel
      */
@@ -46,10 +51,25 @@ public final class IngressHandler implements ConnectHandler {
             WaypointIdentity self,
             BiConsumer<ChannelPipeline, Tunnel> http1,
             BiConsumer<ChannelPipeline, Tunnel> http2) {
+        this(mesh, self, http1, http2, Http1Limits.defaults().headersTimeout());
+    }
+
+    /**
+     * @param http1 adds the HTTP/1.1 server for a tunnel
+     * @param http2 adds the HTTP/2 server for a tunnel
+     * @param silence a tunnel that has sent no byte this long after it opened is closed (the head timeout)
+     */
+    public IngressHandler(
+            Supplier<MeshState> mesh,
+            WaypointIdentity self,
+            BiConsumer<ChannelPipeline, Tunnel> http1,
+            BiConsumer<ChannelPipeline, Tunnel> http2,
+            Duration silence) {
         this.mesh = mesh;
         this.self = self;
         this.http1 = http1;
         this.http2 = http2;
+        this.silence = silence;
     }
 
     @Override
@@ -73,7 +93,9 @@ public final class IngressHandler implements ConnectHandler {
         BatchedFlushes.install(stream.parent()); // responses are written while upstream connections read
         stream.pipeline()
                 .addLast("closer", new TunnelCloser())
-                .addLast("detect", new ProtocolDetector(p -> http1.accept(p, tunnel), p -> http2.accept(p, tunnel)));
+                .addLast(
+                        "detect",
+                        new ProtocolDetector(p -> http1.accept(p, tunnel), p -> http2.accept(p, tunnel), silence));
         InboundHold.release(stream.pipeline());
         stream.config().setAutoRead(true);
     }

@@ -105,6 +105,11 @@ final class ParsedJwt {
         } catch (ParseException | IllegalArgumentException e) {
             throw new Malformed(JwtFailure.HEADER_PARSE_ERROR);
         }
+        if (headerJson == null) {
+            // nimbus parses the JSON text "null" to a null map; it is no JSON object (found by JwtFuzzTest:
+            // a header or payload of "null" threw a NullPointerException, a 500 instead of a 401).
+            throw new Malformed(JwtFailure.HEADER_PARSE_ERROR);
+        }
         if (!(headerJson.get("alg") instanceof String alg)) {
             throw new Malformed(JwtFailure.HEADER_BAD_ALG);
         }
@@ -122,7 +127,8 @@ final class ParsedJwt {
         JWSHeader header;
         try {
             header = JWSHeader.parse(headerJson, new Base64URL(h));
-        } catch (ParseException e) {
+        } catch (ParseException | RuntimeException e) {
+            // Any header nimbus cannot read is a malformed token (401), whatever it throws.
             throw new Malformed(JwtFailure.HEADER_PARSE_ERROR);
         }
         if (!header.getAlgorithm().equals(JWSAlgorithm.parse(alg))) {
@@ -134,6 +140,9 @@ final class ParsedJwt {
             claims = JSONObjectUtils.parse(decodeText(p));
         } catch (ParseException | IllegalArgumentException e) {
             throw new Malformed(JwtFailure.PAYLOAD_PARSE_ERROR);
+        }
+        if (claims == null) {
+            throw new Malformed(JwtFailure.PAYLOAD_PARSE_ERROR); // "null", as for the header
         }
         // Envoy refuses a payload whose registered claims have the wrong type.
         for (String k : new String[] {"iss", "sub", "azp", "jti"}) {

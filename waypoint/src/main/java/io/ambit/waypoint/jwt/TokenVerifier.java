@@ -19,6 +19,10 @@ final class TokenVerifier {
             t = a.cache().tokens().parse(f.token(), a.limits().maxTokenBytes());
         } catch (ParsedJwt.Malformed m) {
             return done(TokenCheck.refused(m.failure, "token in " + where(f.location())));
+        } catch (RuntimeException e) {
+            // A parser bug must not turn a bad token into a 500 (or worse, an unchecked pass): fail closed.
+            return done(TokenCheck.refused(
+                    JwtFailure.BAD_FORMAT, "token in " + where(f.location()) + " could not be parsed: " + e));
         }
         if (t.issuer == null || !a.locations().allows(f.location(), t.issuer)) {
             return done(TokenCheck.refused(

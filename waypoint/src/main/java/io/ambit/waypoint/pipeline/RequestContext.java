@@ -245,9 +245,17 @@ public final class RequestContext {
         this.connection = value;
     }
 
-    /** The last decision {@link #decide()} made, or null. */
+    /** The last decision {@link #decide()} made (or a later stage recorded), or null. */
     public Decision decision() {
         return decision;
+    }
+
+    /**
+     * Records the decision of a stage that refused after authorization allowed (a rate limit), so the access log and
+     * the trace name what refused the request rather than the policy that had allowed it.
+     */
+    public void decision(Decision value) {
+        this.decision = value;
     }
 
     /**

@@ -5,6 +5,7 @@ import io.ambit.policy.path.PathNormalizer;
 import io.ambit.waypoint.answer.LocalReply;
 import io.ambit.waypoint.answer.Replies;
 import io.ambit.waypoint.answer.ResponseFlag;
+import io.ambit.waypoint.ingress.HostNames;
 import io.ambit.waypoint.ingress.Tunnel;
 import io.ambit.waypoint.pipeline.RequestBody;
 import io.ambit.waypoint.pipeline.RequestContext;
@@ -143,6 +144,11 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
         if (invalid != null) {
             answer(LocalReply.badRequest(invalid));
             return;
+        }
+        String host = HostNames.withoutTrailingDot(authority);
+        if (!host.equals(authority)) {
+            authority = host; // one spelling for the policy and the app (security case 4)
+            headers.set(HttpHeaderNames.HOST, host);
         }
         String raw = head.uri();
         String path;
@@ -541,6 +547,19 @@ public final class Exchange extends Deadlines.Entry implements UpstreamListener,
         failUpstream(
                 LocalReply.badRequest(cause == null ? "malformed request body" : cause.getMessage()),
                 ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
+    }
+
+    /**
+     * The client did not send the rest of its request body in time (the HTTP/1.1 server's body timer, the
+     * slow-body defence): 408 and close, as Envoy's {@code request_timeout}; a reset once the response began.
+     */
+    public void onRequestTimeout() {
+        if (state == State.DONE) {
+            return;
+        }
+        failUpstream(
+                new LocalReply(408, "request timeout", null, ResponseFlag.STREAM_IDLE_TIMEOUT, true),
+                ResponseFlag.STREAM_IDLE_TIMEOUT);
     }
 
     /** The client went away (connection closed, stream reset). */

@@ -5,6 +5,7 @@ import io.ambit.policy.load.Fields;
 import io.ambit.policy.load.LoadError;
 import io.ambit.policy.load.Problems;
 import io.ambit.policy.load.YamlDepth;
+import io.ambit.policy.load.YamlErrorLine;
 import io.ambit.policy.load.YamlNode;
 import java.io.StringReader;
 import java.util.ArrayList;
@@ -90,7 +91,8 @@ public final class RateLimitLoader {
             int line = e.getProblemMark().map(m -> m.getLine() + 1).orElse(0);
             errors.add(new LoadError(name, line, null, null, "invalid YAML: " + e.getProblem()));
         } catch (YamlEngineException e) {
-            errors.add(new LoadError(name, 0, null, null, "invalid YAML: " + e.getMessage()));
+            // unmarked: a map or list as a key, or a control character (YamlErrorLine finds the line)
+            errors.add(new LoadError(name, YamlErrorLine.of(text, e), null, null, "invalid YAML: " + e.getMessage()));
         }
         return this;
     }

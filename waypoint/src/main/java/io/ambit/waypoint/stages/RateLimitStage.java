@@ -1,5 +1,6 @@
 package io.ambit.waypoint.stages;
 
+import io.ambit.policy.engine.Decision;
 import io.ambit.waypoint.answer.LocalReply;
 import io.ambit.waypoint.answer.ResponseFlag;
 import io.ambit.waypoint.ingress.WaypointIdentity;
@@ -42,6 +43,7 @@ public final class RateLimitStage implements RequestStage {
             return StageResult.CONTINUE_NOW;
         }
         if (!d.allowed()) {
+            request.decision(refused(d, request.decision()));
             return CompletableFuture.completedFuture(StageResult.respond(refusal(d)));
         }
         for (Map.Entry<String, String> h : d.requestHeaders()) {
@@ -52,6 +54,24 @@ public final class RateLimitStage implements RequestStage {
             request.editResponseHeaders(h -> lines.forEach(e -> h.set(e.getKey(), e.getValue())));
         }
         return StageResult.CONTINUE_NOW;
+    }
+
+    /** What the access log says of a refused request: the limit that refused it, not the policy that allowed it. */
+    static Decision refused(RateLimitDecision d, Decision allowedBy) {
+        String allowed = allowedBy == null || allowedBy.policy() == null
+                ? ""
+                : " (authorization allowed it: " + allowedBy.policy() + ")";
+        return new Decision(
+                Decision.Verdict.DENY,
+                null,
+                Decision.Reason.RATE_LIMIT,
+                d.policy(),
+                null,
+                d.status(),
+                "rate limited by " + d.policy() + ": its token bucket is empty (" + d.status() + " " + d.body() + ")"
+                        + allowed,
+                allowedBy == null ? List.of() : allowedBy.audit(),
+                null);
     }
 
     static LocalReply refusal(RateLimitDecision d) {

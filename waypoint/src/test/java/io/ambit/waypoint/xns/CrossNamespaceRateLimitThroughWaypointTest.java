@@ -78,5 +78,12 @@ class CrossNamespaceRateLimitThroughWaypointTest {
         var second = Processes.run(cmd, Duration.ofSeconds(30));
         assertThat(first.out()).as(first.toString()).isEqualTo("200");
         assertThat(second.out()).as(second.toString()).isEqualTo("429");
+        // the access log names what refused it, not the policy that had allowed it
+        String line = mesh.awaitLog(l -> l.contains("\"response_code\":429"));
+        assertThat(line)
+                .contains("\"decision\":\"DENY\"")
+                .contains("\"decision_reason\":\"rate-limit\"")
+                .contains("\"policy\":\"LocalRateLimit waypoints/one-a-day\"")
+                .contains("rate limited by LocalRateLimit waypoints/one-a-day");
     }
 }

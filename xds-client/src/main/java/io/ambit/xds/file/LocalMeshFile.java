@@ -6,6 +6,7 @@ import io.ambit.policy.load.LoadError;
 import io.ambit.policy.load.PolicyLoader;
 import io.ambit.policy.load.Problems;
 import io.ambit.policy.load.YamlDepth;
+import io.ambit.policy.load.YamlErrorLine;
 import io.ambit.policy.load.YamlNode;
 import io.ambit.policy.mesh.MeshConfig;
 import io.ambit.xds.mesh.MeshExtension;
@@ -178,7 +179,7 @@ public final class LocalMeshFile {
             int line = e.getProblemMark().map(m -> m.getLine() + 1).orElse(0);
             errors.add(new LoadError(name, line, null, null, "invalid YAML: " + e.getProblem()));
         } catch (YamlEngineException e) {
-            errors.add(new LoadError(name, 0, null, null, "invalid YAML: " + e.getMessage()));
+            errors.add(new LoadError(name, YamlErrorLine.of(text, e), null, null, "invalid YAML: " + e.getMessage()));
         }
         errors.addAll(p.errors());
         if (!errors.isEmpty()) {

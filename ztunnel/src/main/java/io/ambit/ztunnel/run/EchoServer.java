@@ -16,12 +16,20 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A demo workload: an HTTP/1.1 server on the workload's {@code ip:targetPort} that answers every request
- * with who it is and the request line it got, then closes the connection. What {@code curl} shows.
+ * A demo workload: an HTTP server on the workload's {@code ip:targetPort} that answers every request with who it
+ * is and the request line it got. HTTP/1.1 (then the connection closes) and HTTP/2 with prior knowledge (h2c, as
+ * {@code curl --http2-prior-knowledge}, nghttp or gRPC send it; a waypoint forwards a client's HTTP/2 as HTTP/2, as
+ * Envoy does for a port whose protocol is detected). What {@code curl} shows.
  */
 final class EchoServer implements AutoCloseable {
     private final Channel listener;
@@ -39,16 +47,39 @@ final class EchoServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        var http1 = new HttpServerCodec();
+                        // h2c's upgrade dance is not offered (nobody uses it); prior knowledge is, by its preface
+                        var noUpgrade = new HttpServerUpgradeHandler(http1, protocol -> null);
                         ch.pipeline()
-                                .addLast(new HttpServerCodec())
+                                .addLast(new CleartextHttp2ServerUpgradeHandler(http1, noUpgrade, http2(who)))
                                 .addLast(new HttpObjectAggregator(64 * 1024))
-                                .addLast(new Echo(who));
+                                .addLast(new Echo(who, true));
                     }
                 })
                 .bind(bind)
                 .sync()
                 .channel();
         return new EchoServer(channel);
+    }
+
+    /** The HTTP/2 side: each stream a child channel that reads a whole request and answers it. */
+    private static ChannelInitializer<Channel> http2(String who) {
+        return new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(Channel ch) {
+                ch.pipeline()
+                        .addLast(Http2FrameCodecBuilder.forServer().build())
+                        .addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                            @Override
+                            protected void initChannel(Http2StreamChannel stream) {
+                                stream.pipeline()
+                                        .addLast(new Http2StreamFrameToHttpObjectCodec(true))
+                                        .addLast(new HttpObjectAggregator(64 * 1024))
+                                        .addLast(new Echo(who, false));
+                            }
+                        }));
+            }
+        };
     }
 
     InetSocketAddress address() {
@@ -62,15 +93,19 @@ final class EchoServer implements AutoCloseable {
 
     private static final class Echo extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final String who;
+        /** HTTP/1.1: one request per connection, then close; HTTP/2: the stream ends with the response. */
+        private final boolean closeAfter;
 
-        Echo(String who) {
+        Echo(String who, boolean closeAfter) {
             this.who = who;
+            this.closeAfter = closeAfter;
         }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            var local = (InetSocketAddress) ctx.channel().localAddress();
-            var remote = (InetSocketAddress) ctx.channel().remoteAddress();
+            Channel connection = ctx.channel() instanceof Http2StreamChannel stream ? stream.parent() : ctx.channel();
+            var local = (InetSocketAddress) connection.localAddress();
+            var remote = (InetSocketAddress) connection.remoteAddress();
             String body = "hello from " + who + " on " + local.getAddress().getHostAddress() + ":" + local.getPort()
                     + "\nrequest: " + request.method() + " " + request.uri() + " " + request.protocolVersion()
                     + "\nfrom: " + remote.getAddress().getHostAddress() + ":" + remote.getPort() + "\n";
@@ -79,9 +114,13 @@ final class EchoServer implements AutoCloseable {
                     request.protocolVersion(), HttpResponseStatus.OK, Unpooled.wrappedBuffer(bytes));
             response.headers()
                     .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
-                    .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length)
-                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+            if (closeAfter) {
+                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                ctx.writeAndFlush(response);
+            }
         }
 
         @Override

@@ -50,19 +50,10 @@ final class HboneH2ConformanceTest {
     static Path dir;
 
     /**
-     * Cases the HBONE server still fails, in Netty's {@code Http2FrameCodec} (hbone/transport, not this package), each
-     * with the observation that identifies it: the case must fail exactly so, and a fix shows up as a failure here
-     * ("now passes: remove it"). The fix is /tmp/handoff/h2c-1.patch (HboneCodecBuilder), which empties this map.
+     * Cases the HBONE server is known to fail, each with the observation that identifies it: the case must fail
+     * exactly so, and a fix shows up as a failure here ("now passes: remove it"). None at present.
      */
-    private static final Map<String, String> CODEC_DEVIATIONS = Map.of(
-            // Netty counts the HEADERS that opened a stream with END_STREAM twice, then calls a further HEADERS
-            // "too many headers" (PROTOCOL_ERROR); RFC 9113 §5.1 says STREAM_CLOSED. Both refuse the frame.
-            "http2/5.1-6", "RST_STREAM(stream 1, PROTOCOL_ERROR)",
-            // A new stream below an opened one: Netty answers RST_STREAM(STREAM_CLOSED), "the lesser of two errors";
-            // RFC 9113 §5.1.1 says connection error PROTOCOL_ERROR.
-            "http2/5.1.1-2", "RST_STREAM(stream 3, STREAM_CLOSED)",
-            // Netty's GOAWAY after a frame error names stream 2^31-1 (netty#10670), not the last one processed.
-            "http2/5.4.1-2", "GOAWAY(last 2147483647");
+    private static final Map<String, String> CODEC_DEVIATIONS = Map.of();
 
     record Result(String id, boolean passed, String title, String expected, String observed) {}
 
@@ -70,10 +61,10 @@ final class HboneH2ConformanceTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Run check = run(List.of(PYTHON, "-c", "import hyperframe, hpack"), Duration.ofSeconds(30));
-        // Never a skip: CI installs the Debian packages python3-hyperframe and python3-hpack.
+        Run check = run(List.of(PYTHON, "-c", "import hyperframe, hpack, h2"), Duration.ofSeconds(30));
+        // Never a skip: CI installs the Debian packages python3-hyperframe, python3-hpack and python3-h2.
         assertThat(check.exit())
-                .as("%s with python3-hyperframe and python3-hpack is needed: %s", PYTHON, check.out())
+                .as("%s with python3-hyperframe, python3-hpack and python3-h2 is needed: %s", PYTHON, check.out())
                 .isZero();
         loops = TestLoops.start();
         echo = TcpServer.start(loops, TcpServer.Mode.ECHO);

@@ -41,14 +41,19 @@ final class H2Conformance {
 
     /**
      * Fails (never skips) when the interpreter or its packages are missing: CI installs them
-     * (python3-hyperframe python3-hpack).
+     * (python3-hyperframe python3-hpack python3-h2).
      */
     static void requirePython() throws IOException, InterruptedException {
         var check = Processes.run(
-                List.of(PYTHON, "-c", "import hyperframe, hpack; print(hyperframe.__version__, hpack.__version__)"),
+                List.of(
+                        PYTHON,
+                        "-c",
+                        "import hyperframe, hpack, h2; print(hyperframe.__version__, hpack.__version__, h2.__version__)"),
                 Duration.ofSeconds(30));
         assertThat(check.exit())
-                .as("%s with python3-hyperframe and python3-hpack (Debian packages) is needed: %s", PYTHON, check)
+                .as(
+                        "%s with python3-hyperframe, python3-hpack and python3-h2 (Debian packages) is needed: %s",
+                        PYTHON, check)
                 .isZero();
     }
 
