@@ -2,10 +2,6 @@ package io.ambit.cli.run;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ambit.waypoint.local.LocalWaypoints;
-import io.ambit.waypoint.local.WaypointDirectory;
-import io.ambit.ztunnel.node.Node;
-import io.ambit.ztunnel.run.LocalMesh;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,17 +38,8 @@ class QuickstartTest {
         String expired = token(example, "#   eyJ");
         Path file = dir.resolve("quickstart.yaml");
         Files.writeString(file, moved(example));
-        var config = LocalMesh.Config.of(file, dir.resolve("ca"))
-                .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006))
-                .withServedElsewhere(WaypointDirectory::isWaypoint);
-        try (var mesh = LocalMesh.start(config);
-                var waypoints = LocalWaypoints.start(
-                        mesh.source(),
-                        mesh.certificates(),
-                        mesh.transport(),
-                        mesh.loops(),
-                        io.ambit.waypoint.telemetry.AccessLog.slf4j(),
-                        LocalWaypoints.Options.all())) {
+        try (var run = RunningMesh.start(file, dir.resolve("ca"))) {
+            var waypoints = run.waypoints();
             assertThat(waypoints.waypoints()).as("the payments waypoint").hasSize(1);
             String sleep = "127.66.1.1";
             String curl = "127.66.1.2";

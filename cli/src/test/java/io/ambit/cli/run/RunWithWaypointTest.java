@@ -2,10 +2,6 @@ package io.ambit.cli.run;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ambit.waypoint.local.LocalWaypoints;
-import io.ambit.waypoint.local.WaypointDirectory;
-import io.ambit.ztunnel.node.Node;
-import io.ambit.ztunnel.run.LocalMesh;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,17 +28,9 @@ class RunWithWaypointTest {
                 Files.readString(Path.of("../examples/waypoint-mesh.yaml"))
                         .replace("127.20.", "127.97.")
                         .replace("127.21.", "127.98."));
-        var config = LocalMesh.Config.of(file, dir.resolve("ca"))
-                .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006))
-                .withServedElsewhere(WaypointDirectory::isWaypoint);
-        try (var mesh = LocalMesh.start(config);
-                var waypoints = LocalWaypoints.start(
-                        mesh.source(),
-                        mesh.certificates(),
-                        mesh.transport(),
-                        mesh.loops(),
-                        io.ambit.waypoint.telemetry.AccessLog.slf4j(),
-                        LocalWaypoints.Options.all())) {
+        try (var run = RunningMesh.start(file, dir.resolve("ca"))) {
+            var mesh = run.mesh();
+            var waypoints = run.waypoints();
             assertThat(waypoints.waypoints()).hasSize(1);
             assertThat(mesh.nodes().stream().flatMap(n -> n.workloads().stream()))
                     .extracting(w -> w.name())

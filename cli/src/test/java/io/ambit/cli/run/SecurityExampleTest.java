@@ -3,11 +3,6 @@ package io.ambit.cli.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import io.ambit.waypoint.local.LocalWaypoints;
-import io.ambit.waypoint.local.WaypointDirectory;
-import io.ambit.waypoint.telemetry.AccessLog;
-import io.ambit.ztunnel.node.Node;
-import io.ambit.ztunnel.run.LocalMesh;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
@@ -78,17 +73,8 @@ class SecurityExampleTest {
                             .replace(
                                     "http://127.0.0.1:9192/jwks.json",
                                     "http://127.99.9.12:" + jwks.getAddress().getPort() + "/jwks.json"));
-            var config = LocalMesh.Config.of(file, dir.resolve("ca"))
-                    .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006))
-                    .withServedElsewhere(WaypointDirectory::isWaypoint);
-            try (var mesh = LocalMesh.start(config);
-                    var waypoints = LocalWaypoints.start(
-                            mesh.source(),
-                            mesh.certificates(),
-                            mesh.transport(),
-                            mesh.loops(),
-                            AccessLog.slf4j(),
-                            LocalWaypoints.Options.all())) {
+            try (var run = RunningMesh.start(file, dir.resolve("ca"))) {
+                var waypoints = run.waypoints();
                 assertThat(waypoints.waypoints()).hasSize(1);
                 answersAsTheCommentSays(token, outsider, elsewhere);
             }
