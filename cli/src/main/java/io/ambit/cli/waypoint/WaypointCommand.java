@@ -77,7 +77,7 @@ public final class WaypointCommand implements Callable<Integer> {
     @Option(
             names = "--ca-address",
             paramLabel = "URL",
-            description = "Cluster mode: istiod's CA. Default: CA_ADDRESS," + " else the xDS address.")
+            description = "Cluster mode: istiod's CA. Default: CA_ADDRESS, else the xDS address.")
     String caAddress;
 
     @Option(
@@ -112,8 +112,7 @@ public final class WaypointCommand implements Callable<Integer> {
     @Option(
             names = "--instance-ip",
             paramLabel = "IP",
-            description =
-                    "Cluster mode: the pod IP, where the listeners" + " go. Default: INSTANCE_IP, else every address.")
+            description = "Cluster mode: the pod IP, where the listeners go. Default: INSTANCE_IP, else every address.")
     String instanceIp;
 
     @Option(names = "--service-account", paramLabel = "SA", description = "Cluster mode. Default: SERVICE_ACCOUNT.")
@@ -122,7 +121,7 @@ public final class WaypointCommand implements Callable<Integer> {
     @Option(
             names = "--trust-domain",
             paramLabel = "TD",
-            description = "Cluster mode. Default: TRUST_DOMAIN, else" + " cluster.local.")
+            description = "Cluster mode. Default: TRUST_DOMAIN, else cluster.local.")
     String trustDomain;
 
     @Option(
@@ -327,7 +326,7 @@ public final class WaypointCommand implements Callable<Integer> {
         }
         if (zipkin != null && !"http".equals(zipkin.getScheme()) && !"https".equals(zipkin.getScheme())) {
             throw new IllegalArgumentException(
-                    "--zipkin " + zipkin + " (expected an http:// URL, e.g." + " http://127.0.0.1:9411/api/v2/spans)");
+                    "--zipkin " + zipkin + " (expected an http:// URL, e.g. http://127.0.0.1:9411/api/v2/spans)");
         }
         for (int p : new int[] {hbonePort, metricsPort, readinessPort}) {
             if (p < 0 || p > 65535) {
