@@ -65,6 +65,18 @@ public final class TargetDialer implements ConnectHandler {
                     "target " + request.authority() + " is not allowed (expected an ip:port "
                             + "this server may dial)"));
         }
+        return dial(request, target.get(), source.apply(request));
+    }
+
+    /**
+     * Connects to {@code target} on the stream's event loop and answers {@code 200} with a tunnel to it,
+     * or {@code 503} when the connect fails — for a caller that decided the target itself (ztunnel's
+     * inbound, which may dial another port than the authority's). No check of {@code target} here.
+     *
+     * @param bind the local address to bind first, or null for the system's choice
+     */
+    public CompletionStage<ConnectResponse> dial(
+            ConnectRequest request, InetSocketAddress target, InetSocketAddress bind) {
         CompletableFuture<ConnectResponse> answer = new CompletableFuture<>();
         ChannelFuture connected = transport
                 .configure(new Bootstrap()) // keepalive with ztunnel's timers
@@ -79,14 +91,14 @@ public final class TargetDialer implements ConnectHandler {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0)
                 // held until the relay is in place (Netty reads a half-closed socket even with auto-read off)
                 .handler(new InboundHold(64 * 1024))
-                .connect(target.get(), source.apply(request));
+                .connect(target, bind);
         ScheduledFuture<?> timeout = connected.isDone() || !(connected instanceof ChannelPromise pending)
                 ? null
                 : request.eventLoop()
                         .schedule(
                                 () -> {
                                     if (pending.tryFailure(new ConnectTimeoutException("connection timed out after "
-                                            + CONNECT_TIMEOUT_MILLIS + " ms: " + target.get()))) {
+                                            + CONNECT_TIMEOUT_MILLIS + " ms: " + target))) {
                                         pending.channel().close();
                                     }
                                 },

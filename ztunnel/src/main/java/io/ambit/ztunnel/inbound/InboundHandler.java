@@ -13,7 +13,6 @@ import io.ambit.policy.engine.PeerIdentity;
 import io.ambit.policy.engine.Token;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.MeshSource;
-import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
@@ -30,16 +29,22 @@ import java.util.concurrent.CompletionStage;
  * destination → find the local workload → authorize (L4 policy, §6.2) → connect to the app → tunnel.
  * The mesh state is read once per CONNECT, so a file edit applies to the next one.
  *
- * <p>Answers: {@code 400} when the authority is not an IP or not the address the client dialed (we are
- * no waypoint yet); {@code 503} for an unknown workload, a self-call to a ztunnel port, or an app that
- * does not accept; {@code 401} when policy denies, logged once with the deciding policy and rule.
+ * <p>Answers: {@code 400} when the authority names another address than the one the client dialed and
+ * the local workload is not its waypoint nor takes tunnels itself ({@link InboundTarget}); {@code 503}
+ * for an unknown workload or service, a self-call to a ztunnel port, or an app that does not accept;
+ * {@code 401} when policy denies, logged once with the deciding policy and rule.
  */
 public final class InboundHandler implements ConnectHandler {
     /** ztunnel's own ports: a tunnel to one of them would loop (ztunnel's {@code SelfCall}). */
-    static final Set<Integer> ILLEGAL_PORTS = Set.of(15001, 15006, 15008, 15080);
+    static final Set<Integer> ILLEGAL_PORTS = InboundTarget.ILLEGAL_PORTS;
+
+    /** ztunnel's switch for PROXY application tunnels to the pod's loopback (default true). */
+    static final String LOCALHOST_APP_TUNNEL = "LOCALHOST_APP_TUNNEL";
 
     private final MeshSource mesh;
     private final TargetDialer dialer;
+    private final boolean keepClientIp;
+    private final boolean localhostAppTunnel;
     private final AccessLog accessLog;
     private final LiveConnections live;
     private final TrafficMetrics metrics;
@@ -55,13 +60,19 @@ public final class InboundHandler implements ConnectHandler {
      */
     public InboundHandler(
             MeshSource mesh, Transport transport, AccessLog accessLog, LiveConnections live, TrafficMetrics metrics) {
-        this(mesh, transport, accessLog, live, metrics, false);
+        // Workloads on this host's addresses (ambit run, a shared node proxy): the host's loopback is no
+        // pod's, so an application tunnel goes to the workload's own address.
+        this(mesh, transport, accessLog, live, metrics, false, false);
     }
 
     /**
+     * The inbound of a ztunnel inside a pod's network namespace: a PROXY application tunnel goes to the
+     * pod's loopback unless the environment's {@value #LOCALHOST_APP_TUNNEL} is {@code false}.
+     *
      * @param keepClientIp connect to the app from the client's own IP (ztunnel in a pod: the transport's
      *     sockets are IP_TRANSPARENT, and the pod's routing hands the answers back), so the app sees its
      *     real peer
+     * @throws IllegalArgumentException when {@value #LOCALHOST_APP_TUNNEL} is neither true nor false
      */
     public InboundHandler(
             MeshSource mesh,
@@ -70,15 +81,41 @@ public final class InboundHandler implements ConnectHandler {
             LiveConnections live,
             TrafficMetrics metrics,
             boolean keepClientIp) {
+        this(mesh, transport, accessLog, live, metrics, keepClientIp, localhostAppTunnel(System.getenv()));
+    }
+
+    /**
+     * @param localhostAppTunnel send a PROXY application tunnel to the loopback address (from it) instead of
+     *     the workload's address, so the app can bind its tunnel port to localhost (ztunnel's default in a pod)
+     */
+    public InboundHandler(
+            MeshSource mesh,
+            Transport transport,
+            AccessLog accessLog,
+            LiveConnections live,
+            TrafficMetrics metrics,
+            boolean keepClientIp,
+            boolean localhostAppTunnel) {
         this.mesh = mesh;
         this.metrics = metrics;
         this.live = live;
-        // Only ever asked after authorization, for the authority of a local workload.
-        this.dialer = new TargetDialer(
-                transport,
-                a -> true,
-                keepClientIp ? r -> new InetSocketAddress(r.remoteAddress().getAddress(), 0) : r -> null);
+        // Only ever asked after authorization, for an address InboundTarget chose.
+        this.dialer = new TargetDialer(transport, a -> false);
+        this.keepClientIp = keepClientIp;
+        this.localhostAppTunnel = localhostAppTunnel;
         this.accessLog = accessLog;
+    }
+
+    /** {@value #LOCALHOST_APP_TUNNEL} from {@code env}: true unless set to false. */
+    static boolean localhostAppTunnel(Map<String, String> env) {
+        String v = env.get(LOCALHOST_APP_TUNNEL);
+        if (v == null || v.isBlank() || v.strip().equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (v.strip().equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException(LOCALHOST_APP_TUNNEL + "=" + v + " (expected true or false; default true)");
     }
 
     @Override
@@ -87,44 +124,40 @@ public final class InboundHandler implements ConnectHandler {
         Peer peer = peer(request.peer().identity());
         var conn = new Conn(request, peer == null ? null : peer.text(), start);
 
-        // 1. Validate the destination: an ip:port, and the very address the client dialed.
-        var target = request.authority().socketAddress();
-        if (target.isEmpty()) {
-            return conn.reject(ConnectStatus.BAD_REQUEST, "authority " + request.authority() + " is not ip:port");
-        }
-        InetSocketAddress dst = target.get();
-        IpAddress dstIp = IpAddress.of(dst.getAddress()).unmap();
+        // 1. The local workload: the one whose listener the client dialed.
         IpAddress localIp = IpAddress.of(request.localAddress().getAddress()).unmap();
-        if (!dstIp.equals(localIp)) {
-            return conn.reject(
-                    ConnectStatus.BAD_REQUEST,
-                    "authority " + request.authority() + " is not the address dialed (" + localIp + ")");
-        }
-
-        // 2. The local workload.
         var state = mesh.current();
-        var found = state.workload(dstIp);
+        var found = state.workload(localIp);
         if (found.isEmpty()) {
-            return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "unknown workload " + dstIp);
+            return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "unknown workload " + localIp);
         }
         Workload workload = found.get();
         conn.workload = workload;
         IpAddress srcIp = IpAddress.of(request.remoteAddress().getAddress()).unmap();
         conn.source = state.workload(srcIp).orElse(null);
-        conn.service = serviceOf(state, workload, dst.getPort());
-        if (ILLEGAL_PORTS.contains(dst.getPort())) {
-            return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "self-call to ztunnel port " + dst.getPort());
-        }
 
-        // 3. Authorize. The request lives as long as the tunnel (for re-checks): its peer and destination
-        // parts are shared between tunnels, not parsed and copied for each (a few hundred bytes per tunnel).
+        // 2. Validate the destination and find the next hop.
+        var resolved = InboundTarget.resolve(state, workload, localIp, request.authority(), localhostAppTunnel);
+        if (resolved instanceof InboundTarget.Refused r) {
+            if (r.status() == ConnectStatus.SERVICE_UNAVAILABLE) {
+                conn.service = InboundTarget.serviceOf(
+                        state, workload, request.authority().port());
+            }
+            return conn.reject(r.status(), r.reason());
+        }
+        var next = (InboundTarget.Next) resolved;
+        conn.service = next.service();
+
+        // 3. Authorize, on the port the tunnel reaches (ztunnel decides on the upstream address). The request
+        // lives as long as the tunnel (for re-checks): its peer and destination parts are shared between
+        // tunnels, not parsed and copied for each (a few hundred bytes per tunnel).
         var access = new AccessRequest(
                 peer == null ? null : peer.parsed(),
                 sameAs(conn.source, srcIp),
                 null,
                 destinationOf(workload),
-                sameAs(workload, dstIp),
-                dst.getPort(),
+                sameAs(workload, localIp),
+                next.policyPort(),
                 null,
                 null,
                 null,
@@ -143,9 +176,21 @@ public final class InboundHandler implements ConnectHandler {
 
         // 4. Connect to the app, then tunnel; registered until it ends, so policy updates re-decide it.
         conn.access = access;
-        return dialer.onConnect(request).thenApply(answer -> switch (answer) {
+        InetSocketAddress bind = next.bindLoopback()
+                ? new InetSocketAddress(next.app().getAddress(), 0)
+                : keepClientIp ? new InetSocketAddress(request.remoteAddress().getAddress(), 0) : null;
+        return dialer.dial(request, next.app(), bind).thenApply(answer -> switch (answer) {
             case ConnectResponse.Tunnel t -> {
                 conn.upstream = t.upstream();
+                if (next.proxy() != null) {
+                    // first on the app connection: the relay writes on this event loop only after this returns
+                    ProxyProtocolHeader.write(
+                            t.upstream(),
+                            request.remoteAddress(),
+                            next.proxy().tunnelTarget(),
+                            conn.srcIdentity,
+                            next.proxy().serviceHostname());
+                }
                 t.upstream().closeFuture().addListener(f -> live.deregister(conn));
                 metrics.opened(conn.labels());
                 live.register(conn, state);
@@ -217,23 +262,6 @@ public final class InboundHandler implements ConnectHandler {
             }
         }
         return ip;
-    }
-
-    /**
-     * The service the tunnel reaches, for {@code destination_service*}: the first of the workload's services
-     * that maps a port to the target port, as ztunnel's inbound guesses it (the authority is a pod address,
-     * so which VIP the client dialed is known only at the source).
-     */
-    private static Service serviceOf(MeshState state, Workload workload, int targetPort) {
-        for (var s : state.servicesOf(workload)) {
-            for (var p : s.ports()) {
-                int t = workload.targetPort(s.key(), p.servicePort());
-                if ((t > 0 ? t : p.targetPort()) == targetPort) {
-                    return s;
-                }
-            }
-        }
-        return null;
     }
 
     /** What one CONNECT has learned so far, for its access-log line and for re-checks. */
