@@ -132,6 +132,55 @@ public final class HbonePool implements AutoCloseable {
         return attempt(key, loop != null && ownLoop(loop) ? loop : null, request, 1);
     }
 
+    /**
+     * Double HBONE's inner tunnel (ztunnel-reference.md §2.7): a second mutual-TLS connection carried by the
+     * stream of {@code outer} (an open tunnel to a network gateway), verifying {@code key}'s destination
+     * identities end to end, HTTP/2 over it, and one CONNECT for {@code request}. Not pooled, as ztunnel's:
+     * the inner connection takes no other stream and closes when its stream ends, closing {@code outer}.
+     * {@code key.sourceIp()} and {@code key.destination()} are not dialed; they name the connection in logs.
+     */
+    public CompletableFuture<HboneStream> connectThrough(HboneStream outer, PoolKey key, TunnelRequest request) {
+        Http2StreamChannel carrier = outer.channel();
+        KeyPool unpooled = new KeyPool(key, carrier.eventLoop(), this);
+        unpooled.removed = true; // never in the map: nothing else checks it out
+        CompletableFuture<PooledConnection> dialed = new CompletableFuture<>();
+        certificates.certificateFor(key.source()).whenComplete((cert, error) -> {
+            if (error != null) {
+                dialed.completeExceptionally(error);
+                carrier.close();
+                return;
+            }
+            carrier.eventLoop().execute(() -> {
+                try {
+                    carrier.pipeline()
+                            .addLast("tls", tls.newHandler(carrier.alloc(), cert, key.destinationIdentities()))
+                            .addLast(
+                                    "hbone-setup",
+                                    new ClientConnectionSetup(
+                                            unpooled,
+                                            tls,
+                                            meters,
+                                            config.http2(),
+                                            config.idleTimeout().toNanos(),
+                                            config.connectTimeout(),
+                                            dialed));
+                    InboundHold.release(carrier.pipeline());
+                    carrier.config().setAutoRead(true);
+                } catch (IOException | RuntimeException e) {
+                    dialed.completeExceptionally(e);
+                    carrier.close();
+                }
+            });
+        });
+        return dialed.thenCompose(connection -> {
+            synchronized (unpooled) {
+                connection.tryReserve(System.nanoTime());
+            }
+            connection.retire("double HBONE: one stream"); // closes after it
+            return open(connection, request);
+        });
+    }
+
     private boolean ownLoop(EventLoop loop) {
         for (EventExecutor e : group) {
             if (e == loop) {

@@ -6,6 +6,7 @@ import io.ambit.policy.mesh.MeshConfig;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,12 @@ public final class MeshState {
     private final PolicySnapshot policies;
     private final String origin;
     private final Map<NetworkAddress, Workload> byIp;
+    /**
+     * Workloads by bare IP when some are on a named network (empty when all are on the default one); an IP
+     * two networks share is left out.
+     */
+    private final Map<IpAddress, Workload> byBareIp;
+
     private final Map<String, Workload> byUid;
     private final Map<NetworkAddress, Service> byVip;
     private final Map<NamespacedHostname, Service> byHostname;
@@ -92,6 +99,7 @@ public final class MeshState {
         // the maps are private to this state and never change after this point: wrapping is enough, and
         // saves copying the indexes of 10,000 workloads again on every xDS update
         this.byIp = Collections.unmodifiableMap(ips);
+        this.byBareIp = bareIndex(ips);
         this.byUid = Collections.unmodifiableMap(uids);
         this.byVip = Collections.unmodifiableMap(vips);
         this.byHostname = Collections.unmodifiableMap(hosts);
@@ -107,12 +115,35 @@ public final class MeshState {
         this.policies = base.policies;
         this.origin = base.origin;
         this.byIp = base.byIp;
+        this.byBareIp = base.byBareIp;
         this.byUid = base.byUid;
         this.byVip = base.byVip;
         this.byHostname = base.byHostname;
         this.endpoints = base.endpoints;
         this.conflicts = base.conflicts;
         this.extensions = Map.copyOf(extensions);
+    }
+
+    private static Map<IpAddress, Workload> bareIndex(Map<NetworkAddress, Workload> ips) {
+        boolean named = false;
+        for (var a : ips.keySet()) {
+            if (!a.network().isEmpty()) {
+                named = true;
+                break;
+            }
+        }
+        if (!named) {
+            return Map.of();
+        }
+        var bare = HashMap.<IpAddress, Workload>newHashMap(ips.size());
+        var shared = new HashSet<IpAddress>();
+        ips.forEach((a, w) -> {
+            if (!shared.contains(a.ip()) && bare.putIfAbsent(a.ip(), w) != null) {
+                bare.remove(a.ip()); // two networks share it: no guess
+                shared.add(a.ip());
+            }
+        });
+        return Collections.unmodifiableMap(bare);
     }
 
     private static void conflict(boolean lenient, List<String> conflicts, String message) {
@@ -160,6 +191,19 @@ public final class MeshState {
 
     public Optional<Workload> workload(NetworkAddress address) {
         return Optional.ofNullable(byIp.get(address));
+    }
+
+    /**
+     * The workload with this IP when the network is not known (a proxy finding its own workload by the
+     * address it listens on): the one on the default network, else the only one on any network; none when
+     * two named networks share the IP (no guess: the caller then refuses).
+     */
+    public Optional<Workload> workloadOnAnyNetwork(IpAddress ip) {
+        Workload w = byIp.get(NetworkAddress.of(ip));
+        if (w == null) {
+            w = byBareIp.get(ip);
+        }
+        return Optional.ofNullable(w);
     }
 
     public Optional<Workload> workloadByUid(String uid) {

@@ -9,6 +9,7 @@ import io.ambit.policy.mesh.MeshConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -80,7 +81,7 @@ class MeshStateTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void anIpv4MappedAddressFindsTheIpv4Workload() {
         var w = workload("u1", "10.0.0.1", Map.of());
         var state = MeshState.of(List.of(w), List.of(), NO_POLICIES, "test");
@@ -88,7 +89,7 @@ class MeshStateTest {
         assertThat(MeshState.empty(MeshConfig.DEFAULT).workloads()).isEmpty();
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void resolvingLetsALaterEntryTakeAnIpAsZtunnelDoes() {
         var old = workload("u1", "10.0.0.1", Map.of());
         var reused = workload("u2", "10.0.0.1", Map.of());
@@ -98,7 +99,7 @@ class MeshStateTest {
         assertThat(state.conflicts()).containsExactly("IP /10.0.0.1 belongs to two workloads or services");
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void resolvingKeepsAReferenceToAServiceNotYetKnownWithoutEndpoints() {
         var svc = new NamespacedHostname("ns", "a");
         var w = workload("u1", "10.0.0.1", Map.of(svc, List.of()));
@@ -108,7 +109,7 @@ class MeshStateTest {
         assertThat(after.endpoints(after.service(svc).orElseThrow())).containsExactly(w);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void resolvingKeepsTheLastDefinitionOfAUidOnly() {
         var first = workload("u1", "10.0.0.1", Map.of());
         var second = workload("u1", "10.0.0.2", Map.of());
@@ -117,7 +118,7 @@ class MeshStateTest {
         assertThat(state.workload(IpAddress.parse("10.0.0.1"))).isEmpty();
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void hostNetworkWorkloadsShareAnIpAndAreNotFoundByIt() {
         var a = workload("u1", "10.0.0.1", Map.of()).toBuilder()
                 .networkMode(Workload.NetworkMode.HOST_NETWORK)
@@ -128,5 +129,34 @@ class MeshStateTest {
         var state = MeshState.of(List.of(a, b), List.of(), NO_POLICIES, "test");
         assertThat(state.workload(IpAddress.parse("10.0.0.1"))).isEmpty();
         assertThat(state.workloadByUid("u2")).contains(b);
+    }
+
+    @Test
+    void aWorkloadOnANamedNetworkIsFoundByItsBareIpUnlessTwoNetworksShareIt() {
+        var state = MeshState.of(
+                List.of(
+                        workload("a", "net-a/10.0.0.1", Map.of()),
+                        workload("b", "net-b/10.0.0.2", Map.of()),
+                        workload("c", "net-c/10.0.0.2", Map.of()),
+                        workload("d", "10.0.0.3", Map.of())),
+                List.of(),
+                NO_POLICIES,
+                "test");
+
+        assertThat(state.workload(IpAddress.parse("10.0.0.1")))
+                .as("the default network only")
+                .isEmpty();
+        assertThat(state.workloadOnAnyNetwork(IpAddress.parse("10.0.0.1")))
+                .map(Workload::uid)
+                .contains("a");
+        assertThat(state.workloadOnAnyNetwork(IpAddress.parse("10.0.0.2")))
+                .as("two networks share it: no guess")
+                .isEmpty();
+        assertThat(state.workloadOnAnyNetwork(IpAddress.parse("10.0.0.3")))
+                .map(Workload::uid)
+                .contains("d");
+        assertThat(state.workload(NetworkAddress.parse("net-c/10.0.0.2")))
+                .map(Workload::uid)
+                .contains("c");
     }
 }

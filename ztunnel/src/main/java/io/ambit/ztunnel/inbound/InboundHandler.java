@@ -13,6 +13,7 @@ import io.ambit.policy.engine.PeerIdentity;
 import io.ambit.policy.engine.Token;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.MeshSource;
+import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.telemetry.AccessLog;
@@ -37,6 +38,9 @@ import java.util.concurrent.CompletionStage;
 public final class InboundHandler implements ConnectHandler {
     /** ztunnel's own ports: a tunnel to one of them would loop (ztunnel's {@code SelfCall}). */
     static final Set<Integer> ILLEGAL_PORTS = InboundTarget.ILLEGAL_PORTS;
+
+    /** The inner CONNECT of double HBONE: the network the client is on. */
+    static final String FORWARDED_NETWORK = "x-forwarded-network";
 
     /** ztunnel's switch for PROXY application tunnels to the pod's loopback (default true). */
     static final String LOCALHOST_APP_TUNNEL = "LOCALHOST_APP_TUNNEL";
@@ -127,14 +131,20 @@ public final class InboundHandler implements ConnectHandler {
         // 1. The local workload: the one whose listener the client dialed.
         IpAddress localIp = IpAddress.of(request.localAddress().getAddress()).unmap();
         var state = mesh.current();
-        var found = state.workload(localIp);
+        var found = state.workloadOnAnyNetwork(localIp);
         if (found.isEmpty()) {
             return conn.reject(ConnectStatus.SERVICE_UNAVAILABLE, "unknown workload " + localIp);
         }
         Workload workload = found.get();
         conn.workload = workload;
         IpAddress srcIp = IpAddress.of(request.remoteAddress().getAddress()).unmap();
-        conn.source = state.workload(srcIp).orElse(null);
+        // Through a network gateway (double HBONE's inner CONNECT names the client's network): the address is
+        // the gateway's, not the client's, so no workload is looked up by it (ztunnel-reference.md §2.3).
+        CharSequence network = request.headers().get(FORWARDED_NETWORK);
+        boolean viaGateway = network != null && !network.toString().equalsIgnoreCase(workload.network());
+        conn.source = viaGateway
+                ? null
+                : state.workload(new NetworkAddress(workload.network(), srcIp)).orElse(null);
 
         // 2. Validate the destination and find the next hop.
         var resolved = InboundTarget.resolve(state, workload, localIp, request.authority(), localhostAppTunnel);

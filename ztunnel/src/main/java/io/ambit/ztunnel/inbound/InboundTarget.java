@@ -138,9 +138,10 @@ final class InboundTarget {
      * named by address must hold the dialed IP, one named as a service must list the local workload.
      */
     private static boolean isItsWaypoint(MeshState state, Workload local, IpAddress dialed, IpAddress asked) {
-        GatewayAddress waypoint = state.serviceByVip(asked)
+        var at = new NetworkAddress(local.network(), asked);
+        GatewayAddress waypoint = state.serviceByVip(at)
                 .map(Service::waypoint)
-                .orElseGet(() -> state.workload(asked).map(Workload::waypoint).orElse(null));
+                .orElseGet(() -> state.workload(at).map(Workload::waypoint).orElse(null));
         if (waypoint == null) {
             return false;
         }

@@ -9,6 +9,7 @@ import io.ambit.policy.engine.Decision;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.inpod.sys.OriginalDestination;
 import io.ambit.ztunnel.telemetry.AccessLog;
@@ -156,14 +157,16 @@ public final class PlaintextListener implements AutoCloseable {
         // 1. The local workload, from the address dialed.
         MeshState state = mesh.current();
         IpAddress localIp = IpAddress.of(local.getAddress()).unmap();
-        var found = state.workload(localIp);
+        var found = state.workloadOnAnyNetwork(localIp);
         if (found.isEmpty()) {
             conn.refuse("unknown workload " + localIp);
             return;
         }
         Workload workload = found.get();
         conn.workload = workload;
-        conn.source = state.workload(IpAddress.of(remote.getAddress()).unmap()).orElse(null);
+        conn.source = state.workload(new NetworkAddress(
+                        workload.network(), IpAddress.of(remote.getAddress()).unmap()))
+                .orElse(null);
 
         // 2. The app port: the one dialed (capture), else the workload's only one (see the class comment).
         int port;

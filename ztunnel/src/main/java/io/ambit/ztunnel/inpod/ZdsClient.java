@@ -9,6 +9,7 @@ import io.ambit.ztunnel.inpod.zds.WorkloadRequest;
 import io.ambit.ztunnel.inpod.zds.WorkloadResponse;
 import io.ambit.ztunnel.inpod.zds.ZdsHello;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -38,6 +39,12 @@ final class ZdsClient implements AutoCloseable {
     static final int MAX_MESSAGE_BYTES = 64 * 1024;
     /** Room for more descriptors than allowed, so extra ones are seen (and closed), not dropped unseen. */
     static final int MAX_FDS = 8;
+    /**
+     * The most UTF-8 bytes of error text one ack carries. Errors quote what the agent sent (a uid may be
+     * up to a whole message long); an agent reading acks into a small buffer must still get one whole,
+     * parseable packet, so longer text is cut, saying so.
+     */
+    static final int MAX_ACK_ERROR_BYTES = 1024;
 
     static final Duration MIN_BACKOFF = Duration.ofMillis(100);
     static final Duration MAX_BACKOFF = Duration.ofSeconds(15);
@@ -115,7 +122,7 @@ final class ZdsClient implements AutoCloseable {
             if (message.eof()) {
                 return;
             }
-            String error = apply(message);
+            String error = bounded(apply(message));
             if (!error.isEmpty()) {
                 log.warn("ZDS: request refused: {}", error);
             }
@@ -185,6 +192,29 @@ final class ZdsClient implements AutoCloseable {
                 "WorkloadRequest without a known payload (expected: add, keep, del or snapshot_sent; "
                         + message.data().length + " bytes)";
         };
+    }
+
+    /** {@code error} cut to at most {@value #MAX_ACK_ERROR_BYTES} UTF-8 bytes, whole code points only. */
+    static String bounded(String error) {
+        if (error.length() * 3L <= MAX_ACK_ERROR_BYTES
+                || error.getBytes(StandardCharsets.UTF_8).length <= MAX_ACK_ERROR_BYTES) {
+            return error;
+        }
+        String more = "... (" + error.length() + " characters, cut)";
+        int budget = MAX_ACK_ERROR_BYTES - more.length(); // the suffix is ASCII
+        var out = new StringBuilder();
+        int bytes = 0;
+        for (int i = 0; i < error.length(); ) {
+            int cp = error.codePointAt(i);
+            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            if (bytes + n > budget) {
+                break;
+            }
+            out.appendCodePoint(cp);
+            bytes += n;
+            i += Character.charCount(cp);
+        }
+        return out.append(more).toString();
     }
 
     private static String await(String what, CompletableFuture<String> ack) {

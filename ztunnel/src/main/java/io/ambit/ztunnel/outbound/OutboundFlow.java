@@ -1,6 +1,7 @@
 package io.ambit.ztunnel.outbound;
 
 import io.ambit.hbone.pool.HbonePool;
+import io.ambit.hbone.pool.HboneStream;
 import io.ambit.hbone.pool.PoolKey;
 import io.ambit.hbone.pool.TunnelRejectedException;
 import io.ambit.hbone.pool.TunnelRequest;
@@ -116,7 +117,7 @@ public final class OutboundFlow {
             }
             return ip == null
                     ? Optional.empty()
-                    : state.workload(IpAddress.of(ip).unmap());
+                    : state.workloadOnAnyNetwork(IpAddress.of(ip).unmap());
         }
     }
 
@@ -174,6 +175,7 @@ public final class OutboundFlow {
             case Route.Refused r -> conn.fail(Failure.REFUSED, "CONNECT", r.reason());
             case Route.Direct d -> direct(conn, d);
             case Route.Hbone h -> hbone(conn, h);
+            case Route.DoubleHbone d -> doubleHbone(conn, d);
         }
     }
 
@@ -206,41 +208,69 @@ public final class OutboundFlow {
     }
 
     private void hbone(Conn conn, Route.Hbone route) {
-        if (conn.source == null) {
-            conn.fail(
-                    Failure.NOT_ALLOWED,
-                    "CONNECT",
-                    "source "
-                            + (source.ip() == null ? source.uid() : source.ip().getHostAddress())
-                            + " is no workload in the mesh");
+        if (noSource(conn)) {
             return;
         }
         var key = new PoolKey(conn.source.identity(), route.identities(), source.ip(), route.hbone());
-        var remote = (InetSocketAddress) conn.client.remoteAddress();
-        InetAddress forIp = source.ip() != null ? source.ip() : remote.getAddress();
-        // ztunnel writes the client's socket address, so IPv6 in brackets: for="[2001:db8::1]:4711"
-        String forwarded = Forwarded.format(
-                Authority.of(new InetSocketAddress(forIp, remote.getPort())).toString(), route.service());
         var tunnel = TunnelRequest.to(Authority.of(route.target()))
-                .withForwarded(forwarded)
+                .withForwarded(forwarded(conn, route.service()))
                 .withBaggage(baggage(conn.source));
         // on the client's event loop: the stream and the client socket then share one thread
-        pool.connect(key, tunnel, conn.client.eventLoop()).whenComplete((stream, error) -> {
-            if (error == null) {
-                conn.relay(stream.channel());
-                return;
-            }
-            Throwable cause =
-                    error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-            if (cause instanceof TunnelRejectedException rejected && rejected.status() == 401) {
-                conn.fail(Failure.NOT_ALLOWED, "DENY", "denied by the destination's policy (HBONE 401)");
-            } else {
-                conn.fail(
-                        Failure.REFUSED,
-                        ResponseFlags.forTunnelFailure(cause),
-                        "tunnel to " + route.hbone() + ": " + cause);
-            }
-        });
+        pool.connect(key, tunnel, conn.client.eventLoop())
+                .whenComplete((stream, error) -> relayOrFail(conn, stream, error, route.hbone()));
+    }
+
+    /**
+     * ztunnel-reference.md §2.7: an outer tunnel to the network gateway for {@code service:port} (no
+     * forwarded network), then, inside it, the inner connection to the endpoint with the same authority and
+     * {@code x-forwarded-network}. The outer connection is pooled; the inner one serves this connection only.
+     */
+    private void doubleHbone(Conn conn, Route.DoubleHbone route) {
+        if (noSource(conn)) {
+            return;
+        }
+        var outerKey = new PoolKey(conn.source.identity(), route.gatewayIdentities(), source.ip(), route.gateway());
+        var innerKey = new PoolKey(conn.source.identity(), route.identities(), source.ip(), route.gateway());
+        var inner = TunnelRequest.to(route.authority())
+                .withForwarded(forwarded(conn, route.service()))
+                .withBaggage(baggage(conn.source))
+                .withHeader("x-forwarded-network", route.network());
+        pool.connect(outerKey, TunnelRequest.to(route.authority()), conn.client.eventLoop())
+                .thenCompose(outer -> pool.connectThrough(outer, innerKey, inner))
+                .whenComplete((stream, error) -> relayOrFail(conn, stream, error, route.gateway()));
+    }
+
+    private boolean noSource(Conn conn) {
+        if (conn.source != null) {
+            return false;
+        }
+        conn.fail(
+                Failure.NOT_ALLOWED,
+                "CONNECT",
+                "source " + (source.ip() == null ? source.uid() : source.ip().getHostAddress())
+                        + " is no workload in the mesh");
+        return true;
+    }
+
+    /** ztunnel writes the client's socket address, so IPv6 in brackets: {@code for="[2001:db8::1]:4711"}. */
+    private String forwarded(Conn conn, String service) {
+        var remote = (InetSocketAddress) conn.client.remoteAddress();
+        InetAddress forIp = source.ip() != null ? source.ip() : remote.getAddress();
+        return Forwarded.format(
+                Authority.of(new InetSocketAddress(forIp, remote.getPort())).toString(), service);
+    }
+
+    private static void relayOrFail(Conn conn, HboneStream stream, Throwable error, InetSocketAddress hbone) {
+        if (error == null) {
+            conn.relay(stream.channel());
+            return;
+        }
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof TunnelRejectedException rejected && rejected.status() == 401) {
+            conn.fail(Failure.NOT_ALLOWED, "DENY", "denied by the destination's policy (HBONE 401)");
+        } else {
+            conn.fail(Failure.REFUSED, ResponseFlags.forTunnelFailure(cause), "tunnel to " + hbone + ": " + cause);
+        }
     }
 
     /** ztunnel's baggage for the source workload (ztunnel-reference.md §2.3). */
@@ -293,7 +323,9 @@ public final class OutboundFlow {
 
         /** {@link #resolveLabels}, or the labels an earlier connection on the same route resolved. */
         private TrafficMetrics.Labels sharedLabels() {
-            if (!(route instanceof Route.Hbone || route instanceof Route.Direct)) {
+            if (!(route instanceof Route.Hbone
+                    || route instanceof Route.Direct
+                    || route instanceof Route.DoubleHbone)) {
                 return resolveLabels("-");
             }
             for (LabelsEntry e : labelsCache) {
@@ -330,6 +362,12 @@ public final class OutboundFlow {
                     destination = workloadAt(d.target());
                     service = service(d.service());
                 }
+                case Route.DoubleHbone d -> {
+                    destination = d.endpoint();
+                    service = service(d.service());
+                    principal = destination.identity().toString();
+                    mtls = true;
+                }
                 case Route.Refused r -> {}
                 case null -> {}
             }
@@ -345,7 +383,9 @@ public final class OutboundFlow {
         }
 
         private Workload workloadAt(InetSocketAddress target) {
-            return state.workload(IpAddress.of(target.getAddress()).unmap()).orElse(null);
+            return state.workload(OutboundRouter.on(
+                            source, IpAddress.of(target.getAddress()).unmap()))
+                    .orElse(null);
         }
 
         private Service service(String hostname) {
@@ -382,6 +422,14 @@ public final class OutboundFlow {
                     service = d.service();
                     workload = d.workload();
                     dstWorkload = workloadAt(d.target());
+                }
+                case Route.DoubleHbone d -> {
+                    dstAddr = d.authority().toString();
+                    hboneAddr = Authority.of(d.gateway()).toString();
+                    service = d.service();
+                    workload = d.endpoint().name();
+                    identity = d.endpoint().identity().toString();
+                    dstWorkload = d.endpoint();
                 }
                 case Route.Refused r -> {}
                 case null -> {}

@@ -1,9 +1,11 @@
 package io.ambit.ztunnel.outbound;
 
 import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.server.Authority;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.GatewayAddress;
 import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import java.net.InetAddress;
@@ -31,7 +33,8 @@ import java.util.function.IntUnaryOperator;
  * a healthy workload refuses the connection: falling back to the endpoint would skip the L7 policy the
  * waypoint enforces, so it fails closed.
  *
- * <p>Not yet: other networks (double HBONE).
+ * <p>Networks (§1.4 step 3, §2.7): an endpoint on another network than the source's is reached through
+ * that network's gateway (double HBONE), or not at all when it has none.
  */
 public final class OutboundRouter {
     private final int hbonePort;
@@ -64,11 +67,12 @@ public final class OutboundRouter {
         if (isSelfCall(port) && socket(ip, port).getAddress().isLoopbackAddress()) {
             return new Route.Refused("self-call to ztunnel port " + port);
         }
-        var service = state.serviceByVip(ip);
+        var at = on(source, ip);
+        var service = state.serviceByVip(at);
         if (service.isPresent()) {
             return toService(state, source, service.get(), ip, port);
         }
-        var workload = state.workload(ip);
+        var workload = state.workload(at);
         if (workload.isPresent()) {
             var w = workload.get();
             if (w.waypoint() != null) {
@@ -127,14 +131,15 @@ public final class OutboundRouter {
             return viaWaypoint(
                     state, source, service.waypoint(), vip, port, service.hostname(), "service " + service.hostname());
         }
-        return toEndpoint(state, service, port);
+        return toEndpoint(state, source, service, port);
     }
 
-    private Route toEndpoint(MeshState state, Service service, int port) {
+    private Route toEndpoint(MeshState state, Workload source, Service service, int port) {
         if (service.targetPort(port) < 0) {
             return new Route.Refused("service " + service.hostname() + " has no port " + port);
         }
-        var healthy = healthy(state.endpoints(service));
+        String network = source == null ? "" : source.network();
+        var healthy = reachable(state.endpoints(service), network);
         if (healthy.isEmpty()) {
             return new Route.Refused("no healthy endpoint for service " + service.hostname());
         }
@@ -156,7 +161,68 @@ public final class OutboundRouter {
                 // not a SPIFFE id: no identity to accept
             }
         }
+        if (!endpoint.network().equals(network)) {
+            return viaNetworkGateway(state, endpoint, service, port, sans, network);
+        }
         return toWorkload(endpoint, endpoint.ips().getFirst().ip(), target, service.hostname(), sans);
+    }
+
+    /**
+     * The healthy endpoints the source can reach: on its network with an address, or on another network with
+     * a gateway (ztunnel keeps a remote endpoint only when it has one; its address, if any, is not routable
+     * from here).
+     */
+    private static List<Workload> reachable(List<Workload> endpoints, String network) {
+        var reachable = new ArrayList<Workload>(endpoints.size());
+        for (var w : endpoints) {
+            if (w.status() == Workload.Status.HEALTHY
+                    && (w.network().equals(network) ? !w.ips().isEmpty() : w.networkGateway() != null)) {
+                reachable.add(w);
+            }
+        }
+        return reachable;
+    }
+
+    /**
+     * Double HBONE to {@code endpoint} through its network's gateway: the outer tunnel is for the service
+     * ({@code hostname:port}), since addresses on the other network mean nothing here; the inner connection
+     * verifies the endpoint's identity and the service's SANs.
+     */
+    private Route viaNetworkGateway(
+            MeshState state, Workload endpoint, Service service, int port, Set<SpiffeId> sans, String network) {
+        GatewayAddress gateway = endpoint.networkGateway();
+        var gateways = healthy(gatewayWorkloads(state, gateway));
+        if (gateways.isEmpty()) {
+            return new Route.Refused("the network gateway of " + endpoint.name() + " (" + describe(gateway)
+                    + ") has no healthy workload");
+        }
+        Workload chosen = pick(gateways);
+        IpAddress gatewayIp =
+                gateway.address() != null && state.workload(gateway.address()).isPresent()
+                        ? gateway.address().ip()
+                        : chosen.ips().getFirst().ip();
+        var gatewayIds = new LinkedHashSet<SpiffeId>();
+        for (var g : gateways) {
+            gatewayIds.add(g.identity());
+        }
+        var ids = new LinkedHashSet<SpiffeId>();
+        ids.add(endpoint.identity());
+        ids.addAll(sans);
+        Authority authority;
+        try {
+            authority = Authority.parse(service.hostname() + ":" + port);
+        } catch (IllegalArgumentException e) {
+            return new Route.Refused(
+                    "service hostname " + service.hostname() + " cannot be an HBONE authority: " + e.getMessage());
+        }
+        return new Route.DoubleHbone(
+                socket(gatewayIp, gateway.hboneMtlsPort()),
+                gatewayIds,
+                authority,
+                ids,
+                service.hostname(),
+                endpoint,
+                network);
     }
 
     /**
@@ -171,13 +237,13 @@ public final class OutboundRouter {
             int port,
             String service,
             String what) {
-        var candidates = waypointWorkloads(state, waypoint);
+        var candidates = gatewayWorkloads(state, waypoint);
         if (source != null && candidates.stream().anyMatch(w -> w.uid().equals(source.uid()))) {
-            var asService = state.serviceByVip(destination);
+            var asService = state.serviceByVip(on(source, destination));
             if (asService.isPresent()) {
-                return toEndpoint(state, asService.get(), port);
+                return toEndpoint(state, source, asService.get(), port);
             }
-            var w = state.workload(destination);
+            var w = state.workload(on(source, destination));
             return w.isPresent()
                     ? toWorkload(w.get(), destination, port, null, Set.of())
                     : new Route.Direct(socket(destination, port), null, null);
@@ -198,8 +264,8 @@ public final class OutboundRouter {
                 chosen.name());
     }
 
-    /** The workloads a waypoint address names: the workload at that IP, or the endpoints of that service. */
-    private static List<Workload> waypointWorkloads(MeshState state, GatewayAddress waypoint) {
+    /** The workloads a waypoint or gateway address names: the workload at that IP, or the endpoints of that service. */
+    private static List<Workload> gatewayWorkloads(MeshState state, GatewayAddress waypoint) {
         if (waypoint.address() != null) {
             var byIp = state.workload(waypoint.address());
             if (byIp.isPresent()) {
@@ -267,6 +333,11 @@ public final class OutboundRouter {
             }
         }
         return healthy.getLast();
+    }
+
+    /** {@code ip} as the source sees it: on the source's network (the default one for no workload). */
+    static NetworkAddress on(Workload source, IpAddress ip) {
+        return new NetworkAddress(source == null ? "" : source.network(), ip);
     }
 
     /** An IP literal to a socket address: no name lookup happens for a literal. */

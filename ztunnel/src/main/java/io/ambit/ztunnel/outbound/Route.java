@@ -1,6 +1,8 @@
 package io.ambit.ztunnel.outbound;
 
 import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.server.Authority;
+import io.ambit.xds.mesh.Workload;
 import java.net.InetSocketAddress;
 import java.util.Set;
 
@@ -24,6 +26,34 @@ public sealed interface Route {
             String workload)
             implements Route {
         public Hbone {
+            identities = Set.copyOf(identities);
+        }
+    }
+
+    /**
+     * Double HBONE (ztunnel-reference.md §2.7): an endpoint on another network, reached through that
+     * network's gateway — an outer tunnel to the gateway for {@code authority}, and inside it a second
+     * mutual-TLS connection and CONNECT to the endpoint, verified end to end.
+     *
+     * @param gateway           the gateway's {@code ip:hbonePort}
+     * @param gatewayIdentities the identities the gateway may present
+     * @param authority         {@code service-hostname:servicePort}, for both CONNECTs
+     * @param identities        the identities the endpoint may present: its own and the service's SANs
+     * @param service           the service hostname
+     * @param endpoint          the chosen endpoint
+     * @param network           the source's network, sent as {@code x-forwarded-network} on the inner CONNECT
+     */
+    record DoubleHbone(
+            InetSocketAddress gateway,
+            Set<SpiffeId> gatewayIdentities,
+            Authority authority,
+            Set<SpiffeId> identities,
+            String service,
+            Workload endpoint,
+            String network)
+            implements Route {
+        public DoubleHbone {
+            gatewayIdentities = Set.copyOf(gatewayIdentities);
             identities = Set.copyOf(identities);
         }
     }
