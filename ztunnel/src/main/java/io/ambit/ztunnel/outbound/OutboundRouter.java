@@ -4,6 +4,7 @@ import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.hbone.server.Authority;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.GatewayAddress;
+import io.ambit.xds.mesh.LoadBalancing;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Service;
@@ -131,17 +132,31 @@ public final class OutboundRouter {
             return viaWaypoint(
                     state, source, service.waypoint(), vip, port, service.hostname(), "service " + service.hostname());
         }
-        return toEndpoint(state, source, service, port);
+        return toEndpoint(state, source, service, vip, port);
     }
 
-    private Route toEndpoint(MeshState state, Workload source, Service service, int port) {
+    /** @param vip the address the client dialed, or null when it named the service */
+    private Route toEndpoint(MeshState state, Workload source, Service service, IpAddress vip, int port) {
         if (service.targetPort(port) < 0) {
             return new Route.Refused("service " + service.hostname() + " has no port " + port);
         }
         String network = source == null ? "" : source.network();
-        var healthy = reachable(state.endpoints(service), network);
+        if (service.loadBalancing().mode() == LoadBalancing.Mode.PASSTHROUGH) {
+            // no endpoint choice: the connection goes where the client sent it
+            return vip == null
+                    ? new Route.Refused(
+                            "service " + service.hostname() + " is PASSTHROUGH: reached at its address only")
+                    : new Route.Direct(socket(vip, port), service.hostname(), null);
+        }
+        var healthy = EndpointCandidates.of(state.endpoints(service), service, source);
         if (healthy.isEmpty()) {
-            return new Route.Refused("no healthy endpoint for service " + service.hostname());
+            return new Route.Refused(
+                    service.loadBalancing().mode() == LoadBalancing.Mode.STRICT && source != null
+                            ? "no healthy endpoint for service " + service.hostname()
+                                    + " shares the source's "
+                                    + service.loadBalancing().routingPreference()
+                                    + " (STRICT)"
+                            : "no healthy endpoint for service " + service.hostname());
         }
         Workload endpoint = pick(healthy);
         int target = endpoint.targetPort(service.key(), port);
@@ -165,22 +180,6 @@ public final class OutboundRouter {
             return viaNetworkGateway(state, endpoint, service, port, sans, network);
         }
         return toWorkload(endpoint, endpoint.ips().getFirst().ip(), target, service.hostname(), sans);
-    }
-
-    /**
-     * The healthy endpoints the source can reach: on its network with an address, or on another network with
-     * a gateway (ztunnel keeps a remote endpoint only when it has one; its address, if any, is not routable
-     * from here).
-     */
-    private static List<Workload> reachable(List<Workload> endpoints, String network) {
-        var reachable = new ArrayList<Workload>(endpoints.size());
-        for (var w : endpoints) {
-            if (w.status() == Workload.Status.HEALTHY
-                    && (w.network().equals(network) ? !w.ips().isEmpty() : w.networkGateway() != null)) {
-                reachable.add(w);
-            }
-        }
-        return reachable;
     }
 
     /**
@@ -241,7 +240,7 @@ public final class OutboundRouter {
         if (source != null && candidates.stream().anyMatch(w -> w.uid().equals(source.uid()))) {
             var asService = state.serviceByVip(on(source, destination));
             if (asService.isPresent()) {
-                return toEndpoint(state, source, asService.get(), port);
+                return toEndpoint(state, source, asService.get(), destination, port);
             }
             var w = state.workload(on(source, destination));
             return w.isPresent()
