@@ -44,6 +44,10 @@
 #   ZT_ENV="" ENV_<variant>="NAME=value ..." ZT_PREFIX="" PREFIX_<variant>="chrt -b 0" (a command that execs the JVM)
 #   NMT=summary|off MEM_DETAIL=1 (threads, classes, metaspace, code cache, largest mappings per snapshot)
 #   HOLD_PAUSE=seconds (wait while the connections are held, for jcmd by hand) PROFILE=none|perf|perfstat|jfr PROFILE_RUN=http|echo|conn SKIP_BUILD=1 IPERF_VIA=auto|proxychains|forward
+#   LAT_KINDS="http echo" (the latency runs to make); SLOW_US=500 (each latency run also writes the requests slower
+#   than that, with when they were due, to slow-<setup>-<kind>-<round>.txt: to line the tail up against GC logs,
+#   e.g. OPTS_x="... -Xlog:gc,safepoint:file=/tmp/gc-%p.log:time,uptime"); HOGS=N (N CPU-bound busy loops, nice 0,
+#   run during the latency runs only: how the proxies' latency holds up next to a CPU-bound neighbour, as on a busy node)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -72,6 +76,14 @@ MEM_DETAIL="${MEM_DETAIL:-0}"
 HOLD_PAUSE="${HOLD_PAUSE:-0}"
 PROFILE="${PROFILE:-none}"
 PROFILE_RUN="${PROFILE_RUN:-http}"
+LAT_KINDS="${LAT_KINDS:-http echo}"
+SLOW_US="${SLOW_US:-0}"
+HOGS="${HOGS:-0}"
+[[ "$HOGS" =~ ^[0-9]$ ]] || { echo "HOGS: \"$HOGS\" (expected 0 to 9 busy loops)" >&2; exit 2; }
+for kind_ in $LAT_KINDS; do
+    [[ "$kind_" == http || "$kind_" == echo ]] || { echo "LAT_KINDS: \"$kind_\" (expected http and/or echo)" >&2; exit 2; }
+done
+[[ "$SLOW_US" =~ ^[0-9]+$ ]] || { echo "SLOW_US: \"$SLOW_US\" (expected microseconds, 0 for none)" >&2; exit 2; }
 IPERF_VIA="${IPERF_VIA:-auto}"
 read -r -a VARIANT_SPECS <<< "${VARIANTS:-mesh}"
 CLK_TCK="$(getconf CLK_TCK)"
@@ -263,6 +275,20 @@ done
 
 # --- CPU and context switches of a pair around a run ------------------------------------------------------
 declare -A T0
+# loop_sched pid: "run-queue wait (ns) and involuntary context switches" of the event-loop threads (ambit-ztunnel-*):
+# how long woken loops waited for a CPU (/proc/PID/task/TID/schedstat, field 2) and how often they were preempted
+loop_sched() {
+    local t rq=0 inv=0 a b comm
+    for t in /proc/"$1"/task/*; do
+        comm=$(cat "$t/comm" 2> /dev/null) || continue
+        [[ "$comm" == ambit-ztunnel-* ]] || continue
+        read -r _ a _ < "$t/schedstat" 2> /dev/null || continue
+        b=$(awk '$1 == "nonvoluntary_ctxt_switches:" { print $2 }' "$t/status" 2> /dev/null)
+        rq=$((rq + a))
+        inv=$((inv + ${b:-0}))
+    done
+    echo "$rq $inv"
+}
 cpu_begin() { # setup
     [[ "$1" == direct ]] && return 0
     T0[a]=$(cpu_ticks "${V_ZA[$1]}")
@@ -273,6 +299,8 @@ cpu_begin() { # setup
     T0[kb]=$(sys_ticks "${V_ZB[$1]}")
     T0[la]=$(thread_ticks "${V_ZA[$1]}" ambit-ztunnel-)
     T0[lb]=$(thread_ticks "${V_ZB[$1]}" ambit-ztunnel-)
+    T0[qa]=$(loop_sched "${V_ZA[$1]}")
+    T0[qb]=$(loop_sched "${V_ZB[$1]}")
 }
 cpu_end() { # setup metric round units: records CPU µs (or ms) per unit of each ztunnel
     # Raw: the idle rate (printed above, about 2 ms/s, 2 µs per request at 1,000/s) is not subtracted, since
@@ -296,6 +324,12 @@ cpu_end() { # setup metric round units: records CPU µs (or ms) per unit of each
         -v hz="$CLK_TCK" -v n="$units" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
     record "$name/B" "sys_$metric" "$round" "$(awk -v t=$(($(sys_ticks "${V_ZB[$name]}") - T0[kb])) \
         -v hz="$CLK_TCK" -v n="$units" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
+    local side q0 q1
+    for side in A B; do
+        if [[ $side == A ]]; then q0=${T0[qa]} q1=$(loop_sched "${V_ZA[$name]}"); else q0=${T0[qb]} q1=$(loop_sched "${V_ZB[$name]}"); fi
+        record "$name/$side" "runq_$metric" "$round" "$(awk -v a="${q0% *}" -v b="${q1% *}" -v n="$units" 'BEGIN { printf "%.2f", (b - a) / 1000 / n }')"
+        record "$name/$side" "preempt_$metric" "$round" "$(awk -v a="${q0#* }" -v b="${q1#* }" -v n="$units" 'BEGIN { printf "%.3f", (b - a) / n }')"
+    done
     record "$name/A" "ctxsw_$metric" "$round" "${sw% *}"
     record "$name/B" "ctxsw_$metric" "$round" "${sw#* }"
     echo "A $a B $b (context switches A ${sw% *} B ${sw#* })"
@@ -367,6 +401,8 @@ iperf() { # setup round streams
 latency() { # setup round kind(http|echo)
     local setup=$1 round=$2 kind=$3 line cpu="" m opts=() profiling=""
     [[ "$kind" == http ]] && opts=(--http "$(http_host "$setup")")
+    local slow=()
+    ((SLOW_US > 0)) && slow=(--slow-us "$SLOW_US" --slow-log "$OUT/slow-$setup-$kind-$round.txt")
     # 3 s at the rate first: new connections, warm caches
     timeout 60 "${LOAD[@]}" rr --target "$(target "$setup" "$kind")" $(via "$setup") \
         --rate "$RATE" --seconds 3 --connections "$CONNECTIONS" --size "$SIZE" "${opts[@]}" > /dev/null
@@ -374,7 +410,7 @@ latency() { # setup round kind(http|echo)
     cpu_begin "$setup"
     [[ -n "$profiling" ]] && profile_start "$setup"
     line=$(timeout $((LAT_SECONDS + 60)) "${LOAD[@]}" rr --target "$(target "$setup" "$kind")" $(via "$setup") \
-        --rate "$RATE" --seconds "$LAT_SECONDS" --connections "$CONNECTIONS" --size "$SIZE" "${opts[@]}")
+        --rate "$RATE" --seconds "$LAT_SECONDS" --connections "$CONNECTIONS" --size "$SIZE" "${opts[@]}" "${slow[@]}")
     cpu=$(cpu_end "$setup" "cpu_us_per_req_$kind" "$round" "$(kv "$line" requests)")
     [[ -n "$profiling" ]] && profile_stop "$setup" "$(kv "$line" requests)"
     echo "$setup $round $line" >> "$OUT/rr.log"
@@ -637,8 +673,16 @@ for ((round = 1; round <= ROUNDS; round++)); do
         for setup in "${SETUPS[@]}"; do iperf "$setup" "$round" 4; done
     fi
     if has_phase latency; then
-        for setup in "${SETUPS[@]}"; do latency "$setup" "$round" http; done
-        for setup in "${SETUPS[@]}"; do latency "$setup" "$round" echo; done
+        # CPU-bound neighbours (HOGS): plain shell busy loops, each bounded by timeout, stopped by PID after the runs
+        hog_pids=()
+        for ((k = 0; k < HOGS; k++)); do
+            start pid "$OUT/hog-$k.log" timeout 900 sh -c 'while :; do :; done'
+            hog_pids+=("$pid")
+        done
+        for kind in $LAT_KINDS; do
+            for setup in "${SETUPS[@]}"; do latency "$setup" "$round" "$kind"; done
+        done
+        ((${#hog_pids[@]} == 0)) || stop "${hog_pids[@]}"
     fi
     if has_phase fortio; then
         for setup in "${SETUPS[@]}"; do fortio_run "$setup" "$round"; done
@@ -686,17 +730,20 @@ ratio() { # metric variant: the median over rounds of variant/FIRST for a per-ro
         done
     done
     echo "CPU per ztunnel (A = client side, B = server side), [rounds]; kernel = the system-time part; ctx = context"
-    echo "switches per unit; loops = the event-loop threads alone (no JIT compiler, GC or timer threads):"
+    echo "switches per unit; loops = the event-loop threads alone (no JIT compiler, GC or timer threads); runq = the"
+    echo "loops' wait for a CPU after being woken, us per unit; preempt = the loops' involuntary switches per unit:"
     for name in "${NAMES[@]}"; do
         for m in cpu_us_per_req_http cpu_us_per_req_echo cpu_us_per_req_fortio cpu_us_per_conn cpu_ms_per_gb \
             cpu_ms_per_gb_iperf_p1 cpu_ms_per_gb_iperf_p4; do
             [[ "$(median "$name/A" "$m")" == - ]] && continue
-            printf '  %-9s %-24s A %8s [%s]  B %8s [%s]  both %8s  kernel A %s B %s  loops A %s B %s  ctx A %s B %s%s\n' \
+            printf '  %-9s %-24s A %8s [%s]  B %8s [%s]  both %8s  kernel A %s B %s  loops A %s B %s  ctx A %s B %s  runq A %s B %s  preempt A %s B %s%s\n' \
                 "$name" "$m" \
                 "$(median "$name/A" "$m")" "$(values "$name/A" "$m")" "$(median "$name/B" "$m")" "$(values "$name/B" "$m")" \
                 "$(median "$name/both" "$m")" "$(median "$name/A" "sys_$m")" "$(median "$name/B" "sys_$m")" \
                 "$(median "$name/A" "loop_$m")" "$(median "$name/B" "loop_$m")" \
                 "$(median "$name/A" "ctxsw_$m")" "$(median "$name/B" "ctxsw_$m")" \
+                "$(median "$name/A" "runq_$m")" "$(median "$name/B" "runq_$m")" \
+                "$(median "$name/A" "preempt_$m")" "$(median "$name/B" "preempt_$m")" \
                 "$([[ "$name" != "$FIRST" ]] && echo "  both/$FIRST: $(ratio "$name" "$m")")"
         done
     done

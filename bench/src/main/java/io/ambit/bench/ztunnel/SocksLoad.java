@@ -26,7 +26,9 @@ import org.HdrHistogram.Histogram;
  *   bulk    --target IP:PORT(sink) [--socks IP:PORT] --seconds S            one stream, bytes/s
  *   rr      --target IP:PORT [--socks ..] --rate R --seconds S [--connections C] [--size B] [--http HOST]
  *                                        open-loop requests, HdrHistogram: B-byte round trips to the echo
- *                                        server, or with --http keep-alive HTTP/1.1 GETs to the HTTP server
+ *                                        server, or with --http keep-alive HTTP/1.1 GETs to the HTTP server;
+ *                                        [--slow-us U --slow-log FILE]: each request slower than U µs as a
+ *                                        line "due_epoch_us latency_us connection" (where the tail comes from)
  *   conn    --target IP:PORT(echo) [--socks ..] --seconds S [--concurrency C]   new connections per second
  *   hold    --target IP:PORT(echo) [--socks ..] --count N --hold-seconds S   N idle connections, then holds them
  *   forward --listen IP:PORT --target IP:PORT [--socks ..] [--max-seconds S]
@@ -63,7 +65,9 @@ public final class SocksLoad {
                             a.number("--seconds", 10, 1, 600),
                             (int) a.number("--connections", 4, 1, 256),
                             (int) a.number("--size", 64, 1, 65_536),
-                            a.text("--http", null));
+                            a.text("--http", null),
+                            a.number("--slow-us", 0, 0, 60_000_000),
+                            a.text("--slow-log", null));
                 case "conn" ->
                     conn(a.address("--target"), a.socks(), a.number("--seconds", 5, 1, 600), (int)
                             a.number("--concurrency", 4, 1, 256));
@@ -133,8 +137,14 @@ public final class SocksLoad {
             long seconds,
             int connections,
             int size,
-            String httpHost)
+            String httpHost,
+            long slowMicros,
+            String slowLog)
             throws Exception {
+        if (slowMicros > 0 && slowLog == null) {
+            throw new IllegalArgumentException("--slow-us: needs --slow-log FILE (where the slow requests go)");
+        }
+        var slow = new SlowRequests(slowLog == null ? 0 : TimeUnit.MICROSECONDS.toNanos(slowMicros));
         byte[] request = httpHost == null ? new byte[size] : Http1.request(httpHost);
         long perConnection = Math.max(1, rate * seconds / connections);
         long interval = TimeUnit.SECONDS.toNanos(1) * connections / rate;
@@ -148,6 +158,7 @@ public final class SocksLoad {
             }
             long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
             for (int c = 0; c < connections; c++) {
+                int c_ = c;
                 Socket s = sockets.get(c);
                 s.setSoTimeout(TIMEOUT_MILLIS);
                 var h = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -159,7 +170,8 @@ public final class SocksLoad {
                         .start(() -> send(s, first, interval, perConnection, request, errors)));
                 threads.add(Thread.ofPlatform()
                         .name("rr-recv-" + c)
-                        .start(() -> receive(s, first, interval, perConnection, size, httpHost != null, h, errors)));
+                        .start(() -> receive(
+                                s, first, interval, perConnection, size, httpHost != null, h, errors, slow, c_)));
             }
             long joinBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds + 30);
             for (var t : threads) {
@@ -175,6 +187,9 @@ public final class SocksLoad {
         }
         var all = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
         histograms.forEach(all::add);
+        if (slowLog != null) {
+            slow.write(java.nio.file.Path.of(slowLog));
+        }
         System.out.printf(
                 "rr mode=%s requests=%d errors=%d rate=%d connections=%d size=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f"
                         + " p999_us=%.1f max_us=%.1f%n",
@@ -209,7 +224,16 @@ public final class SocksLoad {
     }
 
     private static void receive(
-            Socket s, long first, long interval, long count, int size, boolean http, Histogram h, AtomicLong errors) {
+            Socket s,
+            long first,
+            long interval,
+            long count,
+            int size,
+            boolean http,
+            Histogram h,
+            AtomicLong errors,
+            SlowRequests slow,
+            int connection) {
         byte[] response = new byte[http ? Http1.MAX_HEAD : size];
         try {
             InputStream in = http ? new java.io.BufferedInputStream(s.getInputStream(), 8192) : s.getInputStream();
@@ -224,7 +248,9 @@ public final class SocksLoad {
                     return;
                 }
                 long now = System.nanoTime();
-                h.recordValue(Math.max(0, now - (first + i * interval)));
+                long due = first + i * interval;
+                h.recordValue(Math.max(0, now - due));
+                slow.offer(due, now - due, connection);
             }
         } catch (IOException e) {
             errors.incrementAndGet();

@@ -196,18 +196,26 @@ public final class Transport {
     }
 
     /**
-     * A new event-loop group of this transport with daemon threads named {@code name-N}.
+     * A new event-loop group of this transport with daemon threads named {@code name-N}, each running with
+     * the scheduling policy {@link ThreadScheduling#configured()} names (the kernel's default unless
+     * {@value ThreadScheduling#PROPERTY} or {@value ThreadScheduling#ENV} says {@code batch}).
      *
      * @param threads the number of event loops; 0 means {@link Transports#defaultEventLoops()} (one per core
      *     unless configured)
+     * @throws IllegalArgumentException when the scheduling setting is malformed, naming it
      */
     public EventLoopGroup newEventLoopGroup(int threads, String name) {
+        return newEventLoopGroup(threads, name, ThreadScheduling.configured());
+    }
+
+    /** As {@link #newEventLoopGroup(int, String)}, with the event loops' scheduling policy given. */
+    public EventLoopGroup newEventLoopGroup(int threads, String name, ThreadScheduling.Policy scheduling) {
         if (threads < 0) {
             throw new IllegalArgumentException("threads: " + threads + " (expected: >= 0)");
         }
         return new MultiThreadIoEventLoopGroup(
                 threads == 0 ? Transports.defaultEventLoops() : threads,
-                new DefaultThreadFactory(name, true),
+                ThreadScheduling.applying(scheduling, new DefaultThreadFactory(name, true)),
                 ioHandlerFactory.get());
     }
 

@@ -20,8 +20,19 @@ import java.util.ArrayList;
  * is everything a read batch produces (SETTINGS and PING acknowledgements, WINDOW_UPDATEs). Small frames are
  * copied into one buffer; large payloads are chained without copying.
  *
+ * <p>Flushes: once per event-loop turn. A flush asks for one task that writes what is pending to the tunnel and
+ * flushes it after the loop handled the I/O of its turn; more flushes in the same turn join it. Why: the
+ * connections flush after every part they write — the upstream's after each request's HEADERS, the client's after
+ * each response — and these writes happen while another connection reads (a request read from a client's tunnel
+ * goes to the endpoint's, a response the other way), so each was an HBONE DATA frame of its own: a child-channel
+ * write with its promise and listener, a frame through the HBONE connection's flow controller and frame writer. Per
+ * turn, the requests a read batch brings for one endpoint's connection, and the responses for one client's
+ * connection, go as one frame. The HBONE connections themselves flush once per turn already
+ * ({@code route.BatchedFlushes}), so nothing reaches the socket later than before: the task runs before the loop
+ * waits for I/O again. A close writes and flushes what is pending first (nothing is lost or reordered).
+ *
  * <p>Promises: the merged write completes the frames' promises (void ones are not tracked). Nothing is held
- * past a flush or a close, and both connections flush after every part they write.
+ * past the turn or a close.
  */
 public final class TunnelWrites extends ChannelOutboundHandlerAdapter {
     /** Up to this many bytes in all, frames are copied together; beyond, they are composed. */
@@ -30,6 +41,15 @@ public final class TunnelWrites extends ChannelOutboundHandlerAdapter {
     private ByteBuf pending;
     private boolean pendingIsOurs; // a buffer allocated here (may take more bytes) rather than a writer's
     private final ArrayList<ChannelPromise> promises = new ArrayList<>(2);
+    private ChannelHandlerContext ctx;
+    private boolean flushScheduled;
+    private boolean removed;
+    private final Runnable flushTask = this::flushPending;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
@@ -104,6 +124,18 @@ public final class TunnelWrites extends ChannelOutboundHandlerAdapter {
 
     @Override
     public void flush(ChannelHandlerContext ctx) {
+        if (!flushScheduled) {
+            flushScheduled = true;
+            ctx.executor().execute(flushTask);
+        }
+    }
+
+    /** The turn's flush: everything written since the last one, as one write to the tunnel. */
+    private void flushPending() {
+        flushScheduled = false;
+        if (removed) {
+            return; // the tunnel closed meanwhile: what was pending was released with it
+        }
         writePending(ctx);
         ctx.flush();
     }
@@ -117,6 +149,7 @@ public final class TunnelWrites extends ChannelOutboundHandlerAdapter {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        removed = true;
         ByteBuf out = pending;
         pending = null;
         ReferenceCountUtil.release(out);

@@ -120,6 +120,7 @@ class H2SessionFramesTest {
     private void exchangeBytes() {
         for (int i = 0; i < 100; i++) {
             boolean moved = false;
+            tunnel.runPendingTasks(); // the session's writes reach the tunnel once per loop turn (TunnelWrites)
             for (Object o; (o = tunnel.readOutbound()) != null; moved = true) {
                 tap((ByteBuf) o);
                 server.writeInbound(o);

@@ -179,7 +179,35 @@ public final class OutboundRouter {
         if (!endpoint.network().equals(network)) {
             return viaNetworkGateway(state, endpoint, service, port, sans, network);
         }
-        return toWorkload(endpoint, endpoint.ips().getFirst().ip(), target, service.hostname(), sans);
+        IpAddress address = addressOf(endpoint, service.ipFamilies(), vip);
+        if (address == null) {
+            return new Route.Refused("endpoint " + endpoint.name() + " of service " + service.hostname()
+                    + " has no address of the service's family (" + service.ipFamilies() + ")");
+        }
+        return toWorkload(endpoint, address, target, service.hostname(), sans);
+    }
+
+    /**
+     * The endpoint's address to dial (ztunnel's choice for single and dual stack): of the service's family
+     * when it allows one only, and of the dialed address's family when there is a choice; null when none
+     * fits.
+     */
+    static IpAddress addressOf(Workload endpoint, Service.IpFamilies families, IpAddress dialed) {
+        IpAddress first = null;
+        for (var a : endpoint.ips()) {
+            IpAddress ip = a.ip();
+            if (families == Service.IpFamilies.IPV4_ONLY && !ip.isV4()
+                    || families == Service.IpFamilies.IPV6_ONLY && ip.isV4()) {
+                continue;
+            }
+            if (dialed == null || ip.isV4() == dialed.isV4()) {
+                return ip;
+            }
+            if (first == null) {
+                first = ip;
+            }
+        }
+        return first;
     }
 
     /**

@@ -40,7 +40,13 @@ class LoadBalancingTest {
             - {name: sick, namespace: shop, serviceAccount: web, node: node-b, workloadIps: ["127.138.2.4"],
                status: Unhealthy, services: {"shop/lenient.shop.svc.cluster.local": {80: 8080},
                "shop/plain.shop.svc.cluster.local": {80: 8080}}}
+            - {name: dual, namespace: shop, serviceAccount: web, node: node-b, workloadIps: ["127.138.3.1", "fd00::3:1"],
+               services: {"shop/dual.shop.svc.cluster.local": {80: 8080}, "shop/six.shop.svc.cluster.local": {80: 8080}}}
             services:
+            - {name: dual, namespace: shop, hostname: dual.shop.svc.cluster.local, vips: ["/127.138.9.6", "/fd00::9:6"],
+               ports: {80: 8080}}
+            - {name: six, namespace: shop, hostname: six.shop.svc.cluster.local, vips: ["/127.138.9.7"], ports: {80: 8080},
+               ipFamilies: IPv6Only}
             - name: close
               namespace: shop
               hostname: close.shop.svc.cluster.local
@@ -117,6 +123,23 @@ class LoadBalancingTest {
         assertThat(((Route.Direct) route).target().getAddress().getHostAddress())
                 .isEqualTo("127.138.9.5");
         assertThat(((Route.Direct) route).target().getPort()).isEqualTo(80);
+    }
+
+    @Test
+    void aDualStackEndpointIsDialedInTheFamilyOfTheAddressDialedOrTheOneTheServiceAllows() throws Exception {
+        var state = parse(MESH);
+        var router = router(new AtomicInteger());
+        var client = workload(state, "client");
+        assertThat(target(router.route(state, client, ip("127.138.9.6"), 80))).isEqualTo("127.138.3.1");
+        assertThat(target(router.route(state, client, ip("fd00::9:6"), 80))).isEqualTo("fd00:0:0:0:0:0:3:1");
+        assertThat(target(router.route(state, client, ip("127.138.9.7"), 80)))
+                .as("IPv6Only: the IPv6 address even for an IPv4 VIP")
+                .isEqualTo("fd00:0:0:0:0:0:3:1");
+    }
+
+    private static String target(Route route) {
+        assertThat(route).isInstanceOf(Route.Hbone.class);
+        return ((Route.Hbone) route).target().getAddress().getHostAddress();
     }
 
     /** Every endpoint the router picks for the VIP over 60 connections with a cycling random source. */
