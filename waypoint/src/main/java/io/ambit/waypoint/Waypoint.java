@@ -171,6 +171,14 @@ public final class Waypoint implements AutoCloseable {
         return registry;
     }
 
+    /**
+     * The HBONE pools of the upstream connections, one per event loop that has routed a request: their {@code
+     * flows()} show which connection's receive window is held by whose unread bytes (a debug view; tests).
+     */
+    public List<HbonePool> upstreamPools() {
+        return upstreams.values().stream().map(LoopUpstreams::pool).toList();
+    }
+
     public WaypointConfig config() {
         return config;
     }

@@ -1,5 +1,6 @@
 package io.ambit.hbone.pool;
 
+import io.ambit.hbone.flow.ParkingFlowController;
 import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.tls.ClientTls;
 import io.ambit.hbone.tls.PeerRevokedException;
@@ -11,6 +12,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
@@ -97,8 +99,14 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
         meters.handshake(peer.namedGroup(), true);
         meters.connectionOpened(channel);
         channel.attr(TlsPeer.ATTRIBUTE).set(peer);
-        PooledConnection connection =
-                new PooledConnection(pool, channel, peer, http2.maxConcurrentStreams(), idleNanos);
+        Http2FrameCodec codec = http2.newFrameCodec(false);
+        PooledConnection connection = new PooledConnection(
+                pool,
+                channel,
+                peer,
+                http2.maxConcurrentStreams(),
+                idleNanos,
+                codec.connection().local().flowController() instanceof ParkingFlowController p ? p : null);
         connection.ready.whenComplete((c, e) -> {
             if (e == null) {
                 dialed.complete(c);
@@ -107,7 +115,7 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
             }
         });
         ctx.pipeline().addAfter(ctx.name(), Channels.FLUSH_CONSOLIDATION, Channels.flushConsolidation());
-        ctx.pipeline().addAfter(Channels.FLUSH_CONSOLIDATION, "h2", http2.newFrameCodec(false));
+        ctx.pipeline().addAfter(Channels.FLUSH_CONSOLIDATION, "h2", codec);
         ctx.pipeline().addAfter("h2", "h2-streams", new Http2MultiplexHandler(PushRefused.INSTANCE));
         ctx.pipeline()
                 .addAfter("h2-streams", "h2-keepalive", new Http2KeepAlive(http2.pingInterval(), http2.pingTimeout()));

@@ -3,6 +3,7 @@ package io.ambit.hbone.pool;
 import io.ambit.hbone.cert.RevocationChecker;
 import io.ambit.hbone.cert.Subscription;
 import io.ambit.hbone.cert.WorkloadCertificate;
+import io.ambit.hbone.flow.ConnectionFlow;
 import io.ambit.hbone.metrics.HboneMetrics;
 import io.ambit.hbone.relay.HboneStreamCodec;
 import io.ambit.hbone.relay.InboundHold;
@@ -215,6 +216,27 @@ public final class HbonePool implements AutoCloseable {
             }
         }
         return new PoolStats(dials.sum(), dialFailures.sum(), open);
+    }
+
+    /**
+     * The flow-control state of every connection of this pool (pooled, retired or dialing with HTTP/2 up), each
+     * taken on its event loop: which connection's receive window is held by unread bytes. For debugging and tests.
+     */
+    public CompletableFuture<List<ConnectionFlow>> flows() {
+        List<CompletableFuture<ConnectionFlow>> each = new ArrayList<>();
+        for (Channel channel : live) {
+            CompletableFuture<ConnectionFlow> one = new CompletableFuture<>();
+            try {
+                channel.eventLoop().execute(() -> one.complete(ConnectionFlow.of(channel)));
+            } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+                one.complete(null);
+            }
+            each.add(one);
+        }
+        return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> each.stream()
+                .map(CompletableFuture::join)
+                .filter(java.util.Objects::nonNull)
+                .toList());
     }
 
     private CompletableFuture<HboneStream> attempt(PoolKey key, EventLoop loop, TunnelRequest request, int retries) {

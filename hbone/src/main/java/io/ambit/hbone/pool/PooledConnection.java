@@ -1,5 +1,6 @@
 package io.ambit.hbone.pool;
 
+import io.ambit.hbone.flow.ParkingFlowController;
 import io.ambit.hbone.tls.TlsPeer;
 import io.ambit.hbone.transport.Channels;
 import io.netty.channel.Channel;
@@ -18,7 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One pooled HBONE connection and the end of its pipeline. It becomes ready when the server's first
- * SETTINGS arrive (so its stream limit is known), and retires — leaves the pool, to close once its
+ * SETTINGS arrive (so its stream limit is known); it takes no new stream while it has no free slot or while its
+ * receive credit is congested by bytes parked on stalled streams ({@link ParkingFlowController#congested()}: the
+ * pool then puts the stream on another connection, as for a full one); it retires — leaves the pool, to close once its
  * streams end — on GOAWAY, on error, or after the idle timeout without a checkout.
  *
  * <p>Stream accounting ({@code active}, {@code maxStreams}, {@code retired}, {@code lastCheckout}) is
@@ -32,6 +35,7 @@ final class PooledConnection extends ChannelInboundHandlerAdapter {
     final TlsPeer peer;
     private final int streamCap;
     private final long idleNanos;
+    private final ParkingFlowController flow; // null: no parking (plain Netty controller)
     final CompletableFuture<PooledConnection> ready = new CompletableFuture<>();
 
     // guarded by pool
@@ -42,24 +46,34 @@ final class PooledConnection extends ChannelInboundHandlerAdapter {
 
     private ScheduledFuture<?> idleCheck;
 
-    PooledConnection(KeyPool pool, Channel channel, TlsPeer peer, int streamCap, long idleNanos) {
+    PooledConnection(
+            KeyPool pool, Channel channel, TlsPeer peer, int streamCap, long idleNanos, ParkingFlowController flow) {
         this.pool = pool;
         this.channel = channel;
         this.peer = peer;
         this.streamCap = streamCap;
         this.idleNanos = idleNanos;
+        this.flow = flow;
         this.maxStreams = streamCap;
         this.lastCheckout = System.nanoTime();
     }
 
     /** Takes a stream slot if this connection can carry one more stream. Caller holds the pool lock. */
     boolean tryReserve(long now) {
-        if (retired || active >= maxStreams || !channel.isActive()) {
+        if (retired || active >= maxStreams || !channel.isActive() || congested()) {
             return false;
         }
         active++;
         lastCheckout = now;
         return true;
+    }
+
+    /**
+     * Whether stalled streams park so much here that a new stream would share a window they hold: the new one
+     * goes to another connection (a client's slow reading must not slow other clients' new streams).
+     */
+    boolean congested() {
+        return flow != null && flow.congested();
     }
 
     /** Gives a stream slot back; a retired connection closes with its last stream. */

@@ -46,6 +46,7 @@ public record Http2Config(
 
     private static final int MIB = 1024 * 1024;
     private static final int KIB = 1024;
+    private static final boolean PARKING = !"false".equalsIgnoreCase(System.getProperty("ambit.hbone.parking", "true"));
 
     public Http2Config {
         positive("initialStreamWindow", initialStreamWindow);
@@ -146,7 +147,7 @@ public record Http2Config(
         } else {
             settings.pushEnabled(false).maxConcurrentStreams(0);
         }
-        Http2FrameCodecBuilder builder = new HboneCodecBuilder(server);
+        Http2FrameCodecBuilder builder = new HboneCodecBuilder(server, parkingBudget(), parkingThreshold());
         int rstSeconds = (int) Math.min(Integer.MAX_VALUE, rstWindow.toSeconds());
         return builder.initialSettings(settings)
                 .validateHeaders(true)
@@ -160,6 +161,25 @@ public record Http2Config(
                 .encoderEnforceMaxQueuedControlFrames(10_000)
                 .autoAckPingFrame(true)
                 .build();
+    }
+
+    /**
+     * Connection credit lent, at most, for bytes parked on streams whose reader stopped ({@link
+     * io.ambit.hbone.flow.ParkingFlowController}): the connection window, so a connection holds at most twice it
+     * (32 MiB at ztunnel's 16 MiB) and other streams keep the whole window until that much is parked. 0 (Netty's plain
+     * controller, parked bytes hold the connection window) with {@code -Dambit.hbone.parking=false}, for comparisons.
+     */
+    public int parkingBudget() {
+        return PARKING ? connectionWindow : 0;
+    }
+
+    /**
+     * Unconsumed bytes a stream may hold before further ones count as parked: what a stream that keeps reading
+     * holds between two reads (a read takes up to 16 frames) is not parked. 64 KiB, or a quarter of the stream
+     * window if that is smaller.
+     */
+    public int parkingThreshold() {
+        return Math.min(64 * KIB, initialStreamWindow / 4);
     }
 
     /**

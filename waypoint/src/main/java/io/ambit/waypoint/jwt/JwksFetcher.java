@@ -44,11 +44,18 @@ final class JwksFetcher implements AutoCloseable {
     /** The key set at {@code uri}; completes exceptionally with a message that says what went wrong. */
     CompletionStage<KeySet> fetch(URI uri) {
         return get(uri).thenApply(body -> {
+            KeySet keys;
             try {
-                return KeySet.parse(body);
+                keys = KeySet.parse(body);
             } catch (ParseException e) {
                 throw new JwksUnavailableException(uri + ": not a JWKS: " + e.getMessage());
             }
+            if (keys.isEmpty()) {
+                // A failure, not a key set: the keys fetched before keep serving (Envoy: JwksNoValidKeys).
+                throw new JwksUnavailableException(uri + ": JWKS has no usable key"
+                        + (keys.problems().isEmpty() ? " (\"keys\" is empty)" : ": " + keys.problems()));
+            }
+            return keys;
         });
     }
 

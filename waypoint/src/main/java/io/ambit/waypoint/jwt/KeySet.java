@@ -33,6 +33,19 @@ final class KeySet {
 
     static final int MIN_RSA_BITS = 2048;
 
+    /**
+     * Largest RSA modulus taken: real issuers use 2048-4096 bits, and every token of the issuer pays for
+     * the key's size (a 16384-bit key costs about 16 times a 4096-bit one per verification).
+     */
+    static final int MAX_RSA_BITS = 8192;
+
+    /**
+     * Largest RSA public exponent taken, in bits: real keys use 65537 (17 bits). A huge exponent makes
+     * each verification as slow as a private-key operation (the JDK itself caps it only above 3072-bit
+     * moduli).
+     */
+    static final int MAX_RSA_EXPONENT_BITS = 64;
+
     /** One usable key. */
     record Key(String kid, String alg, JWSVerifier verifier) {}
 
@@ -55,6 +68,8 @@ final class KeySet {
 
     static final KeySet EMPTY = new KeySet(List.of(), List.of());
 
+    private static final java.math.BigInteger THREE = java.math.BigInteger.valueOf(3);
+
     /**
      * Parses a JWKS document. Keys that cannot be used are skipped and named in {@link #problems()}; a
      * document that is not a JWKS at all throws.
@@ -62,7 +77,17 @@ final class KeySet {
      * @throws ParseException with what was wrong (bad JSON, no {@code keys}, too many keys)
      */
     static KeySet parse(String json) throws ParseException {
-        JWKSet set = JWKSet.parse(json);
+        JWKSet set;
+        try {
+            set = JWKSet.parse(json);
+        } catch (RuntimeException e) {
+            // e.g. "keys": [null] or a key whose members have the wrong JSON types: the library's own
+            // exception (NullPointerException, ClassCastException) says nothing a reader can act on
+            throw new ParseException(
+                    "not a JWKS document (expected: {\"keys\": [JWK objects]}): "
+                            + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()),
+                    0);
+        }
         if (set.getKeys().size() > MAX_KEYS) {
             throw new ParseException(
                     "JWKS has " + set.getKeys().size() + " keys (expected: at most " + MAX_KEYS + ")", 0);
@@ -90,8 +115,9 @@ final class KeySet {
                     continue;
                 }
                 keys.add(new Key(jwk.getKeyID(), alg, v));
-            } catch (JOSEException | IllegalArgumentException e) {
-                problems.add(name + ": " + e.getMessage());
+            } catch (JOSEException | RuntimeException e) {
+                problems.add(
+                        name + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
             }
         }
         return new KeySet(keys, problems);
@@ -100,9 +126,16 @@ final class KeySet {
     private static JWSVerifier verifier(JWK jwk) throws JOSEException {
         if (jwk instanceof RSAKey rsa) {
             var pub = rsa.toRSAPublicKey();
-            if (pub.getModulus().bitLength() < MIN_RSA_BITS) {
-                throw new IllegalArgumentException("RSA key has "
-                        + pub.getModulus().bitLength() + " bits (expected: at least " + MIN_RSA_BITS + ")");
+            if (pub.getModulus().bitLength() < MIN_RSA_BITS || pub.getModulus().bitLength() > MAX_RSA_BITS) {
+                throw new IllegalArgumentException(
+                        "RSA key has " + pub.getModulus().bitLength() + " bits (expected: " + MIN_RSA_BITS + " to "
+                                + MAX_RSA_BITS + ")");
+            }
+            var e = pub.getPublicExponent();
+            if (e.bitLength() > MAX_RSA_EXPONENT_BITS || !e.testBit(0) || e.compareTo(THREE) < 0) {
+                throw new IllegalArgumentException("RSA public exponent e has " + e.bitLength()
+                        + " bits" + (e.testBit(0) ? "" : " and is even") + " (expected: an odd number from 3 to "
+                        + MAX_RSA_EXPONENT_BITS + " bits, normally 65537)");
             }
             return new RSASSAVerifier(pub, Set.of());
         }

@@ -1,5 +1,6 @@
 package io.ambit.waypoint.route;
 
+import io.ambit.hbone.flow.ParkingFlowController;
 import io.ambit.waypoint.ingress.TunnelCloser;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
@@ -26,6 +27,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
             closeGracefully();
         }
     };
+    private final ParkingFlowController flow; // of the HBONE connection carrying the tunnel; null if none
     private UpstreamListener listener;
     private boolean closing; // a close began: the tunnel may stay active a moment longer, but it serves no one
 
@@ -35,6 +37,7 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
         this.key = key;
         this.idleTimeoutNanos = idleTimeout.toNanos();
         this.deadlines = deadlines;
+        this.flow = channel.parent() == null ? null : ParkingFlowController.of(channel.parent());
     }
 
     UpstreamKey key() {
@@ -44,6 +47,12 @@ final class H1Upstream extends ChannelDuplexHandler implements Upstream {
     /** Takes the connection out of the idle list for an exchange. */
     boolean checkout() {
         if (closing || !channel.isActive()) {
+            return false;
+        }
+        if (flow != null && flow.congested()) {
+            // Its HBONE connection's window is mostly held by other clients' stalled responses: a new exchange
+            // there could stall behind them. Closed; the request gets a tunnel on a connection with room.
+            closeGracefully();
             return false;
         }
         deadlines.cancel(idleTimer);

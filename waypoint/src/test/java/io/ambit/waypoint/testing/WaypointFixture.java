@@ -130,13 +130,25 @@ public final class WaypointFixture implements AutoCloseable {
 
     public static WaypointFixture start(int subnet, String policies, UnaryOperator<WaypointConfig> tune)
             throws Exception {
-        return new WaypointFixture(TestNet.net(92) + "." + subnet, policies, tune);
+        return start(subnet, policies, tune, 2);
     }
 
-    private WaypointFixture(String net, String policies, UnaryOperator<WaypointConfig> tune) throws Exception {
+    /**
+     * As {@link #start(int, String, UnaryOperator)} on {@code loops} event loops (2 otherwise). With one, every
+     * tunnel and exchange shares one thread, so the waypoint has one set of upstream connections, which every
+     * client's requests share: for tests of what one client can do to another's (the waypoint keeps its upstream
+     * connections per loop, and which loop a tunnel lands on is otherwise not the test's to choose).
+     */
+    public static WaypointFixture start(int subnet, String policies, UnaryOperator<WaypointConfig> tune, int loops)
+            throws Exception {
+        return new WaypointFixture(TestNet.net(92) + "." + subnet, policies, tune, loops);
+    }
+
+    private WaypointFixture(String net, String policies, UnaryOperator<WaypointConfig> tune, int loops)
+            throws Exception {
         this.net = net;
         this.pki = new Pki();
-        this.group = transport.newEventLoopGroup(2, "wp-test");
+        this.group = transport.newEventLoopGroup(loops, "wp-test");
         this.mesh = new StaticMesh(meshYaml(net) + (policies == null || policies.isBlank() ? "" : "---\n" + policies));
         this.clientTls = new ClientTls(TlsSettings.defaults());
         this.clientPool = new HbonePool(
