@@ -36,6 +36,9 @@ import org.slf4j.LoggerFactory;
  * {@code normal}; any other value fails {@link #configured} with the name and what was expected. A
  * kernel that refuses (not Linux, a seccomp filter) is logged once as a warning and the loops run with
  * the policy they inherited: the choice is an optimization, never a reason not to serve.
+ *
+ * <p>The loops' EEVDF slice ({@link ThreadSlice}, {@code -Dambit.eventLoopSliceMicros}) is set by the same
+ * thread factory: SCHED_BATCH is the CPU knob, a short slice the wake-up latency knob.
  */
 public final class ThreadScheduling {
     /** System property: {@code normal} or {@code batch}. */
@@ -108,11 +111,20 @@ public final class ThreadScheduling {
      * as they always did).
      */
     public static ThreadFactory applying(Policy policy, ThreadFactory delegate) {
-        if (policy == Policy.NORMAL) {
+        long sliceMicros = ThreadSlice.configuredMicros();
+        if (policy == Policy.NORMAL && sliceMicros == 0) {
             return delegate;
         }
         return task -> delegate.newThread(() -> {
-            applyToCurrentThread(policy).ifPresent(ThreadScheduling::warnOnce);
+            if (policy != Policy.NORMAL) {
+                applyToCurrentThread(policy)
+                        .ifPresent(problem -> warnOnce("their scheduling policy (SCHED_BATCH asked for)", problem));
+            }
+            if (sliceMicros > 0) {
+                ThreadSlice.applyToCurrentThread(sliceMicros)
+                        .ifPresent(problem ->
+                                warnOnce("the kernel's time slice (" + sliceMicros + " µs asked for)", problem));
+            }
             task.run();
         });
     }
@@ -145,13 +157,10 @@ public final class ThreadScheduling {
         }
     }
 
-    private static void warnOnce(String problem) {
+    /** Once per process: every loop fails the same way, and serving goes on either way. */
+    private static void warnOnce(String what, String problem) {
         if (warned.compareAndSet(false, true)) {
-            log.warn(
-                    "event loops keep their scheduling policy ({}={} asked for SCHED_BATCH): {}",
-                    PROPERTY,
-                    Policy.BATCH.configName(),
-                    problem);
+            log.warn("event loops keep {}: {}", what, problem);
         }
     }
 

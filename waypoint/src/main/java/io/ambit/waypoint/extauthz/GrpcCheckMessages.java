@@ -173,7 +173,10 @@ final class GrpcCheckMessages {
 
     private static void add(List<HeaderOp> out, HeaderValueOption o, HeaderOp.Action a) {
         String name = SafeHeaders.writableName(o.getHeader().getKey());
-        String value = o.getHeader().getValue();
+        // Envoy reads raw_value when it is set (servers built on newer go-control-plane send only that): header
+        // values are octets, so each byte is one character; the same checks apply to both forms
+        var raw = o.getHeader().getRawValue();
+        String value = raw.isEmpty() ? o.getHeader().getValue() : raw.toString(StandardCharsets.ISO_8859_1);
         if (name != null && SafeHeaders.safeValue(value) && out.size() < MAX_OPS) {
             out.add(new HeaderOp(name, value, a));
         }

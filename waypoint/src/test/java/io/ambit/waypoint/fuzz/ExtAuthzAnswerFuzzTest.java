@@ -486,8 +486,13 @@ class ExtAuthzAnswerFuzzTest {
                         Arbitraries.of(0, 1, 2),
                         Arbitraries.integers().between(0, 5))
                 .as((n, v, append, action) -> {
-                    var b = HeaderValueOption.newBuilder()
-                            .setHeader(HeaderValue.newBuilder().setKey(n).setValue(v));
+                    var header = HeaderValue.newBuilder().setKey(n);
+                    if (action == 5) {
+                        header.setRawValue(com.google.protobuf.ByteString.copyFrom(v, StandardCharsets.UTF_8));
+                    } else {
+                        header.setValue(v);
+                    }
+                    var b = HeaderValueOption.newBuilder().setHeader(header);
                     if (append > 0) {
                         b.setAppend(BoolValue.of(append == 2));
                     }
@@ -605,6 +610,32 @@ class ExtAuthzAnswerFuzzTest {
             assertThat(v.status()).isEqualTo(status);
             checkOnTheWire(v);
         }
+    }
+
+    /**
+     * Regression: a header given only as raw_value (as servers built on newer Envoy APIs send it) was set with
+     * an empty value; now its bytes are the value, under the same checks (CR/LF refused).
+     */
+    @Example
+    void aRawValueIsTheHeadersValue() throws Exception {
+        grpcAnswer = CheckResponse.newBuilder()
+                .setStatus(com.google.rpc.Status.newBuilder().setCode(0))
+                .setOkResponse(OkHttpResponse.newBuilder()
+                        .addHeaders(HeaderValueOption.newBuilder()
+                                .setHeader(HeaderValue.newBuilder()
+                                        .setKey("x-user")
+                                        .setRawValue(com.google.protobuf.ByteString.copyFromUtf8("alice"))))
+                        .addHeaders(HeaderValueOption.newBuilder()
+                                .setHeader(HeaderValue.newBuilder()
+                                        .setKey("x-roles")
+                                        .setRawValue(com.google.protobuf.ByteString.copyFromUtf8(
+                                                "admin\r\nx-injected: 1")))))
+                .build()
+                .toByteArray();
+        ExtAuthzVerdict v = check(clients.client("grpc"));
+        assertThat(v.kind()).isEqualTo(ExtAuthzVerdict.Kind.ALLOWED);
+        assertThat(v.upstream()).containsExactly(new HeaderOp("x-user", "alice", HeaderOp.Action.SET));
+        checkOnTheWire(v);
     }
 
     /** A value whose characters' low bytes are LF and CR must not split the header on the wire. */
@@ -827,9 +858,13 @@ class ExtAuthzAnswerFuzzTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws IOException {
             socket.close();
-            acceptor.join(5_000);
+            try {
+                acceptor.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

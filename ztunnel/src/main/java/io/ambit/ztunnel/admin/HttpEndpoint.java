@@ -93,18 +93,53 @@ public final class HttpEndpoint implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
-            var uri = new QueryStringDecoder(request.uri());
-            Route route = routes.get(uri.path());
+            if (request.decoderResult().isFailure()) {
+                // Netty hands over a placeholder ("/bad-request") for a request it could not read: answer
+                // what was wrong instead of routing the placeholder, and end the connection (its framing
+                // cannot be trusted any more)
+                var cause = request.decoderResult().cause();
+                answer(
+                        ctx,
+                        request,
+                        Reply.text(
+                                400,
+                                "malformed request: " + (cause == null ? "unreadable" : cause.getMessage()) + "\n"),
+                        false);
+                return;
+            }
+            String path;
+            Map<String, List<String>> query;
+            try {
+                var uri = new QueryStringDecoder(request.uri());
+                path = uri.path();
+                query = uri.parameters();
+            } catch (IllegalArgumentException e) {
+                // a bad percent-escape: the client's mistake, said as such (not a 500, not a silent close)
+                answer(
+                        ctx,
+                        request,
+                        Reply.text(
+                                400,
+                                "bad request target: " + e.getMessage()
+                                        + " (expected: a path and query with valid %XX escapes)\n"),
+                        HttpUtil.isKeepAlive(request));
+                return;
+            }
+            Route route = routes.get(path);
             Reply reply;
             if (route == null) {
-                reply = Reply.text(404, "no such path: " + uri.path() + "\n");
+                reply = Reply.text(404, "no such path: " + path + "\n");
             } else {
                 try {
-                    reply = route.handle(request.method().name(), uri.parameters());
+                    reply = route.handle(request.method().name(), query);
                 } catch (RuntimeException e) {
                     reply = Reply.text(500, "error: " + e.getMessage() + "\n");
                 }
             }
+            answer(ctx, request, reply, HttpUtil.isKeepAlive(request));
+        }
+
+        private static void answer(ChannelHandlerContext ctx, FullHttpRequest request, Reply reply, boolean keepAlive) {
             byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
             var response = new DefaultFullHttpResponse(
                     request.protocolVersion(),
@@ -113,7 +148,6 @@ public final class HttpEndpoint implements AutoCloseable {
             response.headers()
                     .set(HttpHeaderNames.CONTENT_TYPE, reply.contentType())
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-            boolean keepAlive = HttpUtil.isKeepAlive(request);
             HttpUtil.setKeepAlive(response, keepAlive);
             var written = ctx.writeAndFlush(response);
             if (!keepAlive) {

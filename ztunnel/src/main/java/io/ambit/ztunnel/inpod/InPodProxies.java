@@ -59,6 +59,14 @@ public final class InPodProxies implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(InPodProxies.class);
     /** How long one ZDS message may take to apply (a first certificate, binds) before its ack says so. */
     static final Duration APPLY_TIMEOUT = Duration.ofSeconds(45);
+    /**
+     * Most pods one node proxies, running or pending. Each holds a network-namespace descriptor, and a
+     * pending one holds it until the mesh names its uid (maybe never), so an agent that keeps adding
+     * unknown uids must not run the process out of descriptors. Far above Kubernetes' per-node pod limit
+     * (110 by default, a few hundred at most in practice).
+     */
+    static final int MAX_PODS = 1024;
+
     /** When pending pods whose start failed are tried again (ztunnel: every 5 s). */
     static final Duration RETRY = Duration.ofSeconds(5);
 
@@ -210,8 +218,11 @@ public final class InPodProxies implements AutoCloseable {
 
     public CompletableFuture<String> keep(String uid) {
         return onControl(() -> {
-            seenThisConnection.add(uid);
-            if (!pods.containsKey(uid)) {
+            if (pods.containsKey(uid)) {
+                seenThisConnection.add(uid);
+            } else {
+                // not remembered: only pods we have can be dropped by snapshot_sent, and an agent's keeps of
+                // unknown uids must not grow this set without bound
                 log.debug("ZDS keep of unknown pod {}: nothing to keep", uid);
             }
             return "";
@@ -259,6 +270,12 @@ public final class InPodProxies implements AutoCloseable {
         if (existing != null && existing.netns.inode() == netns.inode()) {
             netns.close(); // a resend (after a reconnect): we already serve this namespace
             return "";
+        }
+        if (existing == null && pods.size() >= MAX_PODS) {
+            seenThisConnection.remove(uid);
+            netns.close();
+            return "add " + uid + ": this node already proxies " + pods.size() + " pods (expected: at most " + MAX_PODS
+                    + "; del pods that are gone)";
         }
         var workload = config.mesh().current().workloadByUid(uid);
         String mismatch = workload.map(w -> mismatch(info, w)).orElse(null);

@@ -159,7 +159,7 @@ public final class OutboundFlow {
             if (ip.isPresent()) {
                 route = router.route(state, conn.source, ip.get().unmap(), destination.port());
             } else {
-                var service = OutboundRouter.serviceByName(state, destination.host());
+                var service = OutboundRouter.serviceByName(state, conn.source, destination.host());
                 if (service.isEmpty()) {
                     conn.fail(
                             Failure.NO_SUCH_SERVICE,

@@ -89,18 +89,39 @@ public final class OutboundRouter {
      * or the short {@code name.namespace} and {@code name.namespace.svc} forms. Never DNS.
      */
     public static Optional<Service> serviceByName(MeshState state, String name) {
+        return serviceByName(state, null, name);
+    }
+
+    /**
+     * {@link #serviceByName(MeshState, String)} as {@code source} sees the mesh (ztunnel's choice among services
+     * of one hostname): a service of {@code Namespace} visibility only from its own namespace; of several with
+     * the name, the one in the source's namespace, then a canonical one, then the first.
+     */
+    public static Optional<Service> serviceByName(MeshState state, Workload source, String name) {
         String n = name.toLowerCase(Locale.ROOT);
         if (n.endsWith(".")) {
             n = n.substring(0, n.length() - 1);
         }
+        String namespace = source == null ? null : source.namespace();
+        Service best = null;
+        int bestRank = -1;
         for (var s : state.services()) {
             String host = s.hostname().toLowerCase(Locale.ROOT);
             String shortName = s.name() + "." + s.namespace();
-            if (n.equals(host) || n.equals(shortName) || n.equals(shortName + ".svc")) {
-                return Optional.of(s);
+            if (!(n.equals(host) || n.equals(shortName) || n.equals(shortName + ".svc"))) {
+                continue;
+            }
+            boolean ownNamespace = s.namespace().equals(namespace);
+            if (s.visibility() == Service.Visibility.NAMESPACE && !ownNamespace) {
+                continue;
+            }
+            int rank = ownNamespace ? 2 : s.canonical() ? 1 : 0;
+            if (rank > bestRank) {
+                best = s;
+                bestRank = rank;
             }
         }
-        return Optional.empty();
+        return Optional.ofNullable(best);
     }
 
     /**

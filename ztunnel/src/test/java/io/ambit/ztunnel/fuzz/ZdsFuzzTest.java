@@ -87,10 +87,13 @@ class ZdsFuzzTest {
         NETWORK_NAMESPACE
     }
 
+    @SuppressWarnings("restricted") // libc open/close for the test's own descriptors (surefire enables native access)
     private static final MethodHandle OPEN = Linker.nativeLinker()
             .downcallHandle(
                     Linker.nativeLinker().defaultLookup().find("open").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+
+    @SuppressWarnings("restricted")
     private static final MethodHandle CLOSE = Linker.nativeLinker()
             .downcallHandle(
                     Linker.nativeLinker().defaultLookup().find("close").orElseThrow(),
@@ -320,6 +323,58 @@ class ZdsFuzzTest {
         String ack = receiveAck();
         assertThat(ack.getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(MAX_ACK_ERROR_BYTES);
         assertThat(ack).startsWith("add Kubernetes//Pod/default/xxx").endsWith(" characters, cut)");
+    }
+
+    /**
+     * Regression: an agent adding uids the mesh does not know kept one namespace descriptor open per uid
+     * without bound. Past 1024 pods (InPodProxies.MAX_PODS) an add is refused naming the bound, its
+     * descriptor closed; removing pods makes room again.
+     */
+    @Example
+    void addsBeyondThePodBoundAreRefusedAndTheirDescriptorsClosed() throws Exception {
+        int bound = 1024;
+        long before = ourDescriptors();
+        List<String> uids = new ArrayList<>();
+        try {
+            for (int i = 0; i <= bound; i++) {
+                String uid = "Kubernetes//Pod/default/unknown-" + i;
+                List<AutoCloseable> sent = new ArrayList<>();
+                String ack;
+                try {
+                    agent.send(
+                            WorkloadRequest.newBuilder()
+                                    .setAdd(AddWorkload.newBuilder().setUid(uid))
+                                    .build()
+                                    .toByteArray(),
+                            open(FdKind.NETWORK_NAMESPACE, sent));
+                    ack = receiveAck();
+                } finally {
+                    closeAll(sent);
+                }
+                if (i < bound) {
+                    assertThat(ack).as("add %d", i).isEmpty();
+                    uids.add(uid);
+                } else {
+                    assertThat(ack)
+                            .isEqualTo("add " + uid + ": this node already proxies 1024 pods (expected: at most 1024;"
+                                    + " del pods that are gone)");
+                }
+            }
+            assertThat(proxies.pending()).hasSize(bound);
+            assertThat(ourDescriptors())
+                    .as("one namespace descriptor per pending pod")
+                    .isEqualTo(before + bound);
+        } finally {
+            for (String uid : uids) {
+                agent.send(WorkloadRequest.newBuilder()
+                        .setDel(DelWorkload.newBuilder().setUid(uid))
+                        .build()
+                        .toByteArray());
+                assertThat(receiveAck()).isEmpty();
+            }
+        }
+        assertThat(proxies.pending()).isEmpty();
+        assertThat(ourDescriptors()).isEqualTo(before);
     }
 
     /**
