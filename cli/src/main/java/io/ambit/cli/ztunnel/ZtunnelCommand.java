@@ -203,6 +203,14 @@ public final class ZtunnelCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--ports has " + ports.length
                         + " values (expected: 6, hbone,socks,metrics,ready,admin,plaintext)");
             }
+            String[] names = {"hbone", "socks", "metrics", "ready", "admin", "plaintext"};
+            for (int i = 0; i < 6; i++) {
+                if (ports[i] < 0 || ports[i] > 65535) {
+                    // picocli only checks that each is an int: 70000 would be taken and fail (or not) much later
+                    throw new IllegalArgumentException(
+                            "--ports " + names[i] + " is " + ports[i] + " (expected: 0 to 65535; 0 picks a free port)");
+                }
+            }
             p = new Node.Ports(ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]);
         }
         return new ZtunnelSettings.Flags(

@@ -175,6 +175,16 @@ class ZtunnelSettingsTest {
                 new PrintWriter(new StringWriter(), true), new PrintWriter(err2, true), "ztunnel", "--ports", "1,2");
         assertThat(code2).isEqualTo(2);
         assertThat(err2.toString()).contains("--ports has 2 values (expected: 6");
+
+        var err3 = new StringWriter();
+        int code3 = Main.run(
+                new PrintWriter(new StringWriter(), true),
+                new PrintWriter(err3, true),
+                "ztunnel",
+                "--ports",
+                "15008,70000,15020,15021,15000,15006");
+        assertThat(code3).isEqualTo(2);
+        assertThat(err3.toString()).contains("--ports socks is 70000 (expected: 0 to 65535");
     }
 
     @Test

@@ -24,10 +24,11 @@ import java.util.Optional;
  * 2.41 has no wrappers), keeping the thread's policy and nice value.
  *
  * <p>Configured by {@value #PROPERTY}, else {@value #ENV}: microseconds, 0 for the kernel's default (the default).
- * Measured at 1,000 req/s through two ztunnels with SCHED_OTHER loops and a 100 µs slice: the loops' run-queue wait
- * per request 31-33 µs instead of 48-66 µs, preemptions 0.62-0.68 instead of 0.82-0.92 per request, added p99 0.7 ms
- * instead of 2.0 ms, at the same CPU per request (bench/README.md, "ztunnel"). A refusing kernel (before 6.12 the
- * value is ignored; not Linux) is logged once, as for the policy.
+ * Measured at 1,000 req/s through two ztunnels with SCHED_OTHER loops and a 100 µs slice, two runs: the loops'
+ * run-queue wait per request 29-33 µs instead of 48-66 µs, preemptions 0.62-0.68 instead of 0.80-0.93 per request,
+ * added p99 0.70 / 0.85 ms instead of 2.05 / 1.67 ms, at 1.03-1.04x the CPU per request (bench/README.md,
+ * "ztunnel"). Under SCHED_BATCH it buys nothing (a batch thread never preempts on wake-up), so it is an opt-in for
+ * nodes that want the tail rather than the CPU. Kernels before 6.12 ignore it; a refusal is logged once.
  */
 final class ThreadSlice {
     static final String PROPERTY = "ambit.eventLoopSliceMicros";
