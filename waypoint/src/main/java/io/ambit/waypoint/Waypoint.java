@@ -179,6 +179,14 @@ public final class Waypoint implements AutoCloseable {
         return upstreams.values().stream().map(LoopUpstreams::pool).toList();
     }
 
+    /**
+     * The upstream connections of each event loop that has routed a request: their {@code sessionFlows()} show which
+     * inner HTTP/2 session's receive window is held by whose unread responses (a debug view; tests).
+     */
+    public List<LoopUpstreams> loopUpstreams() {
+        return List.copyOf(upstreams.values());
+    }
+
     public WaypointConfig config() {
         return config;
     }

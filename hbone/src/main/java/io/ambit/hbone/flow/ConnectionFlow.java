@@ -15,6 +15,7 @@ import java.net.SocketAddress;
  * @param streams streams open
  * @param receiveWindow bytes the peer may still send on the connection before a WINDOW_UPDATE
  * @param unconsumedBytes bytes received on streams and not yet read by their channels
+ * @param streamsHoldingBytes streams holding unread bytes
  * @param streamsStillFilling streams that hold unread bytes and whose own window is still open: the peer can send
  *     them more (while the connection window allows)
  * @param parkedBytes of the unconsumed bytes, those parked on stalled streams ({@link ParkingFlowController}; 0
@@ -28,6 +29,7 @@ public record ConnectionFlow(
         int streams,
         int receiveWindow,
         long unconsumedBytes,
+        int streamsHoldingBytes,
         int streamsStillFilling,
         long parkedBytes,
         int lentCredit,
@@ -36,17 +38,22 @@ public record ConnectionFlow(
     /** The state of {@code channel} (an HBONE connection); null if it has no HTTP/2 codec. Call on its loop. */
     public static ConnectionFlow of(Channel channel) {
         Http2FrameCodec codec = channel.pipeline().get(Http2FrameCodec.class);
-        if (codec == null) {
-            return null;
-        }
-        Http2Connection connection = codec.connection();
+        return codec == null ? null : of(codec.connection(), channel.remoteAddress());
+    }
+
+    /** The state of any HTTP/2 {@code connection} (e.g. one carried inside a tunnel). Call on its event loop. */
+    public static ConnectionFlow of(Http2Connection connection, SocketAddress peer) {
         Http2LocalFlowController local = connection.local().flowController();
         long[] unconsumed = new long[1];
         int[] filling = new int[1];
+        int[] holding = new int[1];
         try {
             connection.forEachActiveStream(s -> {
                 int u = local.unconsumedBytes(s);
                 unconsumed[0] += u;
+                if (u > 0) {
+                    holding[0]++;
+                }
                 if (u > 0 && local.windowSize(s) > 0 && s.state() != Http2Stream.State.HALF_CLOSED_REMOTE) {
                     filling[0]++;
                 }
@@ -57,10 +64,11 @@ public record ConnectionFlow(
         }
         ParkingFlowController parking = local instanceof ParkingFlowController p ? p : null;
         return new ConnectionFlow(
-                channel.remoteAddress(),
+                peer,
                 connection.numActiveStreams(),
                 local.windowSize(connection.connectionStream()),
                 unconsumed[0],
+                holding[0],
                 filling[0],
                 parking == null ? 0 : parking.parkedBytes(),
                 parking == null ? 0 : parking.lentCredit(),

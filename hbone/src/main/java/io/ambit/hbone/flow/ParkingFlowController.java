@@ -56,6 +56,8 @@ public final class ParkingFlowController implements Http2LocalFlowController {
     private int lent; // credit lent to the connection window now; <= budget (event loop only)
     private volatile long parked; // Σ parked bytes over streams (written on the event loop)
 
+    private static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("ambit.hbone.parking", "true"));
+
     /** Netty's default ratio: a WINDOW_UPDATE once half the window is owed. */
     private static final float RATIO = 0.5f;
 
@@ -100,6 +102,14 @@ public final class ParkingFlowController implements Http2LocalFlowController {
                 }
             }
         });
+    }
+
+    /**
+     * Whether connections should get one: yes, unless {@code -Dambit.hbone.parking=false} (Netty's plain controller,
+     * parked bytes hold the connection window: the behaviour before, for comparisons).
+     */
+    public static boolean enabled() {
+        return ENABLED;
     }
 
     /** The controller of {@code channel}'s HBONE codec, or null when it has none (not an HBONE connection). */

@@ -1,5 +1,6 @@
 package io.ambit.hbone.transport;
 
+import io.ambit.hbone.flow.ParkingFlowController;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
@@ -46,7 +47,6 @@ public record Http2Config(
 
     private static final int MIB = 1024 * 1024;
     private static final int KIB = 1024;
-    private static final boolean PARKING = !"false".equalsIgnoreCase(System.getProperty("ambit.hbone.parking", "true"));
 
     public Http2Config {
         positive("initialStreamWindow", initialStreamWindow);
@@ -165,12 +165,12 @@ public record Http2Config(
 
     /**
      * Connection credit lent, at most, for bytes parked on streams whose reader stopped ({@link
-     * io.ambit.hbone.flow.ParkingFlowController}): the connection window, so a connection holds at most twice it
+     * ParkingFlowController}): the connection window, so a connection holds at most twice it
      * (32 MiB at ztunnel's 16 MiB) and other streams keep the whole window until that much is parked. 0 (Netty's plain
      * controller, parked bytes hold the connection window) with {@code -Dambit.hbone.parking=false}, for comparisons.
      */
     public int parkingBudget() {
-        return PARKING ? connectionWindow : 0;
+        return ParkingFlowController.enabled() ? connectionWindow : 0;
     }
 
     /**

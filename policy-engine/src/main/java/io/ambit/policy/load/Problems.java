@@ -9,6 +9,13 @@ import java.util.List;
  * loaders, so that every file reports errors the same way.
  */
 public final class Problems {
+    /**
+     * Longest message kept whole. Messages quote the value that was wrong, and a value can be anything a file
+     * holds — a whole document read as one scalar: a longer one keeps its start (what was wrong) and its end
+     * (what was expected), not megabytes of the user's file in a log line.
+     */
+    static final int MAX_MESSAGE = 400;
+
     private final String file;
     private String object;
     private final List<LoadError> errors = new ArrayList<>();
@@ -25,12 +32,23 @@ public final class Problems {
 
     /** Records an error at a node: its line and field path. */
     public void at(YamlNode node, String message) {
-        errors.add(new LoadError(file, node.line(), object, node.path(), message));
+        errors.add(new LoadError(file, node.line(), object, node.path(), bounded(message)));
     }
 
     /** Records an error at a field below a node, e.g. a missing {@code .name}. */
     public void at(YamlNode node, String subPath, String message) {
-        errors.add(new LoadError(file, node.line(), object, node.path() + subPath, message));
+        errors.add(new LoadError(file, node.line(), object, node.path() + subPath, bounded(message)));
+    }
+
+    /** {@code message}, or its first 250 and last 120 characters around a note of how much was left out. */
+    static String bounded(String message) {
+        if (message.length() <= MAX_MESSAGE) {
+            return message;
+        }
+        int head = 250;
+        int tail = 120;
+        return message.substring(0, head) + "… (" + (message.length() - head - tail) + " characters left out) …"
+                + message.substring(message.length() - tail);
     }
 
     /** Whether any error was recorded. */

@@ -1,6 +1,9 @@
 package io.ambit.waypoint.route;
 
+import io.ambit.hbone.flow.ParkingFlowController;
 import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
+import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
 import io.netty.handler.codec.http2.Http2Settings;
@@ -14,6 +17,15 @@ import io.netty.util.AsciiString;
 final class H2SessionBuilder extends AbstractHttp2ConnectionHandlerBuilder<H2Session, H2SessionBuilder> {
     static final int STREAM_WINDOW = 1024 * 1024;
 
+    /**
+     * Connection credit lent, at most, for response bytes parked on streams whose client stopped reading: the
+     * session's connection window (twice the stream window, see {@code H2Session.handlerAdded}), so a session holds
+     * at most twice that, and is congested (takes no new stream) with one stream's window parked.
+     */
+    static final int PARKING_BUDGET = 2 * STREAM_WINDOW;
+
+    static final int PARKING_THRESHOLD = 64 * 1024;
+
     private final LoopUpstreams owner;
     private final UpstreamKey key;
     private final RouteConfig config;
@@ -24,7 +36,14 @@ final class H2SessionBuilder extends AbstractHttp2ConnectionHandlerBuilder<H2Ses
         this.key = key;
         this.config = config;
         this.deadlines = deadlines;
-        server(false);
+        // Responses a slow client leaves unread park on their stream (up to its 1 MiB window) without holding the
+        // session's connection window that other clients' streams need (ParkingFlowController); the connection
+        // is made here to choose its flow controller, and gives the builder the client role.
+        Http2Connection connection = new DefaultHttp2Connection(false);
+        if (ParkingFlowController.enabled()) {
+            connection.local().flowController(new ParkingFlowController(connection, PARKING_BUDGET, PARKING_THRESHOLD));
+        }
+        connection(connection);
         initialSettings(new Http2Settings()
                 .pushEnabled(false)
                 .maxHeaderListSize(config.maxResponseHeaderBytes())

@@ -1,5 +1,7 @@
 package io.ambit.waypoint.route;
 
+import io.ambit.hbone.flow.ConnectionFlow;
+import io.ambit.hbone.flow.ParkingFlowController;
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.pool.HboneStream;
@@ -128,17 +130,40 @@ public final class LoopUpstreams {
         return reserveAfterDial(key, trace, refusedBy);
     }
 
-    /** A session of {@code key} that can take a stream now, other than {@code avoid}; or null. */
+    /**
+     * A session of {@code key} that can take a stream now, other than {@code avoid}; or null. A session whose
+     * receive window is congested by other clients' unread responses ({@link ParkingFlowController#congested()})
+     * takes no new stream: the request would wait behind them; a new session is dialed instead.
+     */
     private H2Session withRoom(UpstreamKey key, H2Session avoid) {
         List<H2Session> list = sessions.get(key);
         if (list != null) {
             for (H2Session s : list) {
-                if (s != avoid && s.hasCapacity()) {
+                if (s != avoid && s.hasCapacity() && !congested(s)) {
                     return s;
                 }
             }
         }
         return null;
+    }
+
+    private static boolean congested(H2Session s) {
+        return s.connection().local().flowController() instanceof ParkingFlowController p && p.congested();
+    }
+
+    /**
+     * The flow-control state of this loop's upstream HTTP/2 sessions (each an HTTP/2 connection inside a tunnel):
+     * which session's receive window is held by whose unread responses. A debug view; completes on this loop.
+     */
+    public CompletableFuture<List<ConnectionFlow>> sessionFlows() {
+        CompletableFuture<List<ConnectionFlow>> out = new CompletableFuture<>();
+        loop.execute(() -> {
+            List<ConnectionFlow> flows = new ArrayList<>();
+            sessions.forEach((key, list) -> list.forEach(s ->
+                    flows.add(ConnectionFlow.of(s.connection(), key.endpoint().target()))));
+            out.complete(flows);
+        });
+        return out;
     }
 
     /** Waits for the dial in progress (or a new one), then reserves a stream slot on a session with room. */
