@@ -21,7 +21,6 @@ import io.ambit.ztunnel.telemetry.TrafficMetrics;
 import io.ambit.ztunnel.telemetry.WorkloadBaggage;
 import java.net.InetSocketAddress;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -36,9 +35,6 @@ import java.util.concurrent.CompletionStage;
  * {@code 401} when policy denies, logged once with the deciding policy and rule.
  */
 public final class InboundHandler implements ConnectHandler {
-    /** ztunnel's own ports: a tunnel to one of them would loop (ztunnel's {@code SelfCall}). */
-    static final Set<Integer> ILLEGAL_PORTS = InboundTarget.ILLEGAL_PORTS;
-
     /** The inner CONNECT of double HBONE: the network the client is on. */
     static final String FORWARDED_NETWORK = "x-forwarded-network";
 

@@ -182,7 +182,7 @@ public final class PlaintextListener implements AutoCloseable {
             port = ports.first();
         }
         conn.target = new InetSocketAddress(local.getAddress(), port);
-        if (InboundHandler.ILLEGAL_PORTS.contains(port)) {
+        if (InboundTarget.ILLEGAL_PORTS.contains(port)) {
             conn.flags = "CONNECT";
             conn.refuse("self-call to ztunnel port " + port);
             return;
