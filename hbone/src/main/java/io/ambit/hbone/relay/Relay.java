@@ -188,7 +188,7 @@ public final class Relay {
             // (SO_LINGER 0) would discard the unflushed bytes.
             failed.peer.channel.flush();
             reset(failed.peer.channel);
-            if (!answeredByTheCodec(failed.channel, error)) {
+            if (!answeredByTheCodec(failed.channel, error) && !resetByThePeer(failed.channel, why)) {
                 reset(failed.channel);
             }
         }
@@ -204,6 +204,16 @@ public final class Relay {
         return channel instanceof Http2StreamChannel
                 && error != null
                 && Http2CodecUtil.getEmbeddedHttp2Exception(error) instanceof Http2Exception.StreamException;
+    }
+
+    /**
+     * A stream the peer reset: Netty hands the RST_STREAM to the stream's pipeline before it marks the stream
+     * closed, and closes the stream channel itself right after. Closing it here first would answer the peer's
+     * RST_STREAM with a RST_STREAM CANCEL, which RFC 9113 §5.4.2 forbids (HBONE conformance cases http2/5.1-8..10
+     * once the tunnel is open).
+     */
+    private static boolean resetByThePeer(Channel channel, RelayResult.Outcome why) {
+        return channel instanceof Http2StreamChannel && why == RelayResult.Outcome.RESET;
     }
 
     /** True for the one caller that ends the relay. */
