@@ -188,7 +188,10 @@ public final class Relay {
             // (SO_LINGER 0) would discard the unflushed bytes.
             failed.peer.channel.flush();
             reset(failed.peer.channel);
-            if (!answeredByTheCodec(failed.channel, error) && !resetByThePeer(failed.channel, why)) {
+            if (resetByThePeer(failed.channel, why)) {
+                // after Netty has marked the stream closed: then closing sends nothing, and frees what is queued
+                failed.channel.eventLoop().execute(() -> failed.channel.close());
+            } else if (!answeredByTheCodec(failed.channel, error)) {
                 reset(failed.channel);
             }
         }
@@ -208,8 +211,7 @@ public final class Relay {
 
     /**
      * A stream the peer reset: Netty hands the RST_STREAM to the stream's pipeline before it marks the stream
-     * closed, and closes the stream channel itself right after. Closing it here first would answer the peer's
-     * RST_STREAM with a RST_STREAM CANCEL, which RFC 9113 §5.4.2 forbids (HBONE conformance cases http2/5.1-8..10
+     * closed. Closing the stream channel there would answer the peer's RST_STREAM with a RST_STREAM CANCEL, which RFC 9113 §5.4.2 forbids (HBONE conformance cases http2/5.1-8..10
      * once the tunnel is open).
      */
     private static boolean resetByThePeer(Channel channel, RelayResult.Outcome why) {
