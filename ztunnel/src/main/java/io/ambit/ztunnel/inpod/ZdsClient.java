@@ -8,6 +8,7 @@ import io.ambit.ztunnel.inpod.zds.Version;
 import io.ambit.ztunnel.inpod.zds.WorkloadRequest;
 import io.ambit.ztunnel.inpod.zds.WorkloadResponse;
 import io.ambit.ztunnel.inpod.zds.ZdsHello;
+import io.ambit.ztunnel.logging.LogLimiter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -35,6 +36,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ZdsClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ZdsClient.class);
+    // an agent that keeps sending what we refuse gets an ack each time, the log a line per 10 s
+    private final LogLimiter refusals = new LogLimiter(10_000);
     /** ZDS messages are a uid and three names: a few hundred bytes. */
     static final int MAX_MESSAGE_BYTES = 64 * 1024;
     /** Room for more descriptors than allowed, so extra ones are seen (and closed), not dropped unseen. */
@@ -124,7 +127,10 @@ final class ZdsClient implements AutoCloseable {
             }
             String error = bounded(apply(message));
             if (!error.isEmpty()) {
-                log.warn("ZDS: request refused: {}", error);
+                long held = refusals.tryAcquire();
+                if (held >= 0) {
+                    log.warn("ZDS: request refused: {}{}", error, LogLimiter.heldBack(held));
+                }
             }
             s.send(WorkloadResponse.newBuilder()
                     .setAck(Ack.newBuilder().setError(error))
