@@ -105,11 +105,7 @@ final class Endpoint implements AutoCloseable {
             throw new IllegalArgumentException(
                     option + " " + text + ": port \"" + port + "\" is not 0..65535" + expected);
         }
-        try {
-            return new InetSocketAddress(java.net.InetAddress.getByName(ip.get().toString()), p);
-        } catch (java.net.UnknownHostException e) {
-            throw new IllegalArgumentException(option + " " + text + ": " + e.getMessage() + expected);
-        }
+        return new InetSocketAddress(ip.get().toInetAddress(), p);
     }
 
     /** Something that starts and then runs until closed. */

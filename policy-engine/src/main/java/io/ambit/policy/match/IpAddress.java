@@ -3,6 +3,7 @@ package io.ambit.policy.match;
 import java.io.Serial;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
@@ -123,6 +124,30 @@ public final class IpAddress {
             lo = (lo << 8) | (b[i + 8] & 0xff);
         }
         return ofV6(hi, lo).unmap();
+    }
+
+    /**
+     * This address as a JDK {@link InetAddress}, built from its bytes: no lookup and no text round trip
+     * (so no resolver is ever asked, whatever the platform's idea of a literal). An IPv4-mapped IPv6
+     * address comes back as an {@link Inet4Address}, as the JDK makes it.
+     */
+    public InetAddress toInetAddress() {
+        byte[] b;
+        if (v4) {
+            int bits = (int) lo;
+            b = new byte[] {(byte) (bits >>> 24), (byte) (bits >>> 16), (byte) (bits >>> 8), (byte) bits};
+        } else {
+            b = new byte[16];
+            for (int i = 0; i < 8; i++) {
+                b[i] = (byte) (hi >>> (56 - 8 * i));
+                b[i + 8] = (byte) (lo >>> (56 - 8 * i));
+            }
+        }
+        try {
+            return InetAddress.getByAddress(b);
+        } catch (UnknownHostException e) {
+            throw new AssertionError("4 or 16 bytes are always an address", e);
+        }
     }
 
     /** True for IPv4, false for IPv6. */

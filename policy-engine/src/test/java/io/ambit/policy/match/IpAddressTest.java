@@ -277,4 +277,23 @@ final class IpAddressTest {
             assertThat(InetAddress.getByName(v4.toString()).getHostAddress()).isEqualTo(v4.toString());
         }
     }
+
+    @ParameterizedTest
+    @CsvSource({"10.1.2.3", "0.0.0.0", "255.255.255.255", "::1", "2001:db8::8:800:200c:417a", "fe80::1", "::"})
+    void toInetAddressGivesTheSameAddressAsTheJdkParsesFromTheText(String text) throws UnknownHostException {
+        var ip = IpAddress.parse(text);
+        var jdk = InetAddress.getByName(text);
+
+        assertThat(ip.toInetAddress()).isEqualTo(jdk);
+        assertThat(ip.toInetAddress()).isInstanceOf(ip.isV4() ? Inet4Address.class : Inet6Address.class);
+        assertThat(IpAddress.of(ip.toInetAddress())).isEqualTo(ip);
+    }
+
+    @Test
+    void toInetAddressOfAMappedAddressIsTheIpv4One() {
+        var mapped = IpAddress.ofV6(0, 0x0000_ffff_0a01_0203L);
+
+        assertThat(mapped.toInetAddress()).isInstanceOf(Inet4Address.class);
+        assertThat(mapped.toInetAddress().getHostAddress()).isEqualTo("10.1.2.3");
+    }
 }
