@@ -22,7 +22,8 @@
 #               and the destination node's HBONE server on .21:15008 (a ztunnel's inbound, in miniature)
 #   waypoint    WaypointBench waypoint: the waypoint the generated mesh declares, on .1:15008 (metrics .1:15020)
 #   client      WaypointBench client: the source ztunnel in miniature, a TCP port on .10:18000 tunnelled over
-#               pooled HBONE to the waypoint with :authority = the service VIP 127.97.201.1:80
+#               pooled HBONE to the waypoint with :authority = the service VIP 127.97.201.1:80, pooled as Ambit's
+#               ztunnel pools (CLIENT_POOL=per-loop: one HBONE connection per event loop)
 #   haproxy     haproxy -f (generated): plaintext HTTP/1.1 and HTTP/2 prior knowledge on .30:8081, and mutual
 #               TLS on .31:8443 (bind ssl crt/ca-file/verify required; server ssl crt/ca-file/verify required),
 #               each with the ACL of the policy
@@ -72,9 +73,11 @@
 #   SETUPS="direct waypoint haproxy haproxy-hbone haproxy-mtls" PROTOS="h1 h2" PIN=0 PROFILE=0 PROFILE_LEVEL=max
 #   THREADS=0 CLIENT_JAVA_OPTS (the HBONE client hops' JVMs: client, client-old, client2; default HARNESS_JAVA_OPTS;
 #   e.g. -Dambit.eventLoops=1 puts each client hop's sockets on the loop of its one HBONE connection)
-#   CLIENT_POOL=shared|per-loop (the HBONE client hops' pool: shared, the default, one connection for all their
-#   sockets until the stream limit; per-loop, as Ambit's ztunnel: a connection per event loop, each socket's tunnel
-#   on its own loop's connection — bench/README "Waypoint", fifth session)
+#   CLIENT_POOL=per-loop|shared (the HBONE client hops' pool. per-loop, the default: what Ambit's ztunnel does
+#   (OutboundFlow asks HbonePool for a connection on the client socket's own event loop), a pooled connection per
+#   event loop, each socket's tunnel on its own loop's connection, a second one on a loop only at the stream limit;
+#   shared: one connection for all their sockets until the stream limit, the harness default before the seventh
+#   session — bench/README "Waypoint", fifth and seventh sessions)
 #   CLIENT_OLD_POOL (the waypoint-old slot's client hop's pool, default CLIENT_POOL: with WP_OLD_JAR set to this
 #   tree's jar, CLIENT_POOL=per-loop CLIENT_OLD_POOL=shared measures the two pools side by side)
 #   WP_OLD_HOPS=1 (the waypoint-old slot's client hop runs from WP_OLD_JAR too: to compare a change to the hops'
@@ -112,7 +115,7 @@ HARNESS_JAVA_OPTS="${HARNESS_JAVA_OPTS-$NO_LEAK_DETECTION}"
 WP_OLD_JAVA_OPTS="${WP_OLD_JAVA_OPTS-$WP_JAVA_OPTS}"
 CLIENT_JAVA_OPTS="${CLIENT_JAVA_OPTS-$HARNESS_JAVA_OPTS}"
 WP_OLD_HOPS="${WP_OLD_HOPS:-0}"
-CLIENT_POOL="${CLIENT_POOL:-shared}"
+CLIENT_POOL="${CLIENT_POOL:-per-loop}"
 CLIENT_OLD_POOL="${CLIENT_OLD_POOL:-$CLIENT_POOL}"
 if [[ "$PROFILE" == 1 ]]; then
     # Without it a sample in inlined code is attributed to the nearest safepoint's method, often a neighbour.
@@ -281,7 +284,7 @@ hbone_client() { # var log listen waypoint waypoint-identity target [class-path 
     # shellcheck disable=SC2086
     start "$1" "$2" on_cpu 0 "$JAVA" "${JVM_FLAGS[@]}" $CLIENT_JAVA_OPTS -cp "${7:-$JAR}" \
         io.ambit.bench.waypoint.WaypointBench client --listen "$3" --waypoint "$4" --waypoint-identity "$5" \
-        --target "$6" --ca "$OUT/ca" --identity "$ID/bench-client" $([[ "${8:-$CLIENT_POOL}" == shared ]] || echo "--pool ${8:-$CLIENT_POOL}")
+        --target "$6" --ca "$OUT/ca" --identity "$ID/bench-client" --pool "${8:-$CLIENT_POOL}"
     wait_line "$2" '^ready' "${!1}"
 }
 waypoint_jvm wp_pid "$OUT/waypoint.log" "$WP_JAR" "$OUT/mesh.yaml" "$WP_JAVA_OPTS"
@@ -506,7 +509,8 @@ round_ratios() { # setup-a setup-b metric: "median (r1 r2 ...)" of a/b per round
 {
     echo
     echo "== summary: medians of $ROUNDS round(s); $(date -u +%FT%TZ); $(nproc) CPUs$([[ "$PIN" == 1 ]] && echo ', proxies pinned to CPU 1, the rest to CPU 0');" \
-        "h2load $CONNS connections (h2: $STREAMS streams each), ${DURATION}s; latency at $RATE req/s over $CLIENTS clients"
+        "h2load $CONNS connections (h2: $STREAMS streams each), ${DURATION}s; latency at $RATE req/s over $CLIENTS clients;" \
+        "HBONE client hops pooled $CLIENT_POOL${WP_OLD_JAR:+ (waypoint-old: $CLIENT_OLD_POOL)}"
     printf '%-13s %-3s %10s %8s %8s %8s %15s %16s %13s %13s %9s\n' setup pr 'req/s' 'p50 us' 'p90 us' 'p99 us' \
         'proxy us/req max' 'proxy us/req rate' 'harness us/req' 'machine us/req' 'busy CPUs'
     for proto in $PROTOS; do

@@ -39,7 +39,9 @@ import java.util.concurrent.TimeUnit;
  *       it, the destination node's HBONE server (what a ztunnel does inbound), presenting the app's identity;
  *   <li>{@code waypoint}: the waypoints the mesh file declares (the same call as {@code ambit waypoint});
  *   <li>{@code client}: the client side's ztunnel in miniature: a local TCP port whose connections are
- *       tunnelled over pooled HBONE to the waypoint with {@code :authority = VIP:port}.
+ *       tunnelled over pooled HBONE to the waypoint with {@code :authority = VIP:port}, pooled as Ambit's
+ *       ztunnel pools (one connection per event loop, {@link PerLoopClient}; {@code --pool shared} for one
+ *       connection shared by all loops).
  * </ul>
  *
  * Each prints {@code ready} once it serves, then runs until killed (by the script, by PID).
@@ -84,7 +86,7 @@ public final class WaypointBench {
         System.err.println(
                 "waypoint bench: " + why + "\nusage: WaypointBench targets --app IP:PORT --node IP:PORT --ca DIR"
                         + " --identity SPIFFE | waypoint --mesh FILE --ca DIR | client --listen IP:PORT --waypoint IP:PORT"
-                        + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE [--pool shared|per-loop]"
+                        + " --waypoint-identity SPIFFE --target VIP:PORT --ca DIR --identity SPIFFE [--pool per-loop|shared]"
                         + " | tls-client --listen IP:PORT --target IP:PORT --server-identity SPIFFE --ca DIR"
                         + " --identity SPIFFE | tls-node --listen IP:PORT --target IP:PORT --ca DIR --identity SPIFFE"
                         + " | pem --ca DIR --identity SPIFFE --out FILE --root-out FILE"
@@ -147,7 +149,8 @@ public final class WaypointBench {
                 loops);
         var key = new PoolKey(
                 identity, Set.of(SpiffeId.parse(a.text("--waypoint-identity"))), null, a.address("--waypoint"));
-        String mode = a.text("--pool", "shared");
+        // Per loop by default: what the client side's ztunnel in an Ambit mesh does (PerLoopClient).
+        String mode = a.text("--pool", "per-loop");
         switch (mode) {
             case "shared" ->
                 TcpTunnelListener.start(
