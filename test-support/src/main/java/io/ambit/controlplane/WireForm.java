@@ -118,6 +118,12 @@ final class WireForm {
         for (var vip : s.vips()) {
             b.addAddresses(address(vip));
         }
+        for (var range : s.cidrVips()) {
+            b.addAddresses(io.ambit.xds.proto.workload.NetworkAddress.newBuilder()
+                    .setNetwork(range.network())
+                    .setAddress(bytes(range.cidr().address()))
+                    .setLength(range.prefixLength()));
+        }
         b.addAllPorts(ports(s.ports()).getPortsList());
         if (s.waypoint() != null) {
             b.setWaypoint(gateway(s.waypoint()));

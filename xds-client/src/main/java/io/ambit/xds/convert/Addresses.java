@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.ambit.policy.match.Cidr;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.xds.mesh.NetworkAddress;
+import io.ambit.xds.mesh.NetworkCidr;
 
 /** Raw 4- and 16-byte addresses as workload.proto and authorization.proto carry them. */
 final class Addresses {
@@ -35,6 +36,34 @@ final class Addresses {
     /** A workload or VIP address; IPv4-mapped IPv6 is stored as IPv4, as everywhere in the mesh model. */
     static NetworkAddress network(String network, ByteString raw) {
         return new NetworkAddress(network, ip(raw).unmap());
+    }
+
+    /**
+     * A service address of workload.proto: one address, or a range when {@code length} is
+     * below the address's bit length; a null length is one not set.
+     *
+     * @throws IllegalArgumentException naming the address and length when the length is over the family's
+     *     or the address has host bits set after the prefix
+     */
+    static NetworkCidr vip(String network, ByteString raw, Integer length) {
+        IpAddress ip = ip(raw);
+        if (length == null) {
+            return NetworkCidr.of(network, ip.unmap(), ip.unmap().bitLength());
+        }
+        int bits = raw.size() * 8;
+        if (Integer.compareUnsigned(length, bits) > 0) {
+            throw new IllegalArgumentException("prefix length " + Integer.toUnsignedString(length) + " for " + ip
+                    + " (expected: 0-" + bits + " for " + (bits == 32 ? "IPv4" : "IPv6") + ")");
+        }
+        if (ip.isV4Mapped()) {
+            // an IPv4-mapped address is stored as IPv4, so its range is the IPv4 range it maps
+            if (length < 96) {
+                throw new IllegalArgumentException("prefix length " + length + " for IPv4-mapped " + ip.unmap()
+                        + " (expected: 96-128, a range of IPv4 addresses)");
+            }
+            return NetworkCidr.of(network, ip.unmap(), length - 96);
+        }
+        return NetworkCidr.of(network, ip, length);
     }
 
     /**

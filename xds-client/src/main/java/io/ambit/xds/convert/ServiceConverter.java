@@ -3,6 +3,7 @@ package io.ambit.xds.convert;
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.xds.mesh.LoadBalancing;
 import io.ambit.xds.mesh.NetworkAddress;
+import io.ambit.xds.mesh.NetworkCidr;
 import io.ambit.xds.mesh.Port;
 import io.ambit.xds.mesh.Service;
 import java.util.ArrayList;
@@ -40,15 +41,18 @@ public final class ServiceConverter {
                     + " under another resource name (expected: namespace/hostname, as istiod sends)");
         }
         var vips = new ArrayList<NetworkAddress>(s.getAddressesCount());
+        var cidrVips = new ArrayList<NetworkCidr>();
         for (int i = 0; i < s.getAddressesCount(); i++) {
             var a = s.getAddresses(i);
-            if (a.hasLength() && a.getLength() != (a.getAddress().size() * 8)) {
-                // a CIDR VIP (new in istiod 2026) matches a range; Ambit indexes VIPs by exact address
-                throw new IllegalArgumentException("addresses[" + i + "] is a CIDR /" + a.getLength()
-                        + " (expected: a single address; address ranges are not supported yet)");
-            }
             try {
-                vips.add(Addresses.network(a.getNetwork(), a.getAddress()));
+                // a length below the address's bit length makes a CIDR VIP (new @HEAD 2026-04); the full
+                // length, or none, is one address, as ztunnel reads it
+                var vip = Addresses.vip(a.getNetwork(), a.getAddress(), a.hasLength() ? a.getLength() : null);
+                if (vip.isSingleAddress()) {
+                    vips.add(vip.address());
+                } else {
+                    cidrVips.add(vip);
+                }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("addresses[" + i + "]: " + e.getMessage());
             }
@@ -89,7 +93,8 @@ public final class ServiceConverter {
                 switch (s.getVisibility()) {
                     case PUBLIC -> Service.Visibility.PUBLIC;
                     default -> Service.Visibility.NAMESPACE;
-                });
+                },
+                cidrVips);
     }
 
     private static LoadBalancing loadBalancing(io.ambit.xds.proto.workload.LoadBalancing lb) {

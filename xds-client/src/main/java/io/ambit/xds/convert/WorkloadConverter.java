@@ -205,11 +205,14 @@ public final class WorkloadConverter {
         return switch (g.getDestinationCase()) {
             case ADDRESS -> {
                 try {
-                    yield new GatewayAddress(
-                            Addresses.network(
-                                    g.getAddress().getNetwork(), g.getAddress().getAddress()),
-                            null,
-                            port);
+                    var a = g.getAddress();
+                    var at = Addresses.vip(a.getNetwork(), a.getAddress(), a.hasLength() ? a.getLength() : null);
+                    if (!at.isSingleAddress()) {
+                        // a waypoint or gateway is dialed: a range names no one to dial
+                        throw new IllegalArgumentException(
+                                "is the range " + at + " (expected: one address, no length or /32 or /128)");
+                    }
+                    yield new GatewayAddress(at.address(), null, port);
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException(field + ".address: " + e.getMessage());
                 }

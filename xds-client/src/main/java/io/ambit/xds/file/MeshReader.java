@@ -12,6 +12,7 @@ import io.ambit.xds.mesh.LoadBalancing;
 import io.ambit.xds.mesh.Locality;
 import io.ambit.xds.mesh.NamespacedHostname;
 import io.ambit.xds.mesh.NetworkAddress;
+import io.ambit.xds.mesh.NetworkCidr;
 import io.ambit.xds.mesh.Port;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
@@ -20,6 +21,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -115,6 +117,8 @@ final class MeshReader {
     private final MeshConfig mesh;
     /** Who holds each address (workload IP or service VIP), with where, for duplicate messages. */
     private final Map<NetworkAddress, String> owners = new HashMap<>();
+    /** Who holds each CIDR VIP, with where. */
+    private final Map<NetworkCidr, String> rangeOwners = new HashMap<>();
 
     private final Map<NamespacedHostname, Service> services = new LinkedHashMap<>();
     /** Service references found before every service was read: checked at the end. */
@@ -183,12 +187,25 @@ final class MeshReader {
         String ns = Fields.required(n, f, "namespace", p);
         String host = Fields.required(n, f, "hostname", p);
         var vips = new ArrayList<NetworkAddress>();
+        var cidrVips = new ArrayList<NetworkCidr>();
         var vipNodes = Fields.listOrNull(f.get("vips"), p);
         if (vipNodes != null) {
             for (var v : vipNodes) {
-                var a = address(v);
-                if (a != null && claim(a, v, "Service " + ns + "/" + host)) {
-                    vips.add(a);
+                var range = range(v);
+                if (range == null) {
+                    var a = address(v);
+                    if (a != null && claim(a, v, "Service " + ns + "/" + host)) {
+                        vips.add(a);
+                    }
+                } else if (range.isPresent()) {
+                    var r = range.get();
+                    if (r.isSingleAddress()) {
+                        if (claim(r.address(), v, "Service " + ns + "/" + host)) {
+                            vips.add(r.address());
+                        }
+                    } else if (claimRange(r, v, "Service " + ns + "/" + host)) {
+                        cidrVips.add(r);
+                    }
                 }
             }
         }
@@ -229,7 +246,9 @@ final class MeshReader {
             return;
         }
         services.put(
-                key, new Service(name, ns, host, vips, ports, sans, waypoint, lb, families, canonical, visibility));
+                key,
+                new Service(
+                        name, ns, host, vips, ports, sans, waypoint, lb, families, canonical, visibility, cidrVips));
     }
 
     private LoadBalancing loadBalancing(YamlNode n) {
@@ -418,6 +437,34 @@ final class MeshReader {
             return false;
         }
         return true;
+    }
+
+    /** Records that {@code owner} holds the range {@code r}; false (with an error) when another does. */
+    private boolean claimRange(NetworkCidr r, YamlNode at, String owner) {
+        String first = rangeOwners.putIfAbsent(r, owner + " at line " + at.line());
+        if (first != null) {
+            p.at(at, "CIDR VIP " + r + " is already used by " + first + " (expected: each range once per network)");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * A VIP written as a range ({@code 10.96.0.0/16}, {@code net1/10.96.0.0/16}): present when it is one,
+     * empty after reporting a range with a bad length or host bits, null when the text is no range (an
+     * exact {@code network/ip}, or not text at all: {@link #address} reports it).
+     */
+    private Optional<NetworkCidr> range(YamlNode n) {
+        if (!n.isScalar()) {
+            return null;
+        }
+        try {
+            var r = NetworkCidr.parseIfCidr(n.text());
+            return r.isPresent() ? r : null;
+        } catch (IllegalArgumentException e) {
+            p.at(n, e.getMessage());
+            return Optional.empty();
+        }
     }
 
     private NetworkAddress address(YamlNode n) {

@@ -31,6 +31,9 @@ public final class MeshState {
 
     private final Map<String, Workload> byUid;
     private final Map<NetworkAddress, Service> byVip;
+    /** Services by CIDR VIP, looked up only when no exact VIP matches. */
+    private final CidrIndex byCidr;
+
     private final Map<NamespacedHostname, Service> byHostname;
     private final Map<NamespacedHostname, List<Workload>> endpoints;
     private final List<String> conflicts;
@@ -44,6 +47,7 @@ public final class MeshState {
         var conflicts = new ArrayList<String>();
         var hosts = new LinkedHashMap<NamespacedHostname, Service>();
         var vips = HashMap.<NetworkAddress, Service>newHashMap(services.size());
+        var cidrs = new HashMap<NetworkCidr, Service>();
         for (var s : services) {
             var before = hosts.put(s.key(), s);
             if (before != null) {
@@ -53,6 +57,12 @@ public final class MeshState {
                 var owner = vips.put(vip, s);
                 if (owner != null && owner != before) {
                     conflict(lenient, conflicts, "VIP " + vip + " belongs to two services");
+                }
+            }
+            for (var range : s.cidrVips()) {
+                var owner = cidrs.put(range, s);
+                if (owner != null && owner != before) {
+                    conflict(lenient, conflicts, "CIDR VIP " + range + " belongs to two services");
                 }
             }
         }
@@ -91,6 +101,7 @@ public final class MeshState {
                     (k, v) -> v.stream().filter(w -> uids.get(w.uid()) == w).toList());
             ips.values().removeIf(w -> uids.get(w.uid()) != w);
             vips.values().removeIf(s -> hosts.get(s.key()) != s);
+            cidrs.values().removeIf(s -> hosts.get(s.key()) != s);
         } else {
             this.workloads = List.copyOf(workloads);
             this.services = List.copyOf(services);
@@ -102,6 +113,7 @@ public final class MeshState {
         this.byBareIp = bareIndex(ips);
         this.byUid = Collections.unmodifiableMap(uids);
         this.byVip = Collections.unmodifiableMap(vips);
+        this.byCidr = CidrIndex.of(cidrs);
         this.byHostname = Collections.unmodifiableMap(hosts);
         this.endpoints = Collections.unmodifiableMap(members);
         this.conflicts = List.copyOf(conflicts);
@@ -118,6 +130,7 @@ public final class MeshState {
         this.byBareIp = base.byBareIp;
         this.byUid = base.byUid;
         this.byVip = base.byVip;
+        this.byCidr = base.byCidr;
         this.byHostname = base.byHostname;
         this.endpoints = base.endpoints;
         this.conflicts = base.conflicts;
@@ -215,8 +228,23 @@ public final class MeshState {
         return serviceByVip(NetworkAddress.of(vip));
     }
 
+    /**
+     * The service at this address: the one with it as an exact VIP, else the one of the longest CIDR VIP on
+     * the same network holding it (ztunnel-reference.md §8).
+     */
     public Optional<Service> serviceByVip(NetworkAddress vip) {
+        Service s = byVip.get(vip);
+        return Optional.ofNullable(s != null ? s : byCidr.find(vip));
+    }
+
+    /** The service with this address as an exact VIP only. */
+    public Optional<Service> serviceByExactVip(NetworkAddress vip) {
         return Optional.ofNullable(byVip.get(vip));
+    }
+
+    /** The service of the longest CIDR VIP on the address's network holding it, ignoring exact VIPs. */
+    public Optional<Service> serviceByCidrVip(NetworkAddress address) {
+        return Optional.ofNullable(byCidr.find(address));
     }
 
     public Optional<Service> service(NamespacedHostname key) {

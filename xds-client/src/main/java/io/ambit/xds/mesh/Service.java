@@ -11,6 +11,8 @@ import java.util.Objects;
  * @param namespace       its namespace
  * @param hostname        e.g. {@code httpbin.default.svc.cluster.local}
  * @param vips            virtual IPs; empty for a headless service
+ * @param cidrVips        address ranges the service owns (CIDR VIPs): an address no workload and no exact
+ *                        VIP holds goes to the service of the longest range holding it
  * @param ports           service port to target port
  * @param subjectAltNames extra identities an endpoint may present, as SPIFFE URIs
  * @param waypoint        the service's waypoint, or null
@@ -30,14 +32,44 @@ public record Service(
         LoadBalancing loadBalancing,
         IpFamilies ipFamilies,
         boolean canonical,
-        Visibility visibility) {
+        Visibility visibility,
+        List<NetworkCidr> cidrVips) {
     public Service {
         vips = List.copyOf(vips);
+        cidrVips = List.copyOf(Objects.requireNonNullElse(cidrVips, List.of()));
         ports = List.copyOf(ports);
         subjectAltNames = List.copyOf(subjectAltNames);
         loadBalancing = Objects.requireNonNullElse(loadBalancing, LoadBalancing.DEFAULT);
         ipFamilies = Objects.requireNonNullElse(ipFamilies, IpFamilies.AUTOMATIC);
         visibility = Objects.requireNonNullElse(visibility, Visibility.PUBLIC);
+    }
+
+    /** A service without CIDR VIPs. */
+    public Service(
+            String name,
+            String namespace,
+            String hostname,
+            List<NetworkAddress> vips,
+            List<Port> ports,
+            List<String> subjectAltNames,
+            GatewayAddress waypoint,
+            LoadBalancing loadBalancing,
+            IpFamilies ipFamilies,
+            boolean canonical,
+            Visibility visibility) {
+        this(
+                name,
+                namespace,
+                hostname,
+                vips,
+                ports,
+                subjectAltNames,
+                waypoint,
+                loadBalancing,
+                ipFamilies,
+                canonical,
+                visibility,
+                List.of());
     }
 
     /** The fields the local file had first; address families automatic, not canonical, public. */
@@ -61,7 +93,8 @@ public record Service(
                 loadBalancing,
                 IpFamilies.AUTOMATIC,
                 false,
-                Visibility.PUBLIC);
+                Visibility.PUBLIC,
+                List.of());
     }
 
     /** The key workloads use to name this service. */

@@ -115,10 +115,10 @@ class ServiceConverterTest {
                         NAME,
                         service("default", "web", "10.96.0.1")
                                 .addAddresses(io.ambit.xds.proto.workload.NetworkAddress.newBuilder()
-                                        .setAddress(ip("10.96.0.0"))
+                                        .setAddress(ip("10.96.0.1"))
                                         .setLength(24))
                                 .build()))
-                .hasMessageContaining("addresses[1] is a CIDR /24");
+                .hasMessageContaining("addresses[1]: 10.96.0.1/24 has host bits set after the prefix");
         assertThatThrownBy(() -> ServiceConverter.convert(
                         NAME,
                         service("default", "web", "10.96.0.1")

@@ -68,7 +68,13 @@ public final class ConfigDump {
             field(b, "namespace", s.namespace()).append(", ");
             field(b, "hostname", s.hostname()).append(", ");
             b.append("\"vips\": ");
-            strings(b, s.vips().stream().map(Object::toString).toList()).append(", \"ports\": {");
+            strings(b, s.vips().stream().map(Object::toString).toList());
+            if (!s.cidrVips().isEmpty()) {
+                // as ztunnel dumps them: cidrVips, left out when empty
+                b.append(", \"cidrVips\": ");
+                strings(b, s.cidrVips().stream().map(Object::toString).toList());
+            }
+            b.append(", \"ports\": {");
             String ps = "";
             for (var p : s.ports()) {
                 b.append(ps).append('"').append(p.servicePort()).append("\": ").append(p.targetPort());

@@ -13,7 +13,8 @@ import java.util.Objects;
  *
  * <ul>
  *   <li>healthy ones, or all with {@code healthPolicy: AllowAll};
- *   <li>on the source's network with an address, or on another network with a gateway;
+ *   <li>on the source's network with an address or a hostname (resolved at connect time), or on another
+ *       network with a gateway;
  *   <li>with {@code FAILOVER} or {@code STRICT} and routing preferences, ranked by how many preferences,
  *       in order, the endpoint shares with the source (region, zone, subzone, node, cluster, network —
  *       counting stops at the first that differs): only the best rank is kept, and {@code STRICT} keeps
@@ -40,8 +41,10 @@ final class EndpointCandidates {
             if (!anyHealth && w.status() != Workload.Status.HEALTHY) {
                 continue;
             }
-            if (w.network().equals(network) ? w.ips().isEmpty() : w.networkGateway() == null) {
-                continue; // no address here, or another network with no way in
+            if (w.network().equals(network)
+                    ? w.ips().isEmpty() && w.hostname().isEmpty()
+                    : w.networkGateway() == null) {
+                continue; // no address (nor a hostname to resolve) here, or another network with no way in
             }
             int rank = ranked ? rank(lb.routingPreference(), source, w) : 0;
             if (strict && rank < lb.routingPreference().size()) {

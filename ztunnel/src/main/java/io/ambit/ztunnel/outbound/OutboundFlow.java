@@ -49,6 +49,7 @@ public final class OutboundFlow {
     private final Transport transport;
     private final AccessLog accessLog;
     private final TrafficMetrics metrics;
+    private final OnDemandDns dns;
     /**
      * The metric labels of recent routes, shared by the connections that take them (keyed by the route
      * object, which {@link OutboundRouter} reuses): each connection would otherwise hold its own labels and
@@ -135,6 +136,20 @@ public final class OutboundFlow {
             Transport transport,
             AccessLog accessLog,
             TrafficMetrics metrics) {
+        this(source, hbonePort, mesh, pool, transport, accessLog, metrics, OnDemandDns.shared());
+    }
+
+    /** @param dns resolves the endpoints known by hostname only, at connect time */
+    public OutboundFlow(
+            Source source,
+            int hbonePort,
+            MeshSource mesh,
+            HbonePool pool,
+            Transport transport,
+            AccessLog accessLog,
+            TrafficMetrics metrics,
+            OnDemandDns dns) {
+        this.dns = dns;
         this.source = source;
         this.mesh = mesh;
         this.router = new OutboundRouter(
@@ -170,13 +185,46 @@ public final class OutboundFlow {
                 route = router.toService(state, conn.source, service.get(), destination.port());
             }
         }
+        take(conn, route);
+    }
+
+    private void take(Conn conn, Route route) {
         conn.route = route;
         switch (route) {
             case Route.Refused r -> conn.fail(Failure.REFUSED, "CONNECT", r.reason());
             case Route.Direct d -> direct(conn, d);
             case Route.Hbone h -> hbone(conn, h);
             case Route.DoubleHbone d -> doubleHbone(conn, d);
+            case Route.Resolve r -> resolve(conn, r);
         }
+    }
+
+    /**
+     * The endpoint is known by hostname only: its address is looked up off the event loop (cached), then the
+     * connection goes on from the client's event loop. A name that does not resolve refuses the connection,
+     * the access log naming the hostname.
+     */
+    private void resolve(Conn conn, Route.Resolve route) {
+        conn.resolvedEndpoint = route.endpoint();
+        metrics.onDemandDns(
+                conn.source, conn.source == null ? null : conn.source.identity().toString(), route.hostname());
+        dns.resolve(route.hostname())
+                .whenComplete((addresses, error) -> conn.client.eventLoop().execute(() -> {
+                    if (error != null) {
+                        Throwable cause = error instanceof CompletionException && error.getCause() != null
+                                ? error.getCause()
+                                : error;
+                        conn.fail(
+                                Failure.REFUSED,
+                                "CONNECT",
+                                "on-demand DNS: hostname " + route.hostname() + " of endpoint "
+                                        + route.endpoint().name() + " did not resolve: " + cause.getMessage());
+                    } else if (!conn.client.isActive()) {
+                        conn.fail(Failure.REFUSED, "CONNECT", "client closed while " + route.hostname() + " resolved");
+                    } else {
+                        take(conn, router.resolved(route, addresses));
+                    }
+                }));
     }
 
     /** Refuses a connection before routing (e.g. a self-call), reported like any other failure. */
@@ -289,6 +337,9 @@ public final class OutboundFlow {
         MeshState state;
         Workload source;
         Route route;
+        /** The endpoint known by hostname this connection resolved, or null: its address is no workload's IP. */
+        Workload resolvedEndpoint;
+
         private TrafficMetrics.Labels labels; // resolved at first use; the route does not change after
 
         Conn(Channel client, Destination destination, Reply reply) {
@@ -368,6 +419,10 @@ public final class OutboundFlow {
                     principal = destination.identity().toString();
                     mtls = true;
                 }
+                case Route.Resolve r -> {
+                    destination = r.endpoint();
+                    service = service(r.service());
+                }
                 case Route.Refused r -> {}
                 case null -> {}
             }
@@ -383,6 +438,9 @@ public final class OutboundFlow {
         }
 
         private Workload workloadAt(InetSocketAddress target) {
+            if (resolvedEndpoint != null) {
+                return resolvedEndpoint;
+            }
             return state.workload(OutboundRouter.on(
                             source, IpAddress.of(target.getAddress()).unmap()))
                     .orElse(null);
@@ -430,6 +488,12 @@ public final class OutboundFlow {
                     workload = d.endpoint().name();
                     identity = d.endpoint().identity().toString();
                     dstWorkload = d.endpoint();
+                }
+                case Route.Resolve r -> {
+                    dstAddr = r.hostname() + ":" + r.port();
+                    service = r.service();
+                    workload = r.endpoint().name();
+                    dstWorkload = r.endpoint();
                 }
                 case Route.Refused r -> {}
                 case null -> {}

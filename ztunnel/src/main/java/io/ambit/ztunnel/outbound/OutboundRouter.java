@@ -69,7 +69,7 @@ public final class OutboundRouter {
             return new Route.Refused("self-call to ztunnel port " + port);
         }
         var at = on(source, ip);
-        var service = state.serviceByVip(at);
+        var service = state.serviceByExactVip(at);
         if (service.isPresent()) {
             return toService(state, source, service.get(), ip, port);
         }
@@ -80,6 +80,12 @@ public final class OutboundRouter {
                 return viaWaypoint(state, source, w.waypoint(), ip, port, null, "workload " + w.name());
             }
             return toWorkload(w, ip, port, null, Set.of());
+        }
+        // A CIDR VIP last: a workload's own IP inside a service's range is still that workload (ztunnel
+        // looks workloads up before services; exact VIPs and workload IPs never overlap)
+        service = state.serviceByCidrVip(at);
+        if (service.isPresent()) {
+            return toService(state, source, service.get(), ip, port);
         }
         return new Route.Direct(socket(ip, port), null, null);
     }
@@ -200,12 +206,50 @@ public final class OutboundRouter {
         if (!endpoint.network().equals(network)) {
             return viaNetworkGateway(state, endpoint, service, port, sans, network);
         }
+        if (endpoint.ips().isEmpty()) {
+            // a hostname workload (ServiceEntry resolution DNS): its address is looked up at connect time
+            return new Route.Resolve(endpoint, target, service.hostname(), sans, service.ipFamilies(), vip);
+        }
         IpAddress address = addressOf(endpoint, service.ipFamilies(), vip);
         if (address == null) {
             return new Route.Refused("endpoint " + endpoint.name() + " of service " + service.hostname()
                     + " has no address of the service's family (" + service.ipFamilies() + ")");
         }
         return toWorkload(endpoint, address, target, service.hostname(), sans);
+    }
+
+    /**
+     * The route to a hostname endpoint once its name resolved: one of its addresses, of the service's family
+     * and of the dialed address's family when there is a choice (as for a dual-stack endpoint), chosen at
+     * random among those as ztunnel does; then as any endpoint: plain TCP for a workload outside the mesh,
+     * HBONE to {@code address:15008} for one in it.
+     */
+    public Route resolved(Route.Resolve pending, List<InetAddress> addresses) {
+        var preferred = new ArrayList<IpAddress>();
+        var other = new ArrayList<IpAddress>();
+        for (var a : addresses) {
+            IpAddress ip = IpAddress.of(a).unmap();
+            if (pending.families() == Service.IpFamilies.IPV4_ONLY && !ip.isV4()
+                    || pending.families() == Service.IpFamilies.IPV6_ONLY && ip.isV4()) {
+                continue;
+            }
+            (pending.dialed() == null || ip.isV4() == pending.dialed().isV4() ? preferred : other).add(ip);
+        }
+        var candidates = preferred.isEmpty() ? other : preferred;
+        if (candidates.isEmpty()) {
+            return new Route.Refused("hostname " + pending.hostname() + " of endpoint "
+                    + pending.endpoint().name() + " resolved to " + addresses + ", none of the service's family ("
+                    + pending.families() + ")");
+        }
+        IpAddress ip =
+                candidates.size() == 1 ? candidates.getFirst() : candidates.get(random.applyAsInt(candidates.size()));
+        if (isSelfCall(pending.port())
+                && socket(ip, pending.port()).getAddress().isLoopbackAddress()) {
+            // a name pointing back at this proxy's own ports would loop
+            return new Route.Refused("hostname " + pending.hostname() + " resolved to " + ip
+                    + ": self-call to ztunnel port " + pending.port());
+        }
+        return toWorkload(pending.endpoint(), ip, pending.port(), pending.service(), pending.sans());
     }
 
     /**
@@ -287,13 +331,18 @@ public final class OutboundRouter {
             String what) {
         var candidates = gatewayWorkloads(state, waypoint);
         if (source != null && candidates.stream().anyMatch(w -> w.uid().equals(source.uid()))) {
-            var asService = state.serviceByVip(on(source, destination));
+            var at = on(source, destination);
+            var asService = state.serviceByExactVip(at);
             if (asService.isPresent()) {
                 return toEndpoint(state, source, asService.get(), destination, port);
             }
-            var w = state.workload(on(source, destination));
-            return w.isPresent()
-                    ? toWorkload(w.get(), destination, port, null, Set.of())
+            var w = state.workload(at);
+            if (w.isPresent()) {
+                return toWorkload(w.get(), destination, port, null, Set.of());
+            }
+            asService = state.serviceByCidrVip(at);
+            return asService.isPresent()
+                    ? toEndpoint(state, source, asService.get(), destination, port)
                     : new Route.Direct(socket(destination, port), null, null);
         }
         var healthy = healthy(candidates);

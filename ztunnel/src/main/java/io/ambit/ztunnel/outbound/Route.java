@@ -68,6 +68,34 @@ public sealed interface Route {
     record Direct(InetSocketAddress target, String service, String workload) implements Route {}
 
     /**
+     * An endpoint known by hostname only (a ServiceEntry with DNS resolution): its address is resolved at
+     * connect time ({@link OnDemandDns}), then {@link OutboundRouter#resolved} gives the route to it.
+     *
+     * @param endpoint the chosen endpoint, with a hostname and no address
+     * @param port     the target port on it
+     * @param service  the service hostname
+     * @param sans     the service's SANs, for an HBONE endpoint
+     * @param families the address families the service allows
+     * @param dialed   the address the client dialed (its family is preferred), or null when it named the service
+     */
+    record Resolve(
+            Workload endpoint,
+            int port,
+            String service,
+            Set<SpiffeId> sans,
+            io.ambit.xds.mesh.Service.IpFamilies families,
+            io.ambit.policy.match.IpAddress dialed)
+            implements Route {
+        public Resolve {
+            sans = Set.copyOf(sans);
+        }
+
+        public String hostname() {
+            return endpoint.hostname();
+        }
+    }
+
+    /**
      * Refused: ztunnel closes the client's connection.
      *
      * @param reason why, for the access log (e.g. no healthy endpoint)

@@ -44,6 +44,12 @@ public final class TrafficMetrics {
      */
     public static final String DECISIONS = "ambit_authorization_decisions";
 
+    /**
+     * Counter{source_workload, …, source_cluster, hostname}: connections that needed a hostname workload's
+     * address resolved at connect time (ztunnel-reference.md §7.1), whether the answer was cached or not.
+     */
+    public static final String ON_DEMAND_DNS = "istio_on_demand_dns";
+
     /** Gauge{component, tag} = 1, as ztunnel exports it. */
     public static final String BUILD = "istio_build";
 
@@ -67,6 +73,7 @@ public final class TrafficMetrics {
     private final MeterRegistry registry;
     private final ConcurrentHashMap<Key, Meters> meters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Key, Counter> decisions = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Key, Counter> onDemandDns = new ConcurrentHashMap<>();
 
     /**
      * Also registers ztunnel's {@code istio_build{component="ztunnel",tag}} gauge (value 1) in {@code registry}
@@ -94,6 +101,43 @@ public final class TrafficMetrics {
         }
         counter.increment();
     }
+
+    /**
+     * A connection from {@code source} (null when no workload) needs the address of {@code hostname}, a
+     * workload's DNS name: counted with ztunnel's labels ({@code OnDemandDnsLabels}), the source's eight and
+     * the hostname.
+     */
+    public void onDemandDns(Workload source, String sourcePrincipal, String hostname) {
+        String[] v = new String[ON_DEMAND_DNS_NAMES.length];
+        int i = Labels.workload(v, 0, source, sourcePrincipal);
+        v[i] = Labels.value(hostname);
+        var key = new Key(v);
+        Counter counter = onDemandDns.get(key);
+        if (counter == null) {
+            List<Tag> t = new ArrayList<>(v.length);
+            for (int j = 0; j < v.length; j++) {
+                t.add(Tag.of(ON_DEMAND_DNS_NAMES[j], v[j]));
+            }
+            counter = Counter.builder(ON_DEMAND_DNS)
+                    .description("The total number of requests that used on-demand DNS")
+                    .tags(Tags.of(t))
+                    .register(registry);
+            cache(onDemandDns, key, counter);
+        }
+        counter.increment();
+    }
+
+    private static final String[] ON_DEMAND_DNS_NAMES = {
+        "source_workload",
+        "source_canonical_service",
+        "source_canonical_revision",
+        "source_workload_namespace",
+        "source_principal",
+        "source_app",
+        "source_version",
+        "source_cluster",
+        "hostname"
+    };
 
     /** A connection was accepted past authorization. */
     public void opened(Labels labels) {
