@@ -24,17 +24,23 @@
 #             marked 0x539, so PREROUTING sets connmark 0x111; mangle OUTPUT restores that mark on the
 #             app's answers, and the rule above routes them back to ztunnel instead of out of the pod.
 #   probes    169.254.7.127 (the address istio-cni SNATs kubelet probes to) bypasses capture both ways.
-#
-# Not here: DNS capture (udp/tcp 53 -> 15053): Ambit's ztunnel has no DNS proxy yet.
+#   DNS       nat OUTPUT, first: the app's DNS queries to any nameserver on port 53 (UDP not leaving
+#             through lo, TCP not to 127.0.0.1) are REDIRECTed to ztunnel's DNS proxy on the pod's
+#             127.0.0.1:15053, which answers mesh names and forwards the rest; its own upstream queries
+#             carry the mark 0x539 and pass. On by default; AMBIT_DNS_CAPTURE=false leaves DNS alone (what
+#             the pod annotation ambient.istio.io/dns-capture: "false" does with istio-cni).
 #
 # Environment overrides: AMBIT_OUTBOUND_PORT (15001), AMBIT_INBOUND_PORT (15008),
-# AMBIT_PLAINTEXT_PORT (15006), AMBIT_PROBE_IP (169.254.7.127), AMBIT_ROUTE_TABLE (100),
+# AMBIT_PLAINTEXT_PORT (15006), AMBIT_DNS_PORT (15053), AMBIT_DNS_CAPTURE (true),
+# AMBIT_PROBE_IP (169.254.7.127), AMBIT_ROUTE_TABLE (100),
 # IPTABLES (iptables: either the nft or the legacy backend, whichever the pod's kernel uses).
 set -euo pipefail
 
 OUTBOUND_PORT="${AMBIT_OUTBOUND_PORT:-15001}"
 INBOUND_PORT="${AMBIT_INBOUND_PORT:-15008}"
 PLAINTEXT_PORT="${AMBIT_PLAINTEXT_PORT:-15006}"
+DNS_PORT="${AMBIT_DNS_PORT:-15053}"
+DNS_CAPTURE="${AMBIT_DNS_CAPTURE:-true}"
 PROBE_IP="${AMBIT_PROBE_IP:-169.254.7.127}"
 TABLE="${AMBIT_ROUTE_TABLE:-100}"
 IPT="${IPTABLES:-iptables}"
@@ -78,6 +84,12 @@ install() {
     -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff
 
   chain nat AMBIT_OUTPUT OUTPUT
+  if [ "$DNS_CAPTURE" = true ]; then
+    ipt -t nat -A AMBIT_OUTPUT ! -o lo -p udp -m udp --dport 53 -m mark ! --mark "$ZTUNNEL_MARK" \
+      -j REDIRECT --to-ports "$DNS_PORT"
+    ipt -t nat -A AMBIT_OUTPUT ! -d 127.0.0.1/32 -p tcp -m tcp --dport 53 -m mark ! --mark "$ZTUNNEL_MARK" \
+      -j REDIRECT --to-ports "$DNS_PORT"
+  fi
   ipt -t nat -A AMBIT_OUTPUT -d "$PROBE_IP/32" -p tcp -j ACCEPT
   ipt -t nat -A AMBIT_OUTPUT -p tcp -m mark --mark "$TPROXY_MARK" -j ACCEPT
   ipt -t nat -A AMBIT_OUTPUT ! -d 127.0.0.1/32 -o lo -j ACCEPT
@@ -103,6 +115,11 @@ remove() {
   done
   ip route del local 0.0.0.0/0 dev lo table "$TABLE" 2>/dev/null || true
 }
+
+case "$DNS_CAPTURE" in
+  true|false) ;;
+  *) echo "ambit-inpod-redirect.sh: AMBIT_DNS_CAPTURE is \"$DNS_CAPTURE\" (expected: true or false)" >&2; exit 2 ;;
+esac
 
 case "${1:-}" in
   "") install ;;

@@ -249,6 +249,8 @@ public final class ZtunnelCommand implements Callable<Integer> {
             tls = ComplianceOption.tls(compliancePolicy, env);
             settings = ZtunnelSettings.resolve(flags(), env);
             zds = inpodSocket(inpodUds, env);
+            // DNS_CAPTURE, DNS_PROXY_ADDR, AMBIT_RESOLV_CONF: a bad value is refused here, by name
+            io.ambit.ztunnel.dns.InPodDns.fromEnvironment(env);
             accessLog = AccessLog.slf4j(
                     AccessLog.Format.parse(logFormat != null ? logFormat : env.getOrDefault("LOG_FORMAT", "text")));
             drain = drainDeadline != null

@@ -259,7 +259,7 @@ public final class ZtunnelProcess implements AutoCloseable {
             var n = Node.start(
                     settings.nodeName(),
                     mine,
-                    settings.ports(),
+                    withoutDnsWhenOff(settings.ports()),
                     source,
                     certificates,
                     tls,
@@ -282,6 +282,14 @@ public final class ZtunnelProcess implements AutoCloseable {
         }
     }
 
+    /** The node's ports, with no DNS proxy when {@code DNS_CAPTURE=false} (checked at start). */
+    private static Node.Ports withoutDnsWhenOff(Node.Ports p) {
+        if (io.ambit.ztunnel.dns.InPodDns.enabled(System.getenv())) {
+            return p;
+        }
+        return new Node.Ports(p.hbone(), p.socks(), p.metrics(), p.readiness(), p.admin(), p.plaintext());
+    }
+
     /**
      * In-pod mode: no listeners on workload IPs (pod IPs are not this pod's); each pod the CNI agent hands
      * over gets its proxy inside its own namespace.
@@ -299,7 +307,10 @@ public final class ZtunnelProcess implements AutoCloseable {
                     accessLog,
                     registry,
                     InPodProxies.Ports.DEFAULT,
-                    drain));
+                    drain,
+                    // DNS proxy per pod unless DNS_CAPTURE=false (values checked before start)
+                    io.ambit.ztunnel.dns.InPodDns.fromEnvironment(System.getenv())
+                            .orElse(null)));
             synchronized (this) {
                 if (closed.isDone()) {
                     pods.close();

@@ -6,6 +6,8 @@ import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.Workload;
+import io.ambit.ztunnel.dns.DnsMetrics;
+import io.ambit.ztunnel.dns.InPodDns;
 import io.ambit.ztunnel.inbound.LiveConnections;
 import io.ambit.ztunnel.inpod.sys.NetnsFd;
 import io.ambit.ztunnel.inpod.sys.NetnsThread;
@@ -85,6 +87,7 @@ public final class InPodProxies implements AutoCloseable {
      *                      (the proxies are then driven through this class's methods)
      * @param registry      where traffic and workload-manager metrics go
      * @param drainDeadline how long a removed pod's inbound tunnels may finish
+     * @param dns           each pod's DNS proxy (where, which upstreams); null: none (DNS capture off)
      */
     public record Config(
             Path zdsSocket,
@@ -96,7 +99,23 @@ public final class InPodProxies implements AutoCloseable {
             AccessLog accessLog,
             MeterRegistry registry,
             Ports ports,
-            Duration drainDeadline) {}
+            Duration drainDeadline,
+            InPodDns dns) {
+        /** Without DNS proxies. */
+        public Config(
+                Path zdsSocket,
+                MeshSource mesh,
+                CertificateManager certificates,
+                TlsSettings tls,
+                Transport transport,
+                EventLoopGroup group,
+                AccessLog accessLog,
+                MeterRegistry registry,
+                Ports ports,
+                Duration drainDeadline) {
+            this(zdsSocket, mesh, certificates, tls, transport, group, accessLog, registry, ports, drainDeadline, null);
+        }
+    }
 
     /** What every pod's proxy shares. */
     record Shared(
@@ -108,7 +127,9 @@ public final class InPodProxies implements AutoCloseable {
             AccessLog accessLog,
             LiveConnections live,
             TrafficMetrics metrics,
-            Ports ports) {}
+            Ports ports,
+            InPodDns dns,
+            DnsMetrics dnsMetrics) {}
 
     /** The pod as the CNI agent describes it (ZDS {@code WorkloadInfo}); null fields: not given. */
     public record PodInfo(String name, String namespace, String serviceAccount) {}
@@ -158,7 +179,9 @@ public final class InPodProxies implements AutoCloseable {
                 config.accessLog(),
                 live,
                 new TrafficMetrics(config.registry()),
-                config.ports());
+                config.ports(),
+                config.dns(),
+                new DnsMetrics(config.registry()));
         this.clientTls = new ClientTls(config.tls());
         this.control = Executors.newSingleThreadScheduledExecutor(r -> {
             var t = new Thread(r, "ambit-inpod");

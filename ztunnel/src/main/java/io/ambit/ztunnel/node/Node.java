@@ -11,6 +11,10 @@ import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.admin.HttpEndpoint;
+import io.ambit.ztunnel.dns.DnsMetrics;
+import io.ambit.ztunnel.dns.DnsProxy;
+import io.ambit.ztunnel.dns.DnsSettings;
+import io.ambit.ztunnel.dns.InPodDns;
 import io.ambit.ztunnel.inbound.InboundHandler;
 import io.ambit.ztunnel.inbound.LiveConnections;
 import io.ambit.ztunnel.outbound.OutboundFlow;
@@ -66,16 +70,22 @@ public final class Node implements AutoCloseable {
 
     /**
      * Where a node's listeners go: per workload IP {@code hbone}, {@code socks} and {@code plaintext}
-     * (inbound); on the node's first workload IP {@code metrics} ({@code /metrics},
-     * {@code /stats/prometheus}) and {@code readiness} ({@code /healthz/ready}); {@code admin} is the
-     * process's, on 127.0.0.1 (0: any free port).
+     * (inbound) and {@code dns} (UDP and TCP; 0: no DNS proxy); on the node's first workload IP
+     * {@code metrics} ({@code /metrics}, {@code /stats/prometheus}) and {@code readiness}
+     * ({@code /healthz/ready}); {@code admin} is the process's, on 127.0.0.1 (0: any free port).
      */
-    public record Ports(int hbone, int socks, int metrics, int readiness, int admin, int plaintext) {
-        public static final Ports DEFAULT = new Ports(15008, 15080, 15020, 15021, 15000, 15006);
+    public record Ports(int hbone, int socks, int metrics, int readiness, int admin, int plaintext, int dns) {
+        /** ztunnel's ports, with the DNS proxy on each workload IP's 15053 ({@code ambit run}). */
+        public static final Ports DEFAULT = new Ports(15008, 15080, 15020, 15021, 15000, 15006, DnsProxy.PORT);
 
-        /** With inbound plaintext on ztunnel's 15006. */
+        /** Without a DNS proxy. */
+        public Ports(int hbone, int socks, int metrics, int readiness, int admin, int plaintext) {
+            this(hbone, socks, metrics, readiness, admin, plaintext, 0);
+        }
+
+        /** With inbound plaintext on ztunnel's 15006, without a DNS proxy. */
         public Ports(int hbone, int socks, int metrics, int readiness, int admin) {
-            this(hbone, socks, metrics, readiness, admin, 15006);
+            this(hbone, socks, metrics, readiness, admin, 15006, 0);
         }
     }
 
@@ -94,6 +104,7 @@ public final class Node implements AutoCloseable {
     private final Map<Key, WorkloadProxy> proxies = new LinkedHashMap<>(); // control thread (start: caller)
     private volatile Map<Key, WorkloadProxy> published = Map.of();
     private WorkloadProxy.Context context;
+    private DnsProxy.Shared dns;
     private volatile boolean ready;
     private volatile boolean closed;
     private boolean retryScheduled; // control thread
@@ -168,6 +179,16 @@ public final class Node implements AutoCloseable {
             node.startEndpoints(workloads, ports, transport, group);
             var metrics = new TrafficMetrics(node.registry);
             var inbound = new InboundHandler(mesh, transport, accessLog, node.live, metrics);
+            if (ports.dns() > 0) {
+                // upstreams: this machine's resolver (AMBIT_RESOLV_CONF names another file)
+                String resolv = System.getenv("AMBIT_RESOLV_CONF");
+                var path = resolv == null || resolv.isBlank() ? DnsSettings.RESOLV_CONF : java.nio.file.Path.of(resolv);
+                node.dns = DnsProxy.Shared.inProcess(
+                        DnsSettings.of(InPodDns.upstreams(path, "AMBIT_RESOLV_CONF")),
+                        transport,
+                        group,
+                        new DnsMetrics(node.registry));
+            }
             node.context = new WorkloadProxy.Context(
                     mesh,
                     certificates,
@@ -180,7 +201,8 @@ public final class Node implements AutoCloseable {
                     pool,
                     inbound,
                     ports.hbone(),
-                    false);
+                    false,
+                    node.dns);
             for (var w : workloads) {
                 if (w.protocol() != Workload.Protocol.HBONE) {
                     continue;
@@ -214,7 +236,8 @@ public final class Node implements AutoCloseable {
                 new InetSocketAddress(address, ports.plaintext()),
                 new InetSocketAddress(address, ports.socks()),
                 null,
-                false);
+                false,
+                ports.dns() > 0 ? new InetSocketAddress(address, ports.dns()) : null);
         return WorkloadProxy.open(context, w, binds, OutboundFlow.Source.at(address));
     }
 
@@ -378,6 +401,14 @@ public final class Node implements AutoCloseable {
         return published.values().stream().map(WorkloadProxy::plaintextAddress).toList();
     }
 
+    /** The DNS proxies' addresses (UDP and TCP), one per workload IP; empty when {@code dns} port is 0. */
+    public List<InetSocketAddress> dnsAddresses() {
+        return published.values().stream()
+                .map(WorkloadProxy::dnsAddress)
+                .filter(java.util.Objects::nonNull)
+                .toList();
+    }
+
     /** The inbound HBONE listeners, one per workload IP. */
     public List<InetSocketAddress> hboneAddresses() {
         return published.values().stream().map(WorkloadProxy::hboneAddress).toList();
@@ -406,6 +437,9 @@ public final class Node implements AutoCloseable {
         }
         pool.close();
         clientTls.close();
+        if (dns != null) {
+            dns.close();
+        }
     }
 
     @Override

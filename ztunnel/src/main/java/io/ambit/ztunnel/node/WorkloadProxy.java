@@ -9,6 +9,7 @@ import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.xds.mesh.MeshSource;
 import io.ambit.xds.mesh.Workload;
+import io.ambit.ztunnel.dns.DnsProxy;
 import io.ambit.ztunnel.inbound.InboundHandler;
 import io.ambit.ztunnel.inbound.LiveConnections;
 import io.ambit.ztunnel.inbound.PlaintextListener;
@@ -29,7 +30,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The listeners of one proxied workload, as ztunnel's per-pod proxy (ztunnel-reference.md §1.2–§1.3):
  * inbound HBONE presenting the workload's certificate (15008), inbound plaintext (15006), and outbound
- * through the original destination (15001, captured pods) and/or SOCKS5 (15080, local mode). A node on
+ * through the original destination (15001, captured pods) and/or SOCKS5 (15080, local mode), and the DNS
+ * proxy (15053, UDP and TCP) when the context has one. A node on
  * a laptop opens one per workload IP; in a cluster, {@code InPodProxies} opens one per pod inside its
  * network namespace. Which transport creates the sockets (host or pod namespace), which pool carries the
  * outbound tunnels and which handler decides inbound tunnels come with the {@link Context}.
@@ -43,6 +45,7 @@ public final class WorkloadProxy implements AutoCloseable {
      * @param inbound   decides inbound HBONE tunnels
      * @param hbonePort the port every node's inbound HBONE listens on (15008), for outbound routes
      * @param keepClientIp whether connections to the app bind the client's IP (transparent sockets)
+     * @param dns       what DNS proxies share (forwarder, cache, metrics); null: no DNS listener
      */
     public record Context(
             MeshSource mesh,
@@ -56,20 +59,63 @@ public final class WorkloadProxy implements AutoCloseable {
             HbonePool pool,
             InboundHandler inbound,
             int hbonePort,
-            boolean keepClientIp) {}
+            boolean keepClientIp,
+            DnsProxy.Shared dns) {
+        /** Without a DNS proxy. */
+        public Context(
+                MeshSource mesh,
+                CertificateManager certificates,
+                TlsSettings tls,
+                Transport transport,
+                EventLoopGroup group,
+                AccessLog accessLog,
+                LiveConnections live,
+                TrafficMetrics metrics,
+                HbonePool pool,
+                InboundHandler inbound,
+                int hbonePort,
+                boolean keepClientIp) {
+            this(
+                    mesh,
+                    certificates,
+                    tls,
+                    transport,
+                    group,
+                    accessLog,
+                    live,
+                    metrics,
+                    pool,
+                    inbound,
+                    hbonePort,
+                    keepClientIp,
+                    null);
+        }
+    }
 
     /**
      * Where each listener binds; null leaves it out.
      *
      * @param capture whether connections arrive captured by the pod's iptables (TPROXY inbound, REDIRECT
      *                outbound): plaintext then forwards to the port the client dialed
+     * @param dns     the DNS proxy's UDP and TCP address (15053); opened only when the context has DNS
      */
     public record Binds(
             InetSocketAddress hbone,
             InetSocketAddress plaintext,
             InetSocketAddress socks,
             InetSocketAddress outbound,
-            boolean capture) {
+            boolean capture,
+            InetSocketAddress dns) {
+        /** Without a DNS listener. */
+        public Binds(
+                InetSocketAddress hbone,
+                InetSocketAddress plaintext,
+                InetSocketAddress socks,
+                InetSocketAddress outbound,
+                boolean capture) {
+            this(hbone, plaintext, socks, outbound, capture, null);
+        }
+
         /** ztunnel's own ports here (and its defaults): a connection to one of them is a self-call. */
         Set<Integer> ownPorts() {
             var ports = new HashSet<>(Set.of(15001, 15006, 15008, 15080));
@@ -88,6 +134,7 @@ public final class WorkloadProxy implements AutoCloseable {
     private PlaintextListener plaintext;
     private Socks5Listener socks;
     private OriginalDstListener outbound;
+    private DnsProxy dns;
 
     private WorkloadProxy(Workload workload, ServerTls serverTls) {
         this.workload = workload;
@@ -144,6 +191,9 @@ public final class WorkloadProxy implements AutoCloseable {
                             binds.outbound(), flow, binds.ownPorts(), ctx.transport(), ctx.group());
                 }
             }
+            if (binds.dns() != null && ctx.dns() != null) {
+                proxy.dns = DnsProxy.open(binds.dns(), ctx.mesh(), workload, ctx.dns(), ctx.transport(), ctx.group());
+            }
         } catch (Exception e) {
             proxy.close(Duration.ZERO);
             throw e;
@@ -172,6 +222,11 @@ public final class WorkloadProxy implements AutoCloseable {
         return outbound == null ? null : outbound.address();
     }
 
+    /** The DNS proxy's address (UDP and TCP), or null. */
+    public InetSocketAddress dnsAddress() {
+        return dns == null ? null : dns.address();
+    }
+
     /**
      * Stops accepting on every listener, drains the inbound tunnels (GOAWAY, up to {@code deadline}), then
      * closes them. Blocks: not for an event loop.
@@ -186,6 +241,9 @@ public final class WorkloadProxy implements AutoCloseable {
         }
         if (plaintext != null) {
             listeners.add(plaintext);
+        }
+        if (dns != null) {
+            listeners.add(dns);
         }
         for (var l : listeners) {
             try {

@@ -9,6 +9,7 @@ import io.ambit.hbone.transport.Transports;
 import io.ambit.xds.file.ChangeTrigger;
 import io.ambit.xds.file.LocalFileSource;
 import io.ambit.xds.mesh.MeshState;
+import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.admin.AdminRoutes;
 import io.ambit.ztunnel.admin.ConfigDump;
@@ -329,6 +330,29 @@ public final class LocalMesh implements AutoCloseable {
         return List.copyOf(demoAddresses);
     }
 
+    /** A dig command asking a workload's DNS proxy for a service by its short name. */
+    private void dnsHint(StringBuilder b, List<Workload> workloads, List<Service> services) {
+        for (var w : workloads) {
+            if (w.ips().isEmpty() || services.isEmpty()) {
+                continue;
+            }
+            var s = services.getFirst();
+            b.append("Ask the mesh's DNS as a workload (its DNS proxy answers service names, forwards the rest):\n")
+                    .append("  dig @")
+                    .append(w.ips().getFirst().ip())
+                    .append(" -p ")
+                    .append(config.ports().dns())
+                    .append(' ')
+                    .append(s.name())
+                    .append('.')
+                    .append(s.namespace())
+                    .append("    # as ")
+                    .append(w.name())
+                    .append('\n');
+            return;
+        }
+    }
+
     /** What {@code ambit run} prints: the nodes, their listeners, and curl commands to try. */
     public String banner() {
         var b = new StringBuilder();
@@ -352,6 +376,12 @@ public final class LocalMesh implements AutoCloseable {
                             .append(ip.ip())
                             .append(':')
                             .append(config.ports().hbone());
+                    if (config.ports().dns() > 0) {
+                        b.append("  dns ")
+                                .append(ip.ip())
+                                .append(':')
+                                .append(config.ports().dns());
+                    }
                 }
                 b.append('\n');
             }
@@ -383,6 +413,9 @@ public final class LocalMesh implements AutoCloseable {
                         .append('\n');
                 shown++;
             }
+        }
+        if (config.ports().dns() > 0) {
+            dnsHint(b, workloads, services);
         }
         for (var node : nodes) {
             var at = node.endpointAddresses();
