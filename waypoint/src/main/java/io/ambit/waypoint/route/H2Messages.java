@@ -19,7 +19,9 @@ import io.netty.handler.codec.http.HttpScheme;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.ReadOnlyHttp2Headers;
 import io.netty.util.AsciiString;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -45,24 +47,52 @@ final class H2Messages {
      * The request's HEADERS: {@code :method}, {@code :scheme http} (the tunnel is the transport security),
      * {@code :path}, {@code :authority} from Host, then the headers with lower-case names, without those
      * that describe an HTTP/1.1 connection (RFC 9113 §8.2.2) or that Netty's HTTP/2 codecs use internally.
+     *
+     * <p>As a flat read-only list ({@link ReadOnlyHttp2Headers}), not a hash table: nothing looks a field up in
+     * it, the HPACK encoder only iterates it (in the order here: the pseudo-header fields first), and the encoder
+     * copies {@link AsciiString} values in one call rather than character by character. A request without Host
+     * (HTTP/1.0) has no {@code :authority}, which the flat form cannot leave out: it gets the general form.
      */
     static Http2Headers request(HttpRequest request) {
         HttpHeaders in = request.headers();
-        DefaultHttp2Headers out = new DefaultHttp2Headers(false, in.size() + 4);
-        out.method(request.method().asciiName());
-        out.scheme(HttpScheme.HTTP.name());
-        out.path(request.uri());
+        AsciiString[] fields = new AsciiString[2 * in.size()];
+        int n = 0;
+        AsciiString authority = null;
         for (var it = in.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> h = it.next();
             AsciiString name = AsciiString.of(h.getKey()).toLowerCase();
             CharSequence value = h.getValue();
             if (name.contentEquals(HttpHeaderNames.HOST)) {
-                if (out.authority() == null) {
-                    out.authority(value);
+                if (authority == null) {
+                    authority = AsciiString.of(value);
                 }
             } else if (!connectionSpecific(name, value)) {
-                out.add(name, value);
+                if (n == fields.length) {
+                    fields = Arrays.copyOf(fields, n + 16); // a headers class whose size() counts names only
+                }
+                fields[n++] = name;
+                fields[n++] = AsciiString.of(value);
             }
+        }
+        if (authority == null) {
+            return withoutAuthority(request, fields, n);
+        }
+        return ReadOnlyHttp2Headers.clientHeaders(
+                false, // validated when the client's request was parsed (see the class comment)
+                request.method().asciiName(),
+                AsciiString.of(request.uri()),
+                HttpScheme.HTTP.name(),
+                authority,
+                n == fields.length ? fields : Arrays.copyOf(fields, n));
+    }
+
+    private static Http2Headers withoutAuthority(HttpRequest request, AsciiString[] fields, int n) {
+        DefaultHttp2Headers out = new DefaultHttp2Headers(false, n / 2 + 3);
+        out.method(request.method().asciiName());
+        out.scheme(HttpScheme.HTTP.name());
+        out.path(request.uri());
+        for (int i = 0; i < n; i += 2) {
+            out.add(fields[i], fields[i + 1]);
         }
         return out;
     }
