@@ -6,7 +6,7 @@
 # out, between a client hop and a node hop like the waypoint's (the like-for-like comparison); HTTP/1.1 and
 # HTTP/2 (prior knowledge). See bench/README.md, section "Waypoint", for what each number means.
 #
-#   bench/run-waypoint-bench.sh                     about 5 minutes
+#   bench/run-waypoint-bench.sh                     about 8 minutes
 #   ROUNDS=3 SKIP_BUILD=1 bench/run-waypoint-bench.sh
 #   WP_JAR=...                                     the "waypoint" slot's build (default: this tree's bench jar);
 #                                                  with WP_OLD_JAR, swapping the two checks that a difference
@@ -47,7 +47,13 @@
 # Everything is on loopback; every wait is bounded; on exit only the processes started here are stopped, by PID.
 #
 # Before any measurement each waypoint JVM gets JIT_WARMUP s of traffic (half HTTP/1.1, half HTTP/2): a cold
-# JVM would otherwise measure its compiler.
+# JVM would otherwise measure its compiler. So do the paths through HAProxy that have JVM hops (haproxy-hbone,
+# haproxy-mtls), for HOPS_WARMUP s: their client and node hops would otherwise compile during HAProxy's first
+# round (with THREADS=1 the C2 compiler threads of its tls-client and tls-node took 11 % and 6 % of a CPU in
+# HAProxy-mTLS's first measured round), which costs HAProxy's path, not the waypoint's. JIT_WARMUP is 60 s rather
+# than 20: after 20 s the waypoint's C2 compiler threads still took 16 % of a CPU in the first measured round
+# (THREADS=1), after 60 s 2 %; the waypoint's CPU per HTTP/2 request at 1,000 req/s then measured 96-120 us per
+# round instead of 104-208 us (bench/README "Waypoint", seventh session).
 #
 # PIN=1 pins the proxies (waypoints, HAProxy with one thread) to CPU 1 and everything else (h2load, harness
 # JVMs) to CPU 0, so the proxy under test has a core of its own; throughput is then the smaller of what that
@@ -69,7 +75,7 @@
 # first, in % of one CPU. A stage at ~100 % is the one the path waits for; the file also says how many CPUs the
 # whole path kept busy.
 #
-# Settings (environment): DURATION=10 WARMUP=5 JIT_WARMUP=20 CONNS=16 STREAMS=10 RATE=1000 CLIENTS=4 ROUNDS=1
+# Settings (environment): DURATION=10 WARMUP=5 JIT_WARMUP=60 HOPS_WARMUP=20 CONNS=16 STREAMS=10 RATE=1000 CLIENTS=4 ROUNDS=1
 #   SETUPS="direct waypoint haproxy haproxy-hbone haproxy-mtls" PROTOS="h1 h2" PIN=0 PROFILE=0 PROFILE_LEVEL=max
 #   THREADS=0 CLIENT_JAVA_OPTS (the HBONE client hops' JVMs: client, client-old, client2; default HARNESS_JAVA_OPTS;
 #   e.g. -Dambit.eventLoops=1 puts each client hop's sockets on the loop of its one HBONE connection)
@@ -92,7 +98,8 @@ JAVA="$JAVA_HOME/bin/java"
 JAR=bench/target/ambit-bench.jar
 DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-5}"
-JIT_WARMUP="${JIT_WARMUP:-20}"
+JIT_WARMUP="${JIT_WARMUP:-60}"
+HOPS_WARMUP="${HOPS_WARMUP:-20}"
 CONNS="${CONNS:-16}"
 STREAMS="${STREAMS:-10}"
 RATE="${RATE:-1000}"
@@ -348,11 +355,12 @@ done
 pin 1 "$wp_pid" ${wpold_pid:+"$wpold_pid"} "$haproxy_pid"
 pin 0 "${HARNESS_PIDS[@]}"
 
-for setup in waypoint waypoint-old; do
+for setup in waypoint waypoint-old haproxy-hbone haproxy-mtls; do
     [[ " $SETUPS " == *" $setup "* ]] || continue
-    echo "   warming the $setup JVM for ${JIT_WARMUP}s"
-    load --h1 -c 8 -D $((JIT_WARMUP / 2)) "$(url "$setup" /api/items)" > /dev/null 2>&1 || true
-    load -m 10 -c 8 -D $((JIT_WARMUP / 2)) "$(url "$setup" /api/items)" > /dev/null 2>&1 || true
+    warm=$([[ "$setup" == waypoint* ]] && echo "$JIT_WARMUP" || echo "$HOPS_WARMUP")
+    echo "   warming the $setup path's JVMs for ${warm}s"
+    load --h1 -c 8 -D $((warm / 2)) "$(url "$setup" /api/items)" > /dev/null 2>&1 || true
+    load -m 10 -c 8 -D $((warm / 2)) "$(url "$setup" /api/items)" > /dev/null 2>&1 || true
 done
 sleep 2
 declare -A IDLE # proxy PID -> idle ticks per second

@@ -273,8 +273,39 @@ for name in "${NAMES[@]}"; do
         "B $(awk -v t="${V_IDLE_B[$name]}" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 1000 }') ms/s"
 done
 
+# Each ztunnel's idle CPU with the load's connections open (CONNECTIONS client connections through the pair,
+# each proven by one round trip, then no traffic): what a node proxy spends per second on its open tunnels
+# (HTTP/2 PINGs, timers, metrics), which 1,000 req/s charges to every request.
+for name in "${NAMES[@]}"; do
+    start idle_hold_pid "$OUT/idle-hold-$name.log" "${LOAD[@]}" hold --target "$(target "$name" echo)" $(via "$name") \
+        --count "$CONNECTIONS" --hold-seconds 60
+    if wait_line "$OUT/idle-hold-$name.log" '^hold opened=[0-9]* errors=[0-9]*$' "$idle_hold_pid" 30; then
+        sleep 2
+        read -r a0 b0 <<< "$(cpu_ticks "${V_ZA[$name]}") $(cpu_ticks "${V_ZB[$name]}")"
+        sleep 10
+        read -r a1 b1 <<< "$(cpu_ticks "${V_ZA[$name]}") $(cpu_ticks "${V_ZB[$name]}")"
+        echo "   $name idle CPU with $CONNECTIONS connections open: A $(awk -v t=$((a1 - a0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 100 }') ms/s," \
+            "B $(awk -v t=$((b1 - b0)) -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", t / hz * 100 }') ms/s (10 s)"
+    fi
+    stop "$idle_hold_pid"
+done
+
 # --- CPU and context switches of a pair around a run ------------------------------------------------------
 declare -A T0
+# thread_split pid: user+system clock ticks of the process's threads in four groups, "loops vm jit other": the
+# event loops (ambit-ztunnel-*), the VM thread (where Serial GC's collections and safepoints run) with any GC
+# worker threads, the JIT compilers, and everything else (timers, admin, metrics, the mesh-file watcher)
+thread_split() {
+    local f
+    for f in /proc/"$1"/task/*/stat; do cat "$f" 2> /dev/null; echo; done | awk '
+        NF { s = $0; c = substr(s, index(s, "(") + 1); c = substr(c, 1, index(c, ")") - 1)
+             sub(/^.*\) /, "", s); split(s, f, " "); t = f[12] + f[13]
+             if (index(c, "ambit-ztunnel-") == 1) l += t
+             else if (c == "VM Thread" || c ~ /^GC Thread/ || c ~ /^G1 / || c ~ /Serial/) v += t
+             else if (c ~ /Compiler/) j += t
+             else o += t }
+        END { printf "%d %d %d %d\n", l, v, j, o }'
+}
 # loop_sched pid: "run-queue wait (ns) and involuntary context switches" of the event-loop threads (ambit-ztunnel-*):
 # how long woken loops waited for a CPU (/proc/PID/task/TID/schedstat, field 2) and how often they were preempted
 loop_sched() {
@@ -301,6 +332,8 @@ cpu_begin() { # setup
     T0[lb]=$(thread_ticks "${V_ZB[$1]}" ambit-ztunnel-)
     T0[qa]=$(loop_sched "${V_ZA[$1]}")
     T0[qb]=$(loop_sched "${V_ZB[$1]}")
+    T0[ta]=$(thread_split "${V_ZA[$1]}")
+    T0[tb]=$(thread_split "${V_ZB[$1]}")
 }
 cpu_end() { # setup metric round units: records CPU µs (or ms) per unit of each ztunnel
     # Raw: the idle rate (printed above, about 2 ms/s, 2 µs per request at 1,000/s) is not subtracted, since
@@ -329,6 +362,18 @@ cpu_end() { # setup metric round units: records CPU µs (or ms) per unit of each
         if [[ $side == A ]]; then q0=${T0[qa]} q1=$(loop_sched "${V_ZA[$name]}"); else q0=${T0[qb]} q1=$(loop_sched "${V_ZB[$name]}"); fi
         record "$name/$side" "runq_$metric" "$round" "$(awk -v a="${q0% *}" -v b="${q1% *}" -v n="$units" 'BEGIN { printf "%.2f", (b - a) / 1000 / n }')"
         record "$name/$side" "preempt_$metric" "$round" "$(awk -v a="${q0#* }" -v b="${q1#* }" -v n="$units" 'BEGIN { printf "%.3f", (b - a) / n }')"
+    done
+    local t0 t1 g i
+    for side in A B; do
+        if [[ $side == A ]]; then t0=${T0[ta]} t1=$(thread_split "${V_ZA[$name]}"); else t0=${T0[tb]} t1=$(thread_split "${V_ZB[$name]}"); fi
+        read -r -a t0 <<< "$t0"
+        read -r -a t1 <<< "$t1"
+        i=0
+        for g in tloops tvm tjit tother; do
+            record "$name/$side" "${g}_$metric" "$round" "$(awk -v t=$((t1[i] - t0[i])) -v hz="$CLK_TCK" -v n="$units" \
+                'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
+            i=$((i + 1))
+        done
     done
     record "$name/A" "ctxsw_$metric" "$round" "${sw% *}"
     record "$name/B" "ctxsw_$metric" "$round" "${sw#* }"
@@ -745,6 +790,10 @@ ratio() { # metric variant: the median over rounds of variant/FIRST for a per-ro
                 "$(median "$name/A" "runq_$m")" "$(median "$name/B" "runq_$m")" \
                 "$(median "$name/A" "preempt_$m")" "$(median "$name/B" "preempt_$m")" \
                 "$([[ "$name" != "$FIRST" ]] && echo "  both/$FIRST: $(ratio "$name" "$m")")"
+            printf '  %-9s %-24s by thread: A loops %s vm/gc %s jit %s other %s | B loops %s vm/gc %s jit %s other %s\n' \
+                "$name" "$m" "$(median "$name/A" "tloops_$m")" "$(median "$name/A" "tvm_$m")" \
+                "$(median "$name/A" "tjit_$m")" "$(median "$name/A" "tother_$m")" "$(median "$name/B" "tloops_$m")" \
+                "$(median "$name/B" "tvm_$m")" "$(median "$name/B" "tjit_$m")" "$(median "$name/B" "tother_$m")"
         done
     done
     if [[ "$(median haproxy/A cpu_us_per_req_http)" != - ]]; then

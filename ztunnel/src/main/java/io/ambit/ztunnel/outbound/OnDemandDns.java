@@ -49,6 +49,7 @@ public final class OnDemandDns {
 
     private final Resolver resolver;
     private final LongSupplier nanoTime;
+    private final Duration timeout;
     private final Object lock = new Object();
     /** Answers by hostname, least recently used first; guarded by {@link #lock}. */
     private final LinkedHashMap<String, Answer> answers = new LinkedHashMap<>(16, 0.75f, true) {
@@ -65,6 +66,12 @@ public final class OnDemandDns {
      * @param nanoTime the clock answers expire by
      */
     public OnDemandDns(Resolver resolver, LongSupplier nanoTime) {
+        this(resolver, nanoTime, TIMEOUT);
+    }
+
+    /** With another lookup timeout (tests: a short one). */
+    OnDemandDns(Resolver resolver, LongSupplier nanoTime, Duration timeout) {
+        this.timeout = Objects.requireNonNull(timeout, "timeout");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
     }
@@ -98,7 +105,7 @@ public final class OnDemandDns {
                 return CompletableFuture.failedFuture(new UnknownHostException(hostname + ": " + MAX_IN_FLIGHT
                         + " on-demand DNS lookups are running already (expected: fewer at once)"));
             }
-            answer = lookup.orTimeout(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+            answer = lookup.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
                     .handle((addresses, error) -> settle(hostname, addresses, error))
                     .thenCompose(f -> f);
             inFlight.put(hostname, answer);
@@ -135,7 +142,7 @@ public final class OnDemandDns {
                 : error;
         if (cause instanceof java.util.concurrent.TimeoutException) {
             return CompletableFuture.failedFuture(
-                    new UnknownHostException(hostname + ": no answer within " + TIMEOUT.toSeconds() + " s"));
+                    new UnknownHostException(hostname + ": no answer within " + timeout.toMillis() + " ms"));
         }
         if (cause instanceof UnknownHostException u
                 && u.getMessage() != null

@@ -89,6 +89,30 @@ class OnDemandDnsTest {
     }
 
     @Test
+    void aLookupWithoutAnswerInTimeFailsNamingTheHostnameAndTheNextOneAsksAgain() throws Exception {
+        var release = new CountDownLatch(1);
+        var dns = new OnDemandDns(
+                host -> {
+                    calls.incrementAndGet();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    return List.of(ip("127.151.7.3"));
+                },
+                now::get,
+                java.time.Duration.ofMillis(200));
+        assertThatThrownBy(() -> get(dns.resolve("stuck.example.com")))
+                .cause()
+                .isInstanceOf(UnknownHostException.class)
+                .hasMessage("stuck.example.com: no answer within 200 ms");
+        release.countDown();
+        assertThat(get(dns.resolve("stuck.example.com"))).containsExactly(ip("127.151.7.3"));
+        assertThat(calls).hasValue(2);
+    }
+
+    @Test
     void concurrentConnectionsShareOneLookup() throws Exception {
         var release = new CountDownLatch(1);
         var dns = new OnDemandDns(
