@@ -126,6 +126,23 @@ class DnsGarbageTest {
     }
 
     @Test
+    void aNameLongerThanDnsAllowsIsDropped() throws Exception {
+        // five labels of 60 bytes: each label is valid, the name (305 bytes) is not (RFC 1035: 255)
+        var q = new java.io.ByteArrayOutputStream();
+        q.writeBytes(HEX.parseHex("cafe01000001000000000000"));
+        for (int i = 0; i < 5; i++) {
+            q.write(60);
+            q.writeBytes("a".repeat(60).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        q.writeBytes(HEX.parseHex("0000010001"));
+        try (var s = new DatagramSocket(new InetSocketAddress("127.150.1.2", 0))) {
+            s.setSoTimeout(300);
+            assertThat(send(s, q.toByteArray())).as("no reply").isNull();
+        }
+        stillAnswers();
+    }
+
+    @Test
     void tcpGarbageClosesThatConnectionOnly() throws Exception {
         try (var c = new Socket()) {
             c.connect(proxy.address(), 5000);
