@@ -88,7 +88,7 @@
 #   tree's jar, CLIENT_POOL=per-loop CLIENT_OLD_POOL=shared measures the two pools side by side)
 #   WP_OLD_HOPS=1 (the waypoint-old slot's client hop runs from WP_OLD_JAR too: to compare a change to the hops'
 #   code, hbone's relay or pool, along with the waypoint)
-#   WP_JAVA_OPTS (waypoint JVMs; default: Netty leak detection off, as in production) HARNESS_JAVA_OPTS
+#   WP_JAVA_OPTS (waypoint JVMs; default: Netty leak detection off and SCHED_BATCH loops, as in production) HARNESS_JAVA_OPTS
 #   WP_OLD_JAR WP_OLD_JAVA_OPTS (default: WP_JAVA_OPTS) SKIP_BUILD=1
 set -euo pipefail
 
@@ -117,7 +117,9 @@ WP_OLD_JAR="${WP_OLD_JAR:-}"
 # Netty samples 1 buffer in 128 for leak detection and records a stack trace for it: a few per cent of a
 # proxy's CPU. Production runs without it (deploy/waypoint/deployment.yaml); tests keep it paranoid.
 NO_LEAK_DETECTION=-Dio.netty.leakDetection.level=disabled
-WP_JAVA_OPTS="${WP_JAVA_OPTS-$NO_LEAK_DETECTION}"
+# The waypoint as `ambit waypoint` runs it: its event loops under SCHED_BATCH (the launcher's default since the seventh
+# session; bench/README "Waypoint"). The harness hops keep the kernel's default policy.
+WP_JAVA_OPTS="${WP_JAVA_OPTS-$NO_LEAK_DETECTION -Dambit.eventLoopScheduling=batch}"
 HARNESS_JAVA_OPTS="${HARNESS_JAVA_OPTS-$NO_LEAK_DETECTION}"
 WP_OLD_JAVA_OPTS="${WP_OLD_JAVA_OPTS-$WP_JAVA_OPTS}"
 CLIENT_JAVA_OPTS="${CLIENT_JAVA_OPTS-$HARNESS_JAVA_OPTS}"
