@@ -145,6 +145,16 @@ public final class HboneMetrics {
             track(streams, stream);
         }
 
+        /** Counts a stream that has no channel (direct streams) as open; call {@link #streamClosed()} once when it closes. */
+        public void streamOpened() {
+            streams.increment();
+        }
+
+        /** A stream counted by {@link #streamOpened()} closed. */
+        public void streamClosed() {
+            streams.decrement();
+        }
+
         private static void track(LongAdder open, Channel channel) {
             open.increment();
             channel.closeFuture().addListener(f -> open.decrement());

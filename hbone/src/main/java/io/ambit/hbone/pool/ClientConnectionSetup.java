@@ -6,6 +6,7 @@ import io.ambit.hbone.tls.ClientTls;
 import io.ambit.hbone.tls.PeerRevokedException;
 import io.ambit.hbone.tls.TlsPeer;
 import io.ambit.hbone.transport.Channels;
+import io.ambit.hbone.transport.FlushGate;
 import io.ambit.hbone.transport.Http2Config;
 import io.ambit.hbone.transport.Http2KeepAlive;
 import io.netty.channel.Channel;
@@ -114,7 +115,11 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
                 dialed.completeExceptionally(e);
             }
         });
-        ctx.pipeline().addAfter(ctx.name(), Channels.FLUSH_CONSOLIDATION, Channels.flushConsolidation());
+        ctx.pipeline()
+                .addAfter(
+                        FlushGate.addAfter(ctx.pipeline(), ctx.name()),
+                        Channels.FLUSH_CONSOLIDATION,
+                        Channels.flushConsolidation());
         ctx.pipeline().addAfter(Channels.FLUSH_CONSOLIDATION, "h2", codec);
         ctx.pipeline().addAfter("h2", "h2-streams", new Http2MultiplexHandler(PushRefused.INSTANCE));
         ctx.pipeline()

@@ -8,6 +8,7 @@ import io.ambit.hbone.tls.PeerRevokedException;
 import io.ambit.hbone.tls.ServerTls;
 import io.ambit.hbone.tls.TlsPeer;
 import io.ambit.hbone.transport.Channels;
+import io.ambit.hbone.transport.FlushGate;
 import io.ambit.hbone.transport.Http2KeepAlive;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -81,10 +82,20 @@ final class ServerConnectionSetup extends ChannelInboundHandlerAdapter {
         channel.attr(TlsPeer.ATTRIBUTE).set(peer);
         log.debug("{} HBONE connection from {}", channel, peer);
 
-        ctx.pipeline().addAfter(ctx.name(), Channels.FLUSH_CONSOLIDATION, Channels.flushConsolidation());
+        ctx.pipeline()
+                .addAfter(
+                        FlushGate.addAfter(ctx.pipeline(), ctx.name()),
+                        Channels.FLUSH_CONSOLIDATION,
+                        Channels.flushConsolidation());
         ctx.pipeline()
                 .addAfter(Channels.FLUSH_CONSOLIDATION, "h2", config.http2().newFrameCodec(true));
-        ctx.pipeline().addAfter("h2", "h2-streams", new Http2MultiplexHandler(new StreamInitializer()));
+        ctx.pipeline()
+                .addAfter(
+                        "h2",
+                        "h2-streams",
+                        config.directStreams()
+                                ? new DirectStreams(handler, config, counters, meters)
+                                : new Http2MultiplexHandler(new StreamInitializer()));
         ctx.pipeline()
                 .addAfter(
                         "h2-streams",

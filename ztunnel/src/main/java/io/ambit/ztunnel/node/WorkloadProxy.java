@@ -155,7 +155,8 @@ public final class WorkloadProxy implements AutoCloseable {
         try {
             if (binds.hbone() != null) {
                 proxy.hbone = HboneServer.start(
-                                HboneServerConfig.defaults(binds.hbone()),
+                                // every stream goes to an app socket: no child channel per stream (hbone DirectStreams)
+                                HboneServerConfig.defaults(binds.hbone()).withDirectStreams(true),
                                 serverTls,
                                 ctx.inbound(),
                                 ctx.transport(),
