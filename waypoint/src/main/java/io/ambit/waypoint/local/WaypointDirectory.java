@@ -8,7 +8,6 @@ import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -106,10 +105,6 @@ public final class WaypointDirectory {
     }
 
     private static InetAddress literal(NetworkAddress a) {
-        try {
-            return InetAddress.getByName(a.ip().toString()); // an IP literal: no lookup
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException("not an IP literal: " + a, e);
-        }
+        return a.ip().toInetAddress();
     }
 }

@@ -8,7 +8,6 @@ import io.ambit.xds.mesh.NamespacedHostname;
 import io.ambit.xds.mesh.Workload;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -105,12 +104,7 @@ public final class EndpointPicker {
                 if (port < 0) {
                     port = target.targetPort();
                 }
-                InetAddress ip;
-                try {
-                    ip = InetAddress.getByName(w.ips().getFirst().ip().toString()); // a literal: no lookup
-                } catch (UnknownHostException e) {
-                    continue;
-                }
+                InetAddress ip = w.ips().getFirst().ip().toInetAddress();
                 var ids = new LinkedHashSet<SpiffeId>();
                 ids.add(w.identity());
                 ids.addAll(sans.values());

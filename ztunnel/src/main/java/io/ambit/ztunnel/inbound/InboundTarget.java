@@ -11,7 +11,6 @@ import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.Set;
 
 /**
@@ -210,11 +209,7 @@ final class InboundTarget {
     }
 
     private static InetAddress address(IpAddress ip) {
-        try {
-            return InetAddress.getByName(ip.toString()); // a literal: no lookup
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException("not an address literal: " + ip, e);
-        }
+        return ip.toInetAddress();
     }
 
     /** The loopback address of the dialed address's family (the family the app listens on). */

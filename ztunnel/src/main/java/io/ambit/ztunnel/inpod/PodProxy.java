@@ -113,7 +113,7 @@ final class PodProxy {
                     dns == null ? null : shared.dns().address());
             InetAddress podIp = workload.ips().isEmpty()
                     ? null
-                    : InetAddress.getByName(workload.ips().getFirst().ip().toString());
+                    : workload.ips().getFirst().ip().toInetAddress();
             var source = new OutboundFlow.Source(podIp, workload.uid());
             var listeners = WorkloadProxy.open(ctx, workload, binds, source);
             return new PodProxy(workload.uid(), netns, pool, listeners, sockets.transparent(), dns);

@@ -341,7 +341,7 @@ public final class Node implements AutoCloseable {
         if (first.isEmpty()) {
             return;
         }
-        InetAddress address = InetAddress.getByName(first.get().ip().toString());
+        InetAddress address = first.get().ip().toInetAddress();
         HttpEndpoint.Route scrape = (method, query) ->
                 new HttpEndpoint.Reply(200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
         endpoints.add(HttpEndpoint.start(

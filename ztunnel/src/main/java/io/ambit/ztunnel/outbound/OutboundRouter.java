@@ -11,7 +11,6 @@ import io.ambit.xds.mesh.Service;
 import io.ambit.xds.mesh.Workload;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -439,11 +438,7 @@ public final class OutboundRouter {
 
     /** An IP literal to a socket address: no name lookup happens for a literal. */
     static InetSocketAddress socket(IpAddress ip, int port) {
-        try {
-            return new InetSocketAddress(InetAddress.getByName(ip.toString()), port);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException("not an IP literal: " + ip, e);
-        }
+        return new InetSocketAddress(ip.toInetAddress(), port);
     }
 
     /** ztunnel's own ports (15001, 15006, 15008, 15080): a connection must not loop back into them. */

@@ -269,8 +269,7 @@ public final class LocalMesh implements AutoCloseable {
                 }
                 for (var ip : w.ips()) {
                     for (int port : ports) {
-                        var bind = new InetSocketAddress(
-                                InetAddress.getByName(ip.ip().toString()), port);
+                        var bind = new InetSocketAddress(ip.ip().toInetAddress(), port);
                         var echo = EchoServer.start(
                                 transport,
                                 loops,
