@@ -1,6 +1,7 @@
 package io.ambit.hbone.server;
 
 import io.ambit.hbone.tls.TlsPeer;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.net.InetSocketAddress;
@@ -34,4 +35,31 @@ public record ConnectRequest(
         InetSocketAddress remoteAddress,
         int streamId,
         EventLoop eventLoop,
-        CompletionStage<Void> streamClosed) {}
+        CompletionStage<Void> streamClosed) {
+
+    /**
+     * The request a CONNECT stream of {@code connection} carries, its optional headers parsed: one place for the
+     * child-channel handler and the direct streams, so both hand handlers the same request.
+     */
+    static ConnectRequest of(
+            TlsPeer peer,
+            Authority authority,
+            Http2Headers headers,
+            Channel connection,
+            int streamId,
+            EventLoop eventLoop,
+            CompletionStage<Void> streamClosed) {
+        return new ConnectRequest(
+                peer,
+                authority,
+                Forwarded.parse(headers.get("forwarded")),
+                Baggage.parse(headers.get("baggage")),
+                TraceParent.parse(headers.get("traceparent")),
+                headers,
+                (InetSocketAddress) connection.localAddress(),
+                (InetSocketAddress) connection.remoteAddress(),
+                streamId,
+                eventLoop,
+                streamClosed);
+    }
+}

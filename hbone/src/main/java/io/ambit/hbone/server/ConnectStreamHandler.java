@@ -17,7 +17,6 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
@@ -99,19 +98,8 @@ final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
             answer(ctx, ConnectResponse.reject(ConnectStatus.SERVICE_UNAVAILABLE, "connection has no TLS peer"));
             return;
         }
-        Channel connection = stream.parent();
-        ConnectRequest request = new ConnectRequest(
-                peer,
-                authority,
-                Forwarded.parse(headers.get("forwarded")),
-                Baggage.parse(headers.get("baggage")),
-                TraceParent.parse(headers.get("traceparent")),
-                headers,
-                (InetSocketAddress) connection.localAddress(),
-                (InetSocketAddress) connection.remoteAddress(),
-                stream.stream().id(),
-                stream.eventLoop(),
-                streamClosed);
+        ConnectRequest request = ConnectRequest.of(
+                peer, authority, headers, stream.parent(), stream.stream().id(), stream.eventLoop(), streamClosed);
         log.debug("{} CONNECT {} from {}", stream, authority, peer.identity());
         decide(ctx, request);
     }

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Locale;
@@ -94,18 +93,8 @@ final class DirectStream {
             answer(ConnectResponse.reject(ConnectStatus.SERVICE_UNAVAILABLE, "connection has no TLS peer"));
             return;
         }
-        ConnectRequest request = new ConnectRequest(
-                peer,
-                authority,
-                Forwarded.parse(headers.get("forwarded")),
-                Baggage.parse(headers.get("baggage")),
-                TraceParent.parse(headers.get("traceparent")),
-                headers,
-                (InetSocketAddress) channel.localAddress(),
-                (InetSocketAddress) channel.remoteAddress(),
-                stream.id(),
-                channel.eventLoop(),
-                streamClosed);
+        ConnectRequest request =
+                ConnectRequest.of(peer, authority, headers, channel, stream.id(), channel.eventLoop(), streamClosed);
         log.debug("{} stream {} CONNECT {} from {}", channel, stream.id(), authority, peer.identity());
         decide(request);
     }
