@@ -17,6 +17,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
@@ -365,12 +366,27 @@ public final class HbonePool implements AutoCloseable {
                         }
                     }
                 });
-        ChannelFuture connected = pool.key.sourceIp() == null
-                ? bootstrap.connect(pool.key.destination())
-                : bootstrap.connect(pool.key.destination(), new InetSocketAddress(pool.key.sourceIp(), 0));
-        connected.addListener(f -> {
-            if (!f.isSuccess()) {
-                dialed.completeExceptionally(f.cause());
+        // Register first and connect with a promise whose listener is attached before the connect starts: a
+        // refused connect then fails the dial with its own cause (ConnectException) before the channel's close
+        // reaches ClientConnectionSetup's "closed during setup". Bootstrap.connect's future would race that.
+        ChannelFuture registered = bootstrap.register();
+        Channel channel = registered.channel();
+        registered.addListener(r -> {
+            if (!r.isSuccess()) {
+                dialed.completeExceptionally(r.cause());
+                return;
+            }
+            ChannelPromise connected = channel.newPromise();
+            connected.addListener(f -> {
+                if (!f.isSuccess()) {
+                    dialed.completeExceptionally(f.cause());
+                    channel.close();
+                }
+            });
+            if (pool.key.sourceIp() == null) {
+                channel.connect(pool.key.destination(), connected);
+            } else {
+                channel.connect(pool.key.destination(), new InetSocketAddress(pool.key.sourceIp(), 0), connected);
             }
         });
         return dialed;
