@@ -89,129 +89,165 @@ public record WaypointConfig(
                 null);
     }
 
+    /**
+     * A builder holding this config, to change a few fields; {@link Builder#build} checks them as the record
+     * does. The {@code withX} methods below are its common uses: one constructor call serves them all.
+     */
+    public Builder toBuilder() {
+        return new Builder()
+                .self(self)
+                .hbone(hbone)
+                .metrics(metrics)
+                .readiness(readiness)
+                .sourceIp(sourceIp)
+                .tls(tls)
+                .http1(http1)
+                .http2(http2)
+                .route(route)
+                .stages(stages)
+                .pipelineTimeout(pipelineTimeout)
+                .samplingPercent(samplingPercent)
+                .zipkin(zipkin)
+                .cluster(cluster);
+    }
+
     public WaypointConfig withPorts(InetSocketAddress hbone, InetSocketAddress metrics, InetSocketAddress readiness) {
-        return new WaypointConfig(
-                self,
-                hbone,
-                metrics,
-                readiness,
-                sourceIp,
-                tls,
-                http1,
-                http2,
-                route,
-                stages,
-                pipelineTimeout,
-                samplingPercent,
-                zipkin,
-                cluster);
+        return toBuilder().hbone(hbone).metrics(metrics).readiness(readiness).build();
     }
 
     public WaypointConfig withRoute(RouteConfig value) {
-        return new WaypointConfig(
-                self,
-                hbone,
-                metrics,
-                readiness,
-                sourceIp,
-                tls,
-                http1,
-                http2,
-                value,
-                stages,
-                pipelineTimeout,
-                samplingPercent,
-                zipkin,
-                cluster);
+        return toBuilder().route(value).build();
     }
 
     public WaypointConfig withStages(StageSet value) {
-        return new WaypointConfig(
-                self,
-                hbone,
-                metrics,
-                readiness,
-                sourceIp,
-                tls,
-                http1,
-                http2,
-                route,
-                value,
-                pipelineTimeout,
-                samplingPercent,
-                zipkin,
-                cluster);
+        return toBuilder().stages(value).build();
     }
 
     public WaypointConfig withHttp1(Http1Limits value) {
-        return new WaypointConfig(
-                self,
-                hbone,
-                metrics,
-                readiness,
-                sourceIp,
-                tls,
-                value,
-                http2,
-                route,
-                stages,
-                pipelineTimeout,
-                samplingPercent,
-                zipkin,
-                cluster);
+        return toBuilder().http1(value).build();
     }
 
     public WaypointConfig withHttp2(Http2Limits value) {
-        return new WaypointConfig(
-                self,
-                hbone,
-                metrics,
-                readiness,
-                sourceIp,
-                tls,
-                http1,
-                value,
-                route,
-                stages,
-                pipelineTimeout,
-                samplingPercent,
-                zipkin,
-                cluster);
+        return toBuilder().http2(value).build();
     }
 
     public WaypointConfig withTracing(double percent, URI zipkinEndpoint) {
-        return new WaypointConfig(
-                self,
-                hbone,
-                metrics,
-                readiness,
-                sourceIp,
-                tls,
-                http1,
-                http2,
-                route,
-                stages,
-                pipelineTimeout,
-                percent,
-                zipkinEndpoint,
-                cluster);
+        return toBuilder().samplingPercent(percent).zipkin(zipkinEndpoint).build();
     }
 
     public WaypointConfig withTls(TlsSettings value) {
-        return new WaypointConfig(
-                self,
-                hbone,
-                metrics,
-                readiness,
-                sourceIp,
-                value,
-                http1,
-                http2,
-                route,
-                stages,
-                pipelineTimeout,
-                samplingPercent,
-                zipkin,
-                cluster);
+        return toBuilder().tls(value).build();
+    }
+
+    /** Names the fields one by one (see {@link #toBuilder}). */
+    public static final class Builder {
+        private WaypointIdentity self;
+        private InetSocketAddress hbone;
+        private InetSocketAddress metrics;
+        private InetSocketAddress readiness;
+        private InetAddress sourceIp;
+        private TlsSettings tls;
+        private Http1Limits http1;
+        private Http2Limits http2;
+        private RouteConfig route;
+        private StageSet stages;
+        private Duration pipelineTimeout;
+        private double samplingPercent;
+        private URI zipkin;
+        private String cluster;
+
+        private Builder() {}
+
+        public Builder self(WaypointIdentity v) {
+            self = v;
+            return this;
+        }
+
+        public Builder hbone(InetSocketAddress v) {
+            hbone = v;
+            return this;
+        }
+
+        /** Where {@code /metrics} is served; null: nowhere. */
+        public Builder metrics(InetSocketAddress v) {
+            metrics = v;
+            return this;
+        }
+
+        /** Where {@code /healthz/ready} is served; null: nowhere. */
+        public Builder readiness(InetSocketAddress v) {
+            readiness = v;
+            return this;
+        }
+
+        /** The local address of upstream tunnels; null: the system's choice. */
+        public Builder sourceIp(InetAddress v) {
+            sourceIp = v;
+            return this;
+        }
+
+        public Builder tls(TlsSettings v) {
+            tls = v;
+            return this;
+        }
+
+        public Builder http1(Http1Limits v) {
+            http1 = v;
+            return this;
+        }
+
+        public Builder http2(Http2Limits v) {
+            http2 = v;
+            return this;
+        }
+
+        public Builder route(RouteConfig v) {
+            route = v;
+            return this;
+        }
+
+        public Builder stages(StageSet v) {
+            stages = v;
+            return this;
+        }
+
+        public Builder pipelineTimeout(Duration v) {
+            pipelineTimeout = v;
+            return this;
+        }
+
+        public Builder samplingPercent(double v) {
+            samplingPercent = v;
+            return this;
+        }
+
+        /** Zipkin's span endpoint; null: no export. */
+        public Builder zipkin(URI v) {
+            zipkin = v;
+            return this;
+        }
+
+        public Builder cluster(String v) {
+            cluster = v;
+            return this;
+        }
+
+        public WaypointConfig build() {
+            return new WaypointConfig(
+                    self,
+                    hbone,
+                    metrics,
+                    readiness,
+                    sourceIp,
+                    tls,
+                    http1,
+                    http2,
+                    route,
+                    stages,
+                    pipelineTimeout,
+                    samplingPercent,
+                    zipkin,
+                    cluster);
+        }
     }
 }

@@ -4,121 +4,99 @@ import io.ambit.policy.crd.Condition;
 import io.ambit.policy.crd.Operation;
 import io.ambit.policy.crd.Rule;
 import io.ambit.policy.crd.Source;
+import java.util.EnumMap;
 import java.util.List;
 
 /**
- * Small builders for the CRD records the fixture writes. Only the fields the fixture uses are
- * settable; every other list stays empty, which the records read as "unset".
+ * Small builders for the CRD records the fixture writes: {@code rule(from(PRINCIPALS, p).and(IP_BLOCKS, b),
+ * to(PORTS, ports))}. Only the fields the fixture uses are settable; every other list stays empty, which the
+ * records read as "unset". One {@link Fields} serves both sides, keyed by the field's name.
  */
 final class Crd {
     private Crd() {}
 
-    static Rule rule(Src from, Op to, Condition... when) {
+    /** The {@code rules[].from[].source} fields the fixture sets. */
+    enum SourceField {
+        PRINCIPALS,
+        NAMESPACES,
+        NOT_NAMESPACES,
+        IP_BLOCKS,
+        NOT_IP_BLOCKS
+    }
+
+    /** The {@code rules[].to[].operation} fields the fixture sets. */
+    enum OperationField {
+        HOSTS,
+        PORTS,
+        METHODS,
+        PATHS,
+        NOT_PATHS
+    }
+
+    static Rule rule(Fields<SourceField> from, Fields<OperationField> to, Condition... when) {
         return new Rule(
-                from == null ? null : List.of(from.build()), to == null ? null : List.of(to.build()), List.of(when));
+                from == null ? null : List.of(source(from)), to == null ? null : List.of(operation(to)), List.of(when));
     }
 
     static Condition when(String key, String... values) {
         return new Condition(key, List.of(values), List.of());
     }
 
-    static Src src() {
-        return new Src();
+    static Fields<SourceField> from(SourceField field, List<String> values) {
+        return new Fields<>(SourceField.class).and(field, values);
     }
 
-    static Op op() {
-        return new Op();
+    static Fields<OperationField> to(OperationField field, List<String> values) {
+        return new Fields<>(OperationField.class).and(field, values);
     }
 
-    /** {@code rules[].from[].source}. */
-    static final class Src {
-        private List<String> principals = List.of();
-        private List<String> namespaces = List.of();
-        private List<String> notNamespaces = List.of();
-        private List<String> ipBlocks = List.of();
-        private List<String> notIpBlocks = List.of();
+    /** The lists set so far; a field never set reads as empty. */
+    static final class Fields<F extends Enum<F>> {
+        private final EnumMap<F, List<String>> lists;
 
-        Src principals(List<String> v) {
-            principals = List.copyOf(v);
+        private Fields(Class<F> type) {
+            this.lists = new EnumMap<>(type);
+        }
+
+        Fields<F> and(F field, List<String> values) {
+            lists.put(field, List.copyOf(values));
             return this;
         }
 
-        Src namespaces(List<String> v) {
-            namespaces = List.copyOf(v);
-            return this;
-        }
-
-        Src notNamespaces(List<String> v) {
-            notNamespaces = List.copyOf(v);
-            return this;
-        }
-
-        Src ipBlocks(List<String> v) {
-            ipBlocks = List.copyOf(v);
-            return this;
-        }
-
-        Src notIpBlocks(List<String> v) {
-            notIpBlocks = List.copyOf(v);
-            return this;
-        }
-
-        Source build() {
-            var none = List.<String>of();
-            return new Source(
-                    principals,
-                    none,
-                    none,
-                    none,
-                    namespaces,
-                    notNamespaces,
-                    none,
-                    none,
-                    ipBlocks,
-                    notIpBlocks,
-                    none,
-                    none,
-                    none,
-                    none);
+        List<String> get(F field) {
+            return lists.getOrDefault(field, List.of());
         }
     }
 
-    /** {@code rules[].to[].operation}. */
-    static final class Op {
-        private List<String> hosts = List.of();
-        private List<String> ports = List.of();
-        private List<String> methods = List.of();
-        private List<String> paths = List.of();
-        private List<String> notPaths = List.of();
+    private static Source source(Fields<SourceField> f) {
+        var none = List.<String>of();
+        return new Source(
+                f.get(SourceField.PRINCIPALS),
+                none,
+                none,
+                none,
+                f.get(SourceField.NAMESPACES),
+                f.get(SourceField.NOT_NAMESPACES),
+                none,
+                none,
+                f.get(SourceField.IP_BLOCKS),
+                f.get(SourceField.NOT_IP_BLOCKS),
+                none,
+                none,
+                none,
+                none);
+    }
 
-        Op hosts(List<String> v) {
-            hosts = List.copyOf(v);
-            return this;
-        }
-
-        Op ports(List<String> v) {
-            ports = List.copyOf(v);
-            return this;
-        }
-
-        Op methods(List<String> v) {
-            methods = List.copyOf(v);
-            return this;
-        }
-
-        Op paths(List<String> v) {
-            paths = List.copyOf(v);
-            return this;
-        }
-
-        Op notPaths(List<String> v) {
-            notPaths = List.copyOf(v);
-            return this;
-        }
-
-        Operation build() {
-            var none = List.<String>of();
-            return new Operation(hosts, none, ports, none, methods, none, paths, notPaths);
-        }
+    private static Operation operation(Fields<OperationField> f) {
+        var none = List.<String>of();
+        return new Operation(
+                f.get(OperationField.HOSTS),
+                none,
+                f.get(OperationField.PORTS),
+                none,
+                f.get(OperationField.METHODS),
+                none,
+                f.get(OperationField.PATHS),
+                f.get(OperationField.NOT_PATHS));
     }
 }

@@ -1,8 +1,12 @@
 package io.ambit.bench.policy;
 
-import static io.ambit.bench.policy.Crd.op;
+import static io.ambit.bench.policy.Crd.OperationField.PORTS;
+import static io.ambit.bench.policy.Crd.SourceField.IP_BLOCKS;
+import static io.ambit.bench.policy.Crd.SourceField.NAMESPACES;
+import static io.ambit.bench.policy.Crd.SourceField.PRINCIPALS;
+import static io.ambit.bench.policy.Crd.from;
 import static io.ambit.bench.policy.Crd.rule;
-import static io.ambit.bench.policy.Crd.src;
+import static io.ambit.bench.policy.Crd.to;
 import static io.ambit.bench.policy.Crd.when;
 
 import io.ambit.policy.crd.Action;
@@ -59,10 +63,10 @@ public class GlobalDenyBench {
         var strings = List.of("random-prefix-2b123*", "*random-postfix-2b723", "random-exact-2bc13");
         var network = "198.51.100.0/24";
         Rule r = rule(
-                src().namespaces(strings)
-                        .principals(List.of("random-prefix-2b123*", "*random-postfix-2b723", "random-exact-2bc13"))
-                        .ipBlocks(List.of(network)),
-                op().ports(List.of("1")),
+                from(NAMESPACES, strings)
+                        .and(PRINCIPALS, List.of("random-prefix-2b123*", "*random-postfix-2b723", "random-exact-2bc13"))
+                        .and(IP_BLOCKS, List.of(network)),
+                to(PORTS, List.of("1")),
                 when("destination.ip", network));
         var rules = Collections.nCopies(MeshFixture.RULES, r);
         var ps = new ArrayList<AuthorizationPolicy>(policies);

@@ -1,8 +1,16 @@
 package io.ambit.bench.policy;
 
-import static io.ambit.bench.policy.Crd.op;
+import static io.ambit.bench.policy.Crd.OperationField.HOSTS;
+import static io.ambit.bench.policy.Crd.OperationField.METHODS;
+import static io.ambit.bench.policy.Crd.OperationField.PATHS;
+import static io.ambit.bench.policy.Crd.OperationField.PORTS;
+import static io.ambit.bench.policy.Crd.SourceField.IP_BLOCKS;
+import static io.ambit.bench.policy.Crd.SourceField.NAMESPACES;
+import static io.ambit.bench.policy.Crd.SourceField.NOT_NAMESPACES;
+import static io.ambit.bench.policy.Crd.SourceField.PRINCIPALS;
+import static io.ambit.bench.policy.Crd.from;
 import static io.ambit.bench.policy.Crd.rule;
-import static io.ambit.bench.policy.Crd.src;
+import static io.ambit.bench.policy.Crd.to;
 import static io.ambit.bench.policy.Crd.when;
 
 import io.ambit.policy.crd.Rule;
@@ -44,12 +52,12 @@ final class Rules {
     static Rule l4Allow(Random r) {
         var from =
                 switch (r.nextInt(4)) {
-                    case 0 -> src().principals(principals(r, 1 + r.nextInt(3)));
-                    case 1 -> src().namespaces(List.of(namespace(r), namespace(r)));
-                    case 2 -> src().principals(List.of("cluster.local/ns/" + namespace(r) + "/sa/*"));
-                    default -> src().principals(principals(r, 1 + r.nextInt(2))).ipBlocks(List.of(podCidr(r)));
+                    case 0 -> from(PRINCIPALS, principals(r, 1 + r.nextInt(3)));
+                    case 1 -> from(NAMESPACES, List.of(namespace(r), namespace(r)));
+                    case 2 -> from(PRINCIPALS, List.of("cluster.local/ns/" + namespace(r) + "/sa/*"));
+                    default -> from(PRINCIPALS, principals(r, 1 + r.nextInt(2))).and(IP_BLOCKS, List.of(podCidr(r)));
                 };
-        var to = r.nextInt(10) < 6 ? op().ports(pick(r, APP_PORTS, 1 + r.nextInt(2))) : null;
+        var to = r.nextInt(10) < 6 ? to(PORTS, pick(r, APP_PORTS, 1 + r.nextInt(2))) : null;
         if (r.nextInt(5) == 0) {
             return rule(from, to, when("source.ip", podCidr(r)));
         }
@@ -62,43 +70,43 @@ final class Rules {
      */
     static Rule l4WithHttp(Random r) {
         return rule(
-                src().principals(principals(r, 1)), op().methods(List.of("GET")).paths(List.of("/metrics")));
+                from(PRINCIPALS, principals(r, 1)), to(METHODS, List.of("GET")).and(PATHS, List.of("/metrics")));
     }
 
     /** A DENY rule ztunnel can enforce: block lists of addresses, identities on admin ports, admin ports. */
     static Rule l4Deny(Random r) {
         return switch (r.nextInt(3)) {
-            case 0 -> rule(src().ipBlocks(externalCidrs(r, 1 + r.nextInt(3))), null);
-            case 1 -> rule(src().principals(principals(r, 1 + r.nextInt(2))), op().ports(pick(r, ADMIN_PORTS, 1)));
-            default -> rule(null, op().ports(pick(r, ADMIN_PORTS, 1 + r.nextInt(2))));
+            case 0 -> rule(from(IP_BLOCKS, externalCidrs(r, 1 + r.nextInt(3))), null);
+            case 1 -> rule(from(PRINCIPALS, principals(r, 1 + r.nextInt(2))), to(PORTS, pick(r, ADMIN_PORTS, 1)));
+            default -> rule(null, to(PORTS, pick(r, ADMIN_PORTS, 1 + r.nextInt(2))));
         };
     }
 
     /** A mesh-wide block list entry. */
     static Rule blockList(Random r) {
-        return rule(src().ipBlocks(externalCidrs(r, 2 + r.nextInt(4))), null);
+        return rule(from(IP_BLOCKS, externalCidrs(r, 2 + r.nextInt(4))), null);
     }
 
     /** The rule that admits the client over L4: the last rule of its policy, so a decision walks them all. */
     static Rule clientL4(Random r) {
         return rule(
-                src().principals(List.of(principal(r), Requests.CLIENT)).ipBlocks(List.of("10.0.0.0/8")),
-                op().ports(List.of("8080", "8443")));
+                from(PRINCIPALS, List.of(principal(r), Requests.CLIENT)).and(IP_BLOCKS, List.of("10.0.0.0/8")),
+                to(PORTS, List.of("8080", "8443")));
     }
 
     /** An ALLOW rule for a waypoint: who, with which methods, paths, hosts and headers. */
     static Rule l7Allow(Random r, String ns, String service) {
         if (r.nextInt(5) == 0) {
             // health checks and public assets, from anyone
-            return rule(null, op().methods(List.of("GET")).paths(pick(r, OPEN_PATHS, 1 + r.nextInt(2))));
+            return rule(null, to(METHODS, List.of("GET")).and(PATHS, pick(r, OPEN_PATHS, 1 + r.nextInt(2))));
         }
         var from = r.nextBoolean()
-                ? src().principals(principals(r, 1 + r.nextInt(3)))
-                : src().namespaces(List.of(namespace(r), namespace(r) + "*"));
-        var to = op().methods(List.of(METHOD_SETS[r.nextInt(METHOD_SETS.length)]))
-                .paths(paths(r, 1 + r.nextInt(3)));
+                ? from(PRINCIPALS, principals(r, 1 + r.nextInt(3)))
+                : from(NAMESPACES, List.of(namespace(r), namespace(r) + "*"));
+        var to =
+                to(METHODS, List.of(METHOD_SETS[r.nextInt(METHOD_SETS.length)])).and(PATHS, paths(r, 1 + r.nextInt(3)));
         if (r.nextInt(10) < 3) {
-            to.hosts(List.of(service + "." + ns + ".svc.cluster.local", service + "." + ns));
+            to.and(HOSTS, List.of(service + "." + ns + ".svc.cluster.local", service + "." + ns));
         }
         if (r.nextInt(10) < 3) {
             return rule(from, to, when("request.headers[x-tenant]", "tenant-" + r.nextInt(100)));
@@ -109,9 +117,9 @@ final class Rules {
     /** A DENY rule for a waypoint: admin paths from outside, known-bad identities or addresses, scanners. */
     static Rule l7Deny(Random r, String ns) {
         return switch (r.nextInt(4)) {
-            case 0 -> rule(src().notNamespaces(List.of(ns)), op().paths(pick(r, ADMIN_PATHS, 1 + r.nextInt(2))));
-            case 1 -> rule(src().principals(principals(r, 1 + r.nextInt(2))), null);
-            case 2 -> rule(src().ipBlocks(externalCidrs(r, 1 + r.nextInt(2))), op().methods(List.of("POST", "PUT")));
+            case 0 -> rule(from(NOT_NAMESPACES, List.of(ns)), to(PATHS, pick(r, ADMIN_PATHS, 1 + r.nextInt(2))));
+            case 1 -> rule(from(PRINCIPALS, principals(r, 1 + r.nextInt(2))), null);
+            case 2 -> rule(from(IP_BLOCKS, externalCidrs(r, 1 + r.nextInt(2))), to(METHODS, List.of("POST", "PUT")));
             default ->
                 rule(
                         null,
@@ -123,10 +131,10 @@ final class Rules {
     /** The rule that admits the client at the waypoint: the last rule of its policy. */
     static Rule clientL7(String ns) {
         return rule(
-                src().principals(List.of(Requests.CLIENT)),
-                op().methods(List.of("GET", "HEAD"))
-                        .paths(List.of("/api/v1/items", "/api/v1/items/*"))
-                        .hosts(List.of("api." + ns + ".svc.cluster.local", "api." + ns)),
+                from(PRINCIPALS, List.of(Requests.CLIENT)),
+                to(METHODS, List.of("GET", "HEAD"))
+                        .and(PATHS, List.of("/api/v1/items", "/api/v1/items/*"))
+                        .and(HOSTS, List.of("api." + ns + ".svc.cluster.local", "api." + ns)),
                 when("request.headers[x-tenant]", "tenant-a", "tenant-b"));
     }
 

@@ -3,7 +3,6 @@ package io.ambit.bench.xds;
 import io.ambit.policy.engine.PolicySnapshot;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.policy.mesh.MeshConfig;
-import io.ambit.xds.mesh.LoadBalancing;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.NetworkCidr;
@@ -71,19 +70,12 @@ public class VipMatchBench {
     public void setUp() {
         var list = new ArrayList<Service>(services);
         for (int i = 0; i < services; i++) {
-            list.add(new Service(
-                    "svc-" + i,
-                    "ns-" + (i % 100),
-                    "svc-" + i + ".ns-" + (i % 100) + ".svc.cluster.local",
-                    List.of(NetworkAddress.of(IpAddress.ofV4(0x0a600000 | i))),
-                    List.of(new Port(80, 8080)),
-                    List.of(),
-                    null,
-                    LoadBalancing.DEFAULT,
-                    Service.IpFamilies.AUTOMATIC,
-                    false,
-                    Service.Visibility.PUBLIC,
-                    List.of(range(i))));
+            list.add(Service.builder(
+                            "svc-" + i, "ns-" + (i % 100), "svc-" + i + ".ns-" + (i % 100) + ".svc.cluster.local")
+                    .vips(List.of(NetworkAddress.of(IpAddress.ofV4(0x0a600000 | i))))
+                    .cidrVips(List.of(range(i)))
+                    .ports(List.of(new Port(80, 8080)))
+                    .build());
         }
         state = MeshState.of(List.of(), list, PolicySnapshot.empty(MeshConfig.DEFAULT), "vip_match");
         int half = services / 2;

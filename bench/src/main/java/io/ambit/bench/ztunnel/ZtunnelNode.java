@@ -43,7 +43,7 @@ public final class ZtunnelNode {
         Path meshFile = null;
         Path caDir = null;
         String nodeName = null;
-        Node.Ports ports = new Node.Ports(15008, 15080, 15020, 15021, 0, 15006);
+        Node.Ports ports = Node.Ports.builder().admin(0).dns(0).build();
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--mesh-file" -> meshFile = Path.of(args[i + 1]);
@@ -107,7 +107,12 @@ public final class ZtunnelNode {
         for (int i = 0; i < 6; i++) {
             n[i] = Integer.parseInt(p[i].trim());
         }
-        return new Node.Ports(n[0], n[1], n[2], n[3], n[4], n[5]);
+        try {
+            return Node.Ports.ofList(n);
+        } catch (IllegalArgumentException e) {
+            usage("--ports " + e.getMessage());
+            throw e;
+        }
     }
 
     private static void usage(String problem) {

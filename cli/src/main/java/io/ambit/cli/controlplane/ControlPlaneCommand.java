@@ -1,6 +1,7 @@
 package io.ambit.cli.controlplane;
 
 import io.ambit.cli.ca.DurationConverter;
+import io.ambit.cli.process.UntilShutdown;
 import io.ambit.controlplane.LocalControlPlane;
 import io.ambit.hbone.cert.CertificateSourceException;
 import io.ambit.xds.file.InvalidMeshFileException;
@@ -9,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -89,16 +89,7 @@ public final class ControlPlaneCommand implements Callable<Integer> {
         out.println(
                 "  ambit ztunnel --xds-address " + plane.url() + " --root-cert " + plane.rootCert() + " --node <node>");
         out.flush();
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            plane.close();
-            stopped.countDown();
-        }));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        UntilShutdown.await(plane::close, null);
         return 0;
     }
 

@@ -1,5 +1,6 @@
 package io.ambit.cli.hbone;
 
+import io.ambit.cli.process.UntilShutdown;
 import io.ambit.hbone.ca.PluggedCa;
 import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.cert.CertificateSourceException;
@@ -136,20 +137,15 @@ final class Endpoint implements AutoCloseable {
         }
         out.println(banner.apply(running));
         out.flush();
-        var stopped = new java.util.concurrent.CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                running.close();
-            } catch (Exception e) {
-                err.println(command + ": while stopping: " + e);
-            }
-            stopped.countDown();
-        }));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        UntilShutdown.await(
+                () -> {
+                    try {
+                        running.close();
+                    } catch (Exception e) {
+                        err.println(command + ": while stopping: " + e);
+                    }
+                },
+                null);
         return 0;
     }
 

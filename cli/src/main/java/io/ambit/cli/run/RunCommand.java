@@ -1,6 +1,7 @@
 package io.ambit.cli.run;
 
 import io.ambit.cli.logging.LogbackLevels;
+import io.ambit.cli.process.UntilShutdown;
 import io.ambit.hbone.cert.CertificateSourceException;
 import io.ambit.waypoint.local.LocalWaypoints;
 import io.ambit.waypoint.local.WaypointDirectory;
@@ -11,7 +12,6 @@ import io.ambit.ztunnel.telemetry.AccessLog;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -148,17 +148,7 @@ public final class RunCommand implements Callable<Integer> {
             out.print(waypoints.banner());
         }
         out.flush();
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            mesh.close();
-            stopped.countDown();
-        }));
-        mesh.closed().thenRun(stopped::countDown); // admin POST /quitquitquit
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        UntilShutdown.await(mesh::close, mesh.closed()); // closed: admin POST /quitquitquit
         return 0;
     }
 }

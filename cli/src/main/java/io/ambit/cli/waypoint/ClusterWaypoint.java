@@ -1,10 +1,11 @@
 package io.ambit.cli.waypoint;
 
+import io.ambit.cli.process.Opened;
+import io.ambit.cli.process.ProcessMesh;
+import io.ambit.cli.process.StatusEndpoints;
 import io.ambit.hbone.cert.CertificateManager;
-import io.ambit.hbone.cert.Scheduler;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
-import io.ambit.policy.mesh.MeshConfig;
 import io.ambit.waypoint.Waypoint;
 import io.ambit.waypoint.WaypointConfig;
 import io.ambit.waypoint.ingress.WaypointIdentity;
@@ -31,12 +32,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,7 +70,7 @@ public final class ClusterWaypoint implements AutoCloseable {
     private final AccessLog accessLog;
     private final WatchLimits watchLimits;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final List<AutoCloseable> opened = new ArrayList<>(); // closed in reverse
+    private final Opened opened = new Opened();
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     private volatile String pending = "xds, kubernetes, certificate, listener";
     private volatile Waypoint waypoint;
@@ -85,8 +82,7 @@ public final class ClusterWaypoint implements AutoCloseable {
     private KubePolicySource kube;
     private ClusterMeshSource mesh;
     private SecurityStages security;
-    private HttpEndpoint metrics;
-    private HttpEndpoint readiness;
+    private StatusEndpoints endpoints;
 
     private ClusterWaypoint(
             ClusterSettings settings,
@@ -127,53 +123,22 @@ public final class ClusterWaypoint implements AutoCloseable {
 
     private void open() throws Exception {
         transport = Transports.select();
-        loops = transport.newEventLoopGroup(0, "ambit-waypoint-" + transport);
-        var group = loops;
-        opened.add(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "ambit-cert-timer");
-            t.setDaemon(true);
-            return t;
-        });
-        opened.add(timer::shutdownNow);
-        var issuer = Executors.newVirtualThreadPerTaskExecutor();
-        opened.add(issuer::shutdownNow);
-        var ca = new IstioCaClient(settings.ca(), settings.identity());
-        opened.add(ca);
-        certificates = CertificateManager.builder(ca, Scheduler.of(timer), issuer)
-                .ttl(settings.certTtl())
-                .meterRegistry(registry)
-                .build();
-        opened.add(certificates);
-
-        HttpEndpoint.Route scrape = (method, query) -> new HttpEndpoint.Reply(
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                registry.scrape() + (waypoint == null ? "" : waypoint.registry().scrape()));
-        metrics = HttpEndpoint.start(
+        loops = opened.loops(transport, "ambit-waypoint");
+        var ca = opened.add(new IstioCaClient(settings.ca(), settings.identity()));
+        certificates = opened.certificates(ca, b -> b.ttl(settings.certTtl()).meterRegistry(registry));
+        endpoints = StatusEndpoints.open(
+                opened,
                 transport,
                 loops,
-                new InetSocketAddress(settings.bind(), ports.metrics()),
-                Map.of("/metrics", scrape, "/stats/prometheus", scrape));
-        opened.add(metrics);
-        readiness = HttpEndpoint.start(
-                transport,
-                loops,
-                new InetSocketAddress(settings.bind(), ports.readiness()),
-                Map.of("/healthz/ready", (method, query) -> readinessReply()));
-        opened.add(readiness);
+                settings.bind(),
+                ports.metrics(),
+                ports.readiness(),
+                () -> registry.scrape()
+                        + (waypoint == null ? "" : waypoint.registry().scrape()),
+                this::readinessReply);
 
-        var meshSettings = new MeshConfig(
-                "istio-system",
-                settings.trustDomain(),
-                List.of(),
-                MeshConfig.DEFAULT.pathNormalization(),
-                null,
-                false,
-                MeshConfig.DEFAULT.timeZone());
-        xds = XdsMeshSource.start(settings.xds(), node(), meshSettings, registry);
-        opened.add(xds);
+        xds = opened.add(XdsMeshSource.start(
+                settings.xds(), node(), ProcessMesh.config("istio-system", settings.trustDomain()), registry));
         var api = settings.kubeApi() != null
                 ? KubeApi.of(
                         settings.kubeApi(),
@@ -276,21 +241,8 @@ public final class ClusterWaypoint implements AutoCloseable {
         var ip = settings.bind();
         var base = WaypointConfig.defaults(self, ip).withPorts(new InetSocketAddress(ip, ports.hbone()), null, null);
         if (settings.instanceIp().isEmpty()) {
-            base = new WaypointConfig(
-                    base.self(),
-                    base.hbone(),
-                    null,
-                    null,
-                    null, // no pod IP known: the system picks the source address of upstream tunnels
-                    base.tls(),
-                    base.http1(),
-                    base.http2(),
-                    base.route(),
-                    base.stages(),
-                    base.pipelineTimeout(),
-                    base.samplingPercent(),
-                    base.zipkin(),
-                    base.cluster());
+            // no pod IP known: the system picks the source address of upstream tunnels
+            base = base.toBuilder().sourceIp(null).build();
         }
         var tls = tune.apply(base).tls();
         var config = tune.apply(base.withStages(security.forWaypoint(self, tls)));
@@ -403,11 +355,11 @@ public final class ClusterWaypoint implements AutoCloseable {
     }
 
     public InetSocketAddress metricsAddress() {
-        return metrics.address();
+        return endpoints.metrics().address();
     }
 
     public InetSocketAddress readinessAddress() {
-        return readiness.address();
+        return endpoints.readiness().address();
     }
 
     /** The first lines a user sees. */
@@ -432,14 +384,7 @@ public final class ClusterWaypoint implements AutoCloseable {
         if (security != null) {
             security.close();
         }
-        for (int i = opened.size() - 1; i >= 0; i--) {
-            try {
-                opened.get(i).close();
-            } catch (Exception e) {
-                log.debug("closing", e);
-            }
-        }
-        opened.clear();
+        opened.close();
     }
 
     @Override

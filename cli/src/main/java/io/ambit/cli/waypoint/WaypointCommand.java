@@ -1,12 +1,12 @@
 package io.ambit.cli.waypoint;
 
+import io.ambit.cli.process.Opened;
+import io.ambit.cli.process.UntilShutdown;
 import io.ambit.cli.run.ComplianceOption;
 import io.ambit.hbone.ca.LocalCa;
 import io.ambit.hbone.ca.PluggedCa;
-import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.cert.CertificateSource;
 import io.ambit.hbone.cert.CertificateSourceException;
-import io.ambit.hbone.cert.Scheduler;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
 import io.ambit.waypoint.local.LocalWaypoints;
@@ -20,14 +20,10 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -211,17 +207,11 @@ public final class WaypointCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     /** Everything started, closed in reverse. */
-    record Running(LocalWaypoints waypoints, List<AutoCloseable> opened) implements AutoCloseable {
+    record Running(LocalWaypoints waypoints, Opened opened) implements AutoCloseable {
         @Override
         public void close() {
             waypoints.close(Duration.ofSeconds(5));
-            for (int i = opened.size() - 1; i >= 0; i--) {
-                try {
-                    opened.get(i).close();
-                } catch (Exception e) {
-                    // keep closing
-                }
-            }
+            opened.close();
         }
     }
 
@@ -269,10 +259,9 @@ public final class WaypointCommand implements Callable<Integer> {
     Running start() throws Exception {
         check();
         var tls = ComplianceOption.tls(compliancePolicy, System.getenv());
-        List<AutoCloseable> opened = new ArrayList<>();
+        var opened = new Opened();
         try {
-            var source = LocalFileSource.open(file, ChangeTrigger.polling(Duration.ofSeconds(1)));
-            opened.add(source);
+            var source = opened.add(LocalFileSource.open(file, ChangeTrigger.polling(Duration.ofSeconds(1))));
             var declared = WaypointDirectory.find(source.current()).stream()
                     .filter(d -> namespace == null || d.self().namespace().equals(namespace))
                     .filter(d -> name == null || d.self().gatewayName().equals(name))
@@ -286,20 +275,9 @@ public final class WaypointCommand implements Callable<Integer> {
             }
             CertificateSource ca =
                     pluggedCa != null ? PluggedCa.open(pluggedCa) : LocalCa.open(caDir, Clock.systemUTC());
-            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "ambit-cert-timer");
-                t.setDaemon(true);
-                return t;
-            });
-            opened.add(timer::shutdownNow);
-            ExecutorService issuer = Executors.newVirtualThreadPerTaskExecutor();
-            opened.add(issuer::shutdownNow);
-            var certificates =
-                    CertificateManager.builder(ca, Scheduler.of(timer), issuer).build();
-            opened.add(certificates);
+            var certificates = opened.certificates(ca, b -> b);
             Transport transport = Transports.select();
-            EventLoopGroup loops = transport.newEventLoopGroup(0, "ambit-waypoint-" + transport);
-            opened.add(() -> loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
+            EventLoopGroup loops = opened.loops(transport, "ambit-waypoint");
             var options = new LocalWaypoints.Options(
                             d -> declared.contains(d),
                             new LocalWaypoints.Ports(hbonePort, metricsPort, readinessPort),
@@ -309,13 +287,7 @@ public final class WaypointCommand implements Callable<Integer> {
             var waypoints = LocalWaypoints.start(source, certificates, transport, loops, AccessLog.slf4j(), options);
             return new Running(waypoints, opened);
         } catch (Exception e) {
-            for (int i = opened.size() - 1; i >= 0; i--) {
-                try {
-                    opened.get(i).close();
-                } catch (Exception ignored) {
-                    // keep closing
-                }
-            }
+            opened.close();
             throw e;
         }
     }
@@ -338,62 +310,45 @@ public final class WaypointCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (clusterMode()) {
-            return callCluster();
+            // IllegalArgumentException only: the cluster's certificates and mesh come later, from istiod
+            return serve(
+                    () -> startCluster(System.getenv()),
+                    ClusterWaypoint::banner,
+                    w -> w.close(Duration.ofSeconds(5)),
+                    e -> e instanceof IllegalArgumentException);
         }
-        var out = spec.commandLine().getOut();
-        var err = spec.commandLine().getErr();
-        Running running;
-        try {
-            running = start();
-        } catch (InvalidMeshFileException | CertificateSourceException | IllegalArgumentException e) {
-            err.println("ambit waypoint: " + e.getMessage());
-            return 2;
-        } catch (Exception e) {
-            err.println("ambit waypoint: cannot start: " + e);
-            return 1;
-        }
-        out.print(running.waypoints().banner());
-        out.println("Each request is logged (logger \"access\", one JSON line) with the policy that decided it.");
-        out.flush();
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close();
-            stopped.countDown();
-        }));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return 0;
+        return serve(
+                this::start,
+                running -> running.waypoints().banner(),
+                Running::close,
+                e -> e instanceof InvalidMeshFileException
+                        || e instanceof CertificateSourceException
+                        || e instanceof IllegalArgumentException);
     }
 
-    private Integer callCluster() {
+    /**
+     * Starts, prints the banner, and serves until the JVM shuts down. Exit 2 when {@code usage} says the
+     * failure is the user's (options, file, CA), 1 when it cannot start otherwise.
+     */
+    private <T> Integer serve(
+            Callable<T> start, Function<T, String> banner, Consumer<T> stop, Predicate<Exception> usage) {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
-        ClusterWaypoint running;
+        T running;
         try {
-            running = startCluster(System.getenv());
-        } catch (IllegalArgumentException e) {
-            err.println("ambit waypoint: " + e.getMessage());
-            return 2;
+            running = start.call();
         } catch (Exception e) {
+            if (usage.test(e)) {
+                err.println("ambit waypoint: " + e.getMessage());
+                return 2;
+            }
             err.println("ambit waypoint: cannot start: " + e);
             return 1;
         }
-        out.print(running.banner());
+        out.print(banner.apply(running));
         out.println("Each request is logged (logger \"access\", one JSON line) with the policy that decided it.");
         out.flush();
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            running.close(Duration.ofSeconds(5));
-            stopped.countDown();
-        }));
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        UntilShutdown.await(() -> stop.accept(running), null);
         return 0;
     }
 }

@@ -1,6 +1,7 @@
 package io.ambit.cli.ztunnel;
 
 import io.ambit.cli.logging.LogbackLevels;
+import io.ambit.cli.process.UntilShutdown;
 import io.ambit.cli.run.ComplianceOption;
 import io.ambit.hbone.cert.CertificateSourceException;
 import io.ambit.xds.file.InvalidMeshFileException;
@@ -10,7 +11,6 @@ import io.ambit.ztunnel.telemetry.AccessLog;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -199,19 +199,12 @@ public final class ZtunnelCommand implements Callable<Integer> {
     ZtunnelSettings.Flags flags() {
         Node.Ports p = null;
         if (ports != null) {
-            if (ports.length != 6) {
-                throw new IllegalArgumentException("--ports has " + ports.length
-                        + " values (expected: 6, hbone,socks,metrics,ready,admin,plaintext)");
+            try {
+                // picocli only checks that each is an int: 70000 would be taken and fail (or not) much later
+                p = Node.Ports.ofList(ports);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--ports " + e.getMessage(), e);
             }
-            String[] names = {"hbone", "socks", "metrics", "ready", "admin", "plaintext"};
-            for (int i = 0; i < 6; i++) {
-                if (ports[i] < 0 || ports[i] > 65535) {
-                    // picocli only checks that each is an int: 70000 would be taken and fail (or not) much later
-                    throw new IllegalArgumentException(
-                            "--ports " + names[i] + " is " + ports[i] + " (expected: 0 to 65535; 0 picks a free port)");
-                }
-            }
-            p = new Node.Ports(ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]);
         }
         return new ZtunnelSettings.Flags(
                 xdsAddress,
@@ -281,17 +274,7 @@ public final class ZtunnelCommand implements Callable<Integer> {
                 + hostPort(process.readinessAddress()) + "/healthz/ready  admin http://"
                 + hostPort(process.adminAddress()) + "/config_dump");
         out.flush();
-        var stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            process.close();
-            stopped.countDown();
-        }));
-        process.closed().thenRun(stopped::countDown);
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        UntilShutdown.await(process::close, process.closed());
         return 0;
     }
 

@@ -1,14 +1,15 @@
 package io.ambit.cli.ztunnel;
 
+import io.ambit.cli.process.Opened;
+import io.ambit.cli.process.ProcessMesh;
+import io.ambit.cli.process.StatusEndpoints;
 import io.ambit.hbone.ca.LocalCa;
 import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.cert.CertificateSource;
-import io.ambit.hbone.cert.Scheduler;
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
-import io.ambit.policy.mesh.MeshConfig;
 import io.ambit.xds.ca.IstioCaClient;
 import io.ambit.xds.client.NodeInfo;
 import io.ambit.xds.client.XdsMeshSource;
@@ -33,12 +34,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,7 +68,7 @@ public final class ZtunnelProcess implements AutoCloseable {
     private final Path zdsSocket;
     private final TlsSettings tls; // HBONE listeners and pool of the node or of every in-pod proxy
     private volatile InPodProxies inpod;
-    private final List<AutoCloseable> opened = new ArrayList<>(); // closed in reverse
+    private final Opened opened = new Opened();
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -82,8 +79,7 @@ public final class ZtunnelProcess implements AutoCloseable {
     private CertificateManager certificates;
     private Transport transport;
     private EventLoopGroup loops;
-    private HttpEndpoint metrics;
-    private HttpEndpoint readiness;
+    private StatusEndpoints endpoints;
     private HttpEndpoint admin;
 
     private ZtunnelProcess(
@@ -146,60 +142,28 @@ public final class ZtunnelProcess implements AutoCloseable {
 
     private void open() throws Exception {
         transport = Transports.select();
-        loops = transport.newEventLoopGroup(0, "ambit-ztunnel-" + transport);
-        var group = loops;
-        opened.add(() -> group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly());
-
-        var mesh = new MeshConfig(
-                settings.rootNamespace(),
-                settings.trustDomain(),
-                List.of(),
-                MeshConfig.DEFAULT.pathNormalization(),
-                null,
-                false,
-                MeshConfig.DEFAULT.timeZone());
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "ambit-cert-timer");
-            t.setDaemon(true);
-            return t;
-        });
-        opened.add(timer::shutdownNow);
-        var issuer = Executors.newVirtualThreadPerTaskExecutor();
-        opened.add(issuer::shutdownNow);
+        loops = opened.loops(transport, "ambit-ztunnel");
+        var mesh = ProcessMesh.config(settings.rootNamespace(), settings.trustDomain());
         CertificateSource ca;
         if (settings.ca() != null) {
             var self = new SpiffeId(settings.trustDomain(), settings.podNamespace(), settings.serviceAccount());
-            var client = new IstioCaClient(settings.ca(), self);
-            opened.add(client);
-            ca = client;
+            ca = opened.add(new IstioCaClient(settings.ca(), self));
         } else {
             ca = LocalCa.open(settings.caDir(), Clock.systemUTC());
         }
         // certificate meters go to this process's /metrics and to the node's, like ambit run's
         var certificateMetrics = new CompositeMeterRegistry();
         certificateMetrics.add(registry);
-        certificates = CertificateManager.builder(ca, Scheduler.of(timer), issuer)
-                .ttl(settings.certTtl())
-                .meterRegistry(certificateMetrics)
-                .build();
-        opened.add(certificates);
-
-        HttpEndpoint.Route scrape = (method, query) -> new HttpEndpoint.Reply(
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                registry.scrape() + (node == null ? "" : node.registry().scrape()));
-        metrics = HttpEndpoint.start(
+        certificates = opened.certificates(ca, b -> b.ttl(settings.certTtl()).meterRegistry(certificateMetrics));
+        endpoints = StatusEndpoints.open(
+                opened,
                 transport,
                 loops,
-                new InetSocketAddress(settings.bind(), settings.ports().metrics()),
-                Map.of("/metrics", scrape, "/stats/prometheus", scrape));
-        opened.add(metrics);
-        readiness = HttpEndpoint.start(
-                transport,
-                loops,
-                new InetSocketAddress(settings.bind(), settings.ports().readiness()),
-                Map.of("/healthz/ready", (method, query) -> readinessReply()));
-        opened.add(readiness);
+                settings.bind(),
+                settings.ports().metrics(),
+                settings.ports().readiness(),
+                () -> registry.scrape() + (node == null ? "" : node.registry().scrape()),
+                this::readinessReply);
         admin = HttpEndpoint.start(
                 transport,
                 loops,
@@ -287,7 +251,7 @@ public final class ZtunnelProcess implements AutoCloseable {
         if (io.ambit.ztunnel.dns.InPodDns.enabled(System.getenv())) {
             return p;
         }
-        return new Node.Ports(p.hbone(), p.socks(), p.metrics(), p.readiness(), p.admin(), p.plaintext());
+        return p.toBuilder().dns(0).build();
     }
 
     /**
@@ -375,11 +339,11 @@ public final class ZtunnelProcess implements AutoCloseable {
     }
 
     public InetSocketAddress metricsAddress() {
-        return metrics.address();
+        return endpoints.metrics().address();
     }
 
     public InetSocketAddress readinessAddress() {
-        return readiness.address();
+        return endpoints.readiness().address();
     }
 
     public InetSocketAddress adminAddress() {
@@ -407,13 +371,6 @@ public final class ZtunnelProcess implements AutoCloseable {
         if (n != null) {
             n.close(drain);
         }
-        for (int i = opened.size() - 1; i >= 0; i--) {
-            try {
-                opened.get(i).close();
-            } catch (Exception e) {
-                log.debug("closing", e);
-            }
-        }
-        opened.clear();
+        opened.close();
     }
 }

@@ -99,7 +99,7 @@ class ClientCompliancePolicyTest {
             awaitLog(log, s -> s.contains("ACCEPT"), "s_server listening");
             // the destination's node is "elsewhere": s_server holds its 15008
             var config = LocalMesh.Config.of(mesh, dir.resolve("ca"))
-                    .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006))
+                    .withPorts(Node.Ports.builder().admin(0).dns(0).build())
                     .withServedElsewhere((state, w) -> w.name().equals("server"))
                     .withTls(ComplianceOption.tls(policy, Map.of()));
             try (var ignored = LocalMesh.start(config)) {

@@ -108,7 +108,7 @@ class CompliancePolicyTest {
     @Test
     void aPqcNodeRefusesAnX25519OnlyPeerThatADefaultNodeAccepts() throws Exception {
         Assumptions.assumeTrue(OpenSslProbe.available(), "openssl is not installed at " + OpenSslProbe.OPENSSL);
-        var ports = new Node.Ports(15008, 15080, 15020, 15021, 0, 15006);
+        var ports = Node.Ports.builder().admin(0).dns(0).build();
         try (var pqc = LocalMesh.start(LocalMesh.Config.of(meshFile("127.105.1.1"), dir.resolve("ca"))
                         .withPorts(ports)
                         .withTls(ComplianceOption.tls("pqc", Map.of())));
@@ -159,7 +159,8 @@ class CompliancePolicyTest {
                 .isEqualTo(CompliancePolicy.PQC);
         assertThat(fromEnv.config(Map.of()).tls().compliancePolicy()).isEqualTo(CompliancePolicy.DEFAULT);
 
-        var config = command.config(Map.of()).withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006));
+        var config = command.config(Map.of())
+                .withPorts(Node.Ports.builder().admin(0).dns(0).build());
         assertThat(config.tls().compliancePolicy()).isEqualTo(CompliancePolicy.PQC);
         try (var mesh = LocalMesh.start(config)) {
             var waypoints = LocalWaypoints.start(

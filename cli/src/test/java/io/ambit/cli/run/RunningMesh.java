@@ -15,7 +15,7 @@ record RunningMesh(LocalMesh mesh, LocalWaypoints waypoints) implements AutoClos
 
     static RunningMesh start(Path file, Path caDir) throws Exception {
         var config = LocalMesh.Config.of(file, caDir)
-                .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006))
+                .withPorts(Node.Ports.builder().admin(0).dns(0).build())
                 .withServedElsewhere(WaypointDirectory::isWaypoint);
         var mesh = LocalMesh.start(config);
         try {

@@ -230,7 +230,7 @@ class SecurityThroughWaypointTest {
         var config = new LocalMesh.Config(
                         file,
                         dir.resolve("ca"),
-                        new Node.Ports(15008, 15080, 15020, 15021, 0, 15006),
+                        Node.Ports.builder().admin(0).dns(0).build(),
                         false,
                         io.ambit.ztunnel.telemetry.AccessLog.slf4j(),
                         null)

@@ -173,7 +173,7 @@ class ClusterWaypointTest {
                 null,
                 null,
                 "1h",
-                new Node.Ports(15008, 15080, 15020, 15021, 0, 15006));
+                Node.Ports.builder().admin(0).dns(0).build());
         return ZtunnelProcess.start(
                 ZtunnelSettings.resolve(flags, Map.of()),
                 io.ambit.ztunnel.telemetry.AccessLog.slf4j(),

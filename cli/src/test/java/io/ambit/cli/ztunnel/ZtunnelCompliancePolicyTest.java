@@ -52,7 +52,7 @@ class ZtunnelCompliancePolicyTest {
                 mesh,
                 dir.resolve("ca"),
                 null,
-                new Node.Ports(15008, 15080, 15020, 15021, 0, 15006));
+                Node.Ports.builder().admin(0).dns(0).build());
         var env = Map.of("COMPLIANCE_POLICY", "PQC");
         try (var process = ZtunnelProcess.start(
                 ZtunnelSettings.resolve(flags, env),

@@ -52,7 +52,7 @@ class ZtunnelInPodModeTest {
                 mesh,
                 dir.resolve("ca"),
                 null,
-                new Node.Ports(15008, 15080, 15020, 15021, 0, 15006));
+                Node.Ports.builder().admin(0).dns(0).build());
         try (var p = ZtunnelProcess.start(
                 ZtunnelSettings.resolve(flags, Map.of()),
                 AccessLog.slf4j(),

@@ -89,7 +89,7 @@ class ZtunnelLocalModeTest {
                 mesh,
                 dir.resolve("ca"),
                 null,
-                new Node.Ports(15008, 15080, 15020, 15021, 0, 15006));
+                Node.Ports.builder().admin(0).dns(0).build());
         return ZtunnelProcess.start(
                 ZtunnelSettings.resolve(flags, Map.of()),
                 AccessLog.slf4j(),

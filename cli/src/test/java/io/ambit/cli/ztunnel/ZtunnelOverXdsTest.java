@@ -145,7 +145,7 @@ class ZtunnelOverXdsTest {
                 null,
                 null,
                 "1h",
-                new Node.Ports(15008, 15080, 15020, 15021, 0, 15006));
+                Node.Ports.builder().admin(0).dns(0).build());
         var settings = ZtunnelSettings.resolve(flags, Map.of());
         return ZtunnelProcess.start(
                 settings,

@@ -101,7 +101,15 @@ class DashboardLiveMeshTest {
             """;
 
     /** ztunnel's ports moved by 10000, so a developer's own {@code ambit run} is left alone. */
-    static final Node.Ports PORTS = new Node.Ports(25008, 25080, 25020, 25021, 0, 25006);
+    static final Node.Ports PORTS = Node.Ports.builder()
+            .hbone(25008)
+            .socks(25080)
+            .metrics(25020)
+            .readiness(25021)
+            .admin(0)
+            .plaintext(25006)
+            .dns(0)
+            .build();
 
     static final Duration AWAIT = Duration.ofSeconds(30);
 

@@ -105,7 +105,7 @@ class WaypointPanelsLiveTest {
             """;
 
     /** Istio's ports: every listener binds an address of this test's own range. */
-    static final Node.Ports PORTS = new Node.Ports(15008, 15080, 15020, 15021, 0, 15006);
+    static final Node.Ports PORTS = Node.Ports.builder().admin(0).dns(0).build();
 
     /** Denied requests to orders in round 2: over 300, so their rate over [5m] is above 1/s. */
     static final int BURST = 400;

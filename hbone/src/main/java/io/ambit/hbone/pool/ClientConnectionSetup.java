@@ -36,6 +36,7 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
     private final KeyPool pool;
     private final ClientTls tls;
     private final HboneMetrics.Side meters;
+    private final PoolConfig config;
     private final Http2Config http2;
     private final long idleNanos;
     private final Duration connectTimeout;
@@ -47,16 +48,15 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
             KeyPool pool,
             ClientTls tls,
             HboneMetrics.Side meters,
-            Http2Config http2,
-            long idleNanos,
-            Duration connectTimeout,
+            PoolConfig config,
             CompletableFuture<PooledConnection> dialed) {
         this.pool = pool;
         this.tls = tls;
         this.meters = meters;
-        this.http2 = http2;
-        this.idleNanos = idleNanos;
-        this.connectTimeout = connectTimeout;
+        this.config = config;
+        this.http2 = config.http2();
+        this.idleNanos = config.idleTimeout().toNanos();
+        this.connectTimeout = config.connectTimeout();
         this.dialed = dialed;
     }
 
@@ -101,13 +101,15 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
         meters.connectionOpened(channel);
         channel.attr(TlsPeer.ATTRIBUTE).set(peer);
         Http2FrameCodec codec = http2.newFrameCodec(false);
+        DirectClientStreams direct = pool.direct ? new DirectClientStreams(meters, config) : null;
         PooledConnection connection = new PooledConnection(
                 pool,
                 channel,
                 peer,
                 http2.maxConcurrentStreams(),
                 idleNanos,
-                codec.connection().local().flowController() instanceof ParkingFlowController p ? p : null);
+                codec.connection().local().flowController() instanceof ParkingFlowController p ? p : null,
+                direct);
         connection.ready.whenComplete((c, e) -> {
             if (e == null) {
                 dialed.complete(c);
@@ -121,7 +123,9 @@ final class ClientConnectionSetup extends ChannelInboundHandlerAdapter {
                         Channels.FLUSH_CONSOLIDATION,
                         Channels.flushConsolidation());
         ctx.pipeline().addAfter(Channels.FLUSH_CONSOLIDATION, "h2", codec);
-        ctx.pipeline().addAfter("h2", "h2-streams", new Http2MultiplexHandler(PushRefused.INSTANCE));
+        ctx.pipeline()
+                .addAfter(
+                        "h2", "h2-streams", direct != null ? direct : new Http2MultiplexHandler(PushRefused.INSTANCE));
         ctx.pipeline()
                 .addAfter("h2-streams", "h2-keepalive", new Http2KeepAlive(http2.pingInterval(), http2.pingTimeout()));
         ctx.pipeline().addAfter("h2-keepalive", "hbone-pool", connection);

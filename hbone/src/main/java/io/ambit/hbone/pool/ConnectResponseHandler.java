@@ -88,7 +88,7 @@ final class ConnectResponseHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
-    private static int parseStatus(CharSequence status) {
+    static int parseStatus(CharSequence status) {
         if (status == null || status.length() != 3) {
             return -1;
         }

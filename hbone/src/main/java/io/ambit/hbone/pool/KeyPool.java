@@ -17,23 +17,27 @@ final class KeyPool {
     final EventLoop loop;
 
     final HbonePool owner;
+    /** Whether its connections carry direct streams ({@link DirectClientStreams}) rather than child channels. */
+    final boolean direct;
+
     final List<PooledConnection> connections = new ArrayList<>(1);
     CompletableFuture<PooledConnection> dialing;
     boolean removed;
 
-    KeyPool(PoolKey key, EventLoop loop, HbonePool owner) {
+    KeyPool(PoolKey key, EventLoop loop, boolean direct, HbonePool owner) {
         this.key = key;
         this.loop = loop;
+        this.direct = direct;
         this.owner = owner;
     }
 
     /** This pool's entry in the owner's map. */
     Slot slot() {
-        return new Slot(key, loop);
+        return new Slot(key, loop, direct);
     }
 
-    /** A key and the event loop its connections live on (null: any). */
-    record Slot(PoolKey key, EventLoop loop) {}
+    /** A key, the event loop its connections live on (null: any), and the kind of streams they carry. */
+    record Slot(PoolKey key, EventLoop loop, boolean direct) {}
 
     boolean isEmpty() {
         return connections.isEmpty() && dialing == null;

@@ -36,6 +36,9 @@ final class PooledConnection extends ChannelInboundHandlerAdapter {
     private final int streamCap;
     private final long idleNanos;
     private final ParkingFlowController flow; // null: no parking (plain Netty controller)
+    /** Its streams' handler when it carries direct streams, else null (child channels). */
+    final DirectClientStreams directStreams;
+
     final CompletableFuture<PooledConnection> ready = new CompletableFuture<>();
 
     // guarded by pool
@@ -47,8 +50,15 @@ final class PooledConnection extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> idleCheck;
 
     PooledConnection(
-            KeyPool pool, Channel channel, TlsPeer peer, int streamCap, long idleNanos, ParkingFlowController flow) {
+            KeyPool pool,
+            Channel channel,
+            TlsPeer peer,
+            int streamCap,
+            long idleNanos,
+            ParkingFlowController flow,
+            DirectClientStreams directStreams) {
         this.pool = pool;
+        this.directStreams = directStreams;
         this.channel = channel;
         this.peer = peer;
         this.streamCap = streamCap;

@@ -1,7 +1,9 @@
 package io.ambit.hbone.server;
 
+import io.ambit.hbone.stream.EarlyData;
+import io.ambit.hbone.stream.FrameStream;
+import io.ambit.hbone.stream.StreamTunnel;
 import io.ambit.hbone.tls.TlsPeer;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
@@ -15,7 +17,6 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -31,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * CVE-2025-64763): the first {@code maxEarlyDataBytes} are read and credited back to the client as a child channel
  * would, the rest stay unconsumed, so the client's window stops it. Event-loop only.
  */
-final class DirectStream {
+final class DirectStream implements FrameStream {
     private static final Logger log = LoggerFactory.getLogger(DirectStream.class);
     private static final AsciiString PROTOCOL = AsciiString.cached(":protocol");
     private static final Duration REJECT_LINGER = Duration.ofSeconds(5);
@@ -44,15 +45,11 @@ final class DirectStream {
         REFUSED
     }
 
-    /** Held tunnel data: a DATA payload and the bytes of it not yet credited back, or the end of the stream. */
-    record Held(ByteBuf payload, int owed, boolean end) {}
-
     final DirectStreams connection;
     final Http2FrameStream stream;
     private final CompletableFuture<Void> streamClosed = new CompletableFuture<>();
     private Phase phase = Phase.REQUEST;
-    private ArrayDeque<Held> held; // created on the first early byte
-    private long heldBytes;
+    private EarlyData held; // created on the first early byte
     private ScheduledFuture<?> timer;
     private StreamTunnel tunnel;
     private boolean closed;
@@ -68,7 +65,7 @@ final class DirectStream {
     void onRequest(Http2HeadersFrame frame) {
         Http2Headers headers = frame.headers();
         if (frame.isEndStream()) {
-            hold(new Held(null, 0, true));
+            early().end();
         }
         String malformed = ConnectStreamHandler.malformed(headers);
         if (malformed != null) {
@@ -100,33 +97,23 @@ final class DirectStream {
     }
 
     /** HEADERS after the request: trailers; only their END_STREAM matters. */
-    void onHeaders(Http2HeadersFrame frame) {
+    @Override
+    public void onHeaders(Http2HeadersFrame frame) {
         if (frame.isEndStream()) {
             onEnd();
         }
     }
 
-    void onData(Http2DataFrame data) {
-        ByteBuf payload = data.content();
-        int flow = data.initialFlowControlledBytes();
+    @Override
+    public void onData(Http2DataFrame data) {
         boolean end = data.isEndStream();
         switch (phase) {
-            case TUNNEL -> tunnel.onData(payload, flow);
+            case TUNNEL -> tunnel.onData(data.content(), data.initialFlowControlledBytes());
             case REFUSED -> {
-                connection.consume(stream, flow);
-                payload.release();
+                connection.consume(stream, data.initialFlowControlledBytes());
+                data.release();
             }
-            default -> {
-                // Credited back while under the limit, as a child channel reads until its hold turns reading off.
-                int owed = heldBytes < connection.config.maxEarlyDataBytes() ? 0 : flow;
-                connection.consume(stream, flow - owed);
-                heldBytes += payload.readableBytes();
-                if (payload.isReadable() || owed > 0) {
-                    hold(new Held(payload, owed, false));
-                } else {
-                    payload.release();
-                }
-            }
+            default -> early().data(connection, data, connection.config.maxEarlyDataBytes());
         }
         if (end) {
             onEnd();
@@ -137,33 +124,43 @@ final class DirectStream {
         switch (phase) {
             case TUNNEL -> tunnel.onInputEnd();
             case REFUSED -> {} // the stream closes: both sides ended
-            default -> hold(new Held(null, 0, true));
+            default -> early().end();
         }
     }
 
-    private void hold(Held item) {
+    private EarlyData early() {
         if (held == null) {
-            held = new ArrayDeque<>(2);
+            held = new EarlyData();
         }
-        held.add(item);
+        return held;
     }
 
     /** RST_STREAM from the client. */
-    void onReset(long errorCode) {
+    @Override
+    public void onReset(long errorCode) {
         if (phase == Phase.TUNNEL) {
             tunnel.onReset(errorCode);
         }
     }
 
     /** A stream error the codec found (it answers it with RST_STREAM itself). */
-    void onStreamError(Throwable cause) {
+    @Override
+    public void onStreamError(Throwable cause) {
         if (phase == Phase.TUNNEL) {
             tunnel.onStreamError(cause);
         }
     }
 
+    @Override
+    public void onConnectionError(Throwable cause) {
+        if (phase == Phase.TUNNEL) {
+            tunnel.onConnectionError(cause);
+        }
+    }
+
     /** The stream is closed (both ends, a reset either way, or the connection went away). */
-    void onClosed() {
+    @Override
+    public void onClosed() {
         if (closed) {
             return;
         }
@@ -182,16 +179,9 @@ final class DirectStream {
         return closed || stream.state() == Http2Stream.State.CLOSED;
     }
 
-    void readComplete() {
-        if (tunnel != null) {
-            tunnel.readComplete();
-        }
-    }
-
-    void connectionWritable() {
-        if (tunnel != null) {
-            tunnel.connectionWritable();
-        }
+    @Override
+    public StreamTunnel tunnel() {
+        return tunnel;
     }
 
     /**
@@ -270,13 +260,15 @@ final class DirectStream {
                         connection.ctx().voidPromise());
                 connection.flush();
                 tunnel = new StreamTunnel(
+                        connection,
                         this,
+                        stream,
                         t.upstream(),
                         t.onComplete(),
-                        connection.config.http2().maxSendBuffer());
+                        connection.config.http2().maxSendBuffer(),
+                        true);
                 tunnel.start(held);
                 held = null;
-                heldBytes = 0;
             }
         }
     }
@@ -309,24 +301,15 @@ final class DirectStream {
     /** Resets the stream (RST_STREAM CANCEL) unless it is closed already. */
     void reset() {
         if (!isClosed()) {
-            connection.write(
-                    new DefaultHttp2ResetFrame(Http2Error.CANCEL).stream(stream),
-                    connection.ctx().voidPromise());
-            connection.flush();
+            connection.reset(stream);
         }
     }
 
     private void dropHeld() {
-        if (held == null) {
-            return;
+        if (held != null) {
+            held.drop(connection, stream);
+            held = null;
         }
-        for (Held h; (h = held.poll()) != null; ) {
-            if (h.payload() != null) {
-                h.payload().release();
-            }
-            connection.consume(stream, h.owed());
-        }
-        heldBytes = 0;
     }
 
     private void cancelTimer() {

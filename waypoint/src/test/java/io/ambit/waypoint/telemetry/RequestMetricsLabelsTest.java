@@ -40,15 +40,10 @@ class RequestMetricsLabelsTest {
                 .workloadName("web")
                 .serviceAccount("web")
                 .build();
-        var service = new Service(
-                "web",
-                "shop",
-                "web.shop.svc.cluster.local",
-                List.of(NetworkAddress.parse("/10.96.0.10")),
-                List.of(new Port(80, 8080)),
-                List.of(),
-                null,
-                null);
+        var service = Service.builder("web", "shop", "web.shop.svc.cluster.local")
+                .vips(List.of(NetworkAddress.parse("/10.96.0.10")))
+                .ports(List.of(new Port(80, 8080)))
+                .build();
         var record = new RequestRecord(
                 Instant.now(),
                 1_000_000,

@@ -33,15 +33,10 @@ class RequestMetricsSameLabelsTest {
     private static final Workload WEB = Workload.builder("c1//Pod/shop/web-1", "web-1", "shop")
             .serviceAccount("web")
             .build();
-    private static final Service SERVICE = new Service(
-            "web",
-            "shop",
-            "web.shop.svc.cluster.local",
-            List.of(NetworkAddress.parse("/10.96.0.10")),
-            List.of(new Port(80, 8080)),
-            List.of(),
-            null,
-            null);
+    private static final Service SERVICE = Service.builder("web", "shop", "web.shop.svc.cluster.local")
+            .vips(List.of(NetworkAddress.parse("/10.96.0.10")))
+            .ports(List.of(new Port(80, 8080)))
+            .build();
     private static final Target TARGET = new Target(SERVICE, NetworkAddress.parse("/10.96.0.10"), 80, 8080, null);
     private static final Endpoint ENDPOINT = new Endpoint(
             WEB, new InetSocketAddress("10.0.0.2", 8080), new InetSocketAddress("10.0.0.2", 15008), Set.of());

@@ -57,21 +57,7 @@ class CrossNamespaceWaypointTest {
     static WaypointConfig inWaypointsNamespace(WaypointConfig c) {
         var s = c.self();
         var self = new WaypointIdentity(s.gatewayName(), "waypoints", s.identity(), s.addresses(), s.service());
-        return new WaypointConfig(
-                self,
-                c.hbone(),
-                c.metrics(),
-                c.readiness(),
-                c.sourceIp(),
-                c.tls(),
-                c.http1(),
-                c.http2(),
-                c.route(),
-                c.stages(),
-                c.pipelineTimeout(),
-                c.samplingPercent(),
-                c.zipkin(),
-                c.cluster());
+        return c.toBuilder().self(self).build();
     }
 
     @BeforeAll

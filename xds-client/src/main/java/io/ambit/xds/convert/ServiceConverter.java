@@ -74,27 +74,27 @@ public final class ServiceConverter {
                 throw new IllegalArgumentException("subject_alt_names[" + i + "]: " + e.getMessage());
             }
         }
-        return new Service(
-                s.getName(),
-                s.getNamespace(),
-                s.getHostname(),
-                vips,
-                ports,
-                s.getSubjectAltNamesList(),
-                s.hasWaypoint() ? WorkloadConverter.gateway(s.getWaypoint(), "waypoint") : null,
-                s.hasLoadBalancing() ? loadBalancing(s.getLoadBalancing()) : LoadBalancing.DEFAULT,
-                switch (s.getIpFamilies()) {
-                    case IPV4_ONLY -> Service.IpFamilies.IPV4_ONLY;
-                    case IPV6_ONLY -> Service.IpFamilies.IPV6_ONLY;
-                    case DUAL -> Service.IpFamilies.DUAL;
-                    default -> Service.IpFamilies.AUTOMATIC;
-                },
-                s.getCanonical(),
-                switch (s.getVisibility()) {
-                    case PUBLIC -> Service.Visibility.PUBLIC;
-                    default -> Service.Visibility.NAMESPACE;
-                },
-                cidrVips);
+        return Service.builder(s.getName(), s.getNamespace(), s.getHostname())
+                .vips(vips)
+                .cidrVips(cidrVips)
+                .ports(ports)
+                .subjectAltNames(s.getSubjectAltNamesList())
+                .waypoint(s.hasWaypoint() ? WorkloadConverter.gateway(s.getWaypoint(), "waypoint") : null)
+                .loadBalancing(s.hasLoadBalancing() ? loadBalancing(s.getLoadBalancing()) : LoadBalancing.DEFAULT)
+                .ipFamilies(
+                        switch (s.getIpFamilies()) {
+                            case IPV4_ONLY -> Service.IpFamilies.IPV4_ONLY;
+                            case IPV6_ONLY -> Service.IpFamilies.IPV6_ONLY;
+                            case DUAL -> Service.IpFamilies.DUAL;
+                            default -> Service.IpFamilies.AUTOMATIC;
+                        })
+                .canonical(s.getCanonical())
+                .visibility(
+                        switch (s.getVisibility()) {
+                            case PUBLIC -> Service.Visibility.PUBLIC;
+                            default -> Service.Visibility.NAMESPACE;
+                        })
+                .build();
     }
 
     private static LoadBalancing loadBalancing(io.ambit.xds.proto.workload.LoadBalancing lb) {

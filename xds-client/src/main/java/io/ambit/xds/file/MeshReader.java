@@ -247,8 +247,17 @@ final class MeshReader {
         }
         services.put(
                 key,
-                new Service(
-                        name, ns, host, vips, ports, sans, waypoint, lb, families, canonical, visibility, cidrVips));
+                Service.builder(name, ns, host)
+                        .vips(vips)
+                        .cidrVips(cidrVips)
+                        .ports(ports)
+                        .subjectAltNames(sans)
+                        .waypoint(waypoint)
+                        .loadBalancing(lb)
+                        .ipFamilies(families)
+                        .canonical(canonical)
+                        .visibility(visibility)
+                        .build());
     }
 
     private LoadBalancing loadBalancing(YamlNode n) {

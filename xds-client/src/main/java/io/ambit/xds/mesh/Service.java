@@ -44,57 +44,28 @@ public record Service(
         visibility = Objects.requireNonNullElse(visibility, Visibility.PUBLIC);
     }
 
-    /** A service without CIDR VIPs. */
-    public Service(
-            String name,
-            String namespace,
-            String hostname,
-            List<NetworkAddress> vips,
-            List<Port> ports,
-            List<String> subjectAltNames,
-            GatewayAddress waypoint,
-            LoadBalancing loadBalancing,
-            IpFamilies ipFamilies,
-            boolean canonical,
-            Visibility visibility) {
-        this(
-                name,
-                namespace,
-                hostname,
-                vips,
-                ports,
-                subjectAltNames,
-                waypoint,
-                loadBalancing,
-                ipFamilies,
-                canonical,
-                visibility,
-                List.of());
+    /**
+     * A builder for a service with workload.proto's defaults: no VIPs, ports or extra identities, no
+     * waypoint, {@link LoadBalancing#DEFAULT}, automatic address families, not canonical, public. A call
+     * site names what it sets, and a new field is one more setter with its default, not one more
+     * constructor (as {@link Workload#builder}).
+     */
+    public static Builder builder(String name, String namespace, String hostname) {
+        return new Builder(name, namespace, hostname);
     }
 
-    /** The fields the local file had first; address families automatic, not canonical, public. */
-    public Service(
-            String name,
-            String namespace,
-            String hostname,
-            List<NetworkAddress> vips,
-            List<Port> ports,
-            List<String> subjectAltNames,
-            GatewayAddress waypoint,
-            LoadBalancing loadBalancing) {
-        this(
-                name,
-                namespace,
-                hostname,
-                vips,
-                ports,
-                subjectAltNames,
-                waypoint,
-                loadBalancing,
-                IpFamilies.AUTOMATIC,
-                false,
-                Visibility.PUBLIC,
-                List.of());
+    /** A builder holding this service's fields, to change a few. */
+    public Builder toBuilder() {
+        return builder(name, namespace, hostname)
+                .vips(vips)
+                .cidrVips(cidrVips)
+                .ports(ports)
+                .subjectAltNames(subjectAltNames)
+                .waypoint(waypoint)
+                .loadBalancing(loadBalancing)
+                .ipFamilies(ipFamilies)
+                .canonical(canonical)
+                .visibility(visibility);
     }
 
     /** The key workloads use to name this service. */
@@ -124,5 +95,90 @@ public record Service(
     public enum Visibility {
         PUBLIC,
         NAMESPACE
+    }
+
+    /** Names the fields one by one; {@link #build} checks them as the record does. */
+    public static final class Builder {
+        private final String name;
+        private final String namespace;
+        private final String hostname;
+        private List<NetworkAddress> vips = List.of();
+        private List<NetworkCidr> cidrVips = List.of();
+        private List<Port> ports = List.of();
+        private List<String> subjectAltNames = List.of();
+        private GatewayAddress waypoint;
+        private LoadBalancing loadBalancing = LoadBalancing.DEFAULT;
+        private IpFamilies ipFamilies = IpFamilies.AUTOMATIC;
+        private boolean canonical;
+        private Visibility visibility = Visibility.PUBLIC;
+
+        private Builder(String name, String namespace, String hostname) {
+            this.name = name;
+            this.namespace = namespace;
+            this.hostname = hostname;
+        }
+
+        public Builder vips(List<NetworkAddress> v) {
+            vips = v;
+            return this;
+        }
+
+        public Builder cidrVips(List<NetworkCidr> v) {
+            cidrVips = v;
+            return this;
+        }
+
+        public Builder ports(List<Port> v) {
+            ports = v;
+            return this;
+        }
+
+        public Builder subjectAltNames(List<String> v) {
+            subjectAltNames = v;
+            return this;
+        }
+
+        /** The service's waypoint; null (the default) for none. */
+        public Builder waypoint(GatewayAddress v) {
+            waypoint = v;
+            return this;
+        }
+
+        /** Endpoint preferences; null means {@link LoadBalancing#DEFAULT}. */
+        public Builder loadBalancing(LoadBalancing v) {
+            loadBalancing = v;
+            return this;
+        }
+
+        public Builder ipFamilies(IpFamilies v) {
+            ipFamilies = v;
+            return this;
+        }
+
+        public Builder canonical(boolean v) {
+            canonical = v;
+            return this;
+        }
+
+        public Builder visibility(Visibility v) {
+            visibility = v;
+            return this;
+        }
+
+        public Service build() {
+            return new Service(
+                    name,
+                    namespace,
+                    hostname,
+                    vips,
+                    ports,
+                    subjectAltNames,
+                    waypoint,
+                    loadBalancing,
+                    ipFamilies,
+                    canonical,
+                    visibility,
+                    cidrVips);
+        }
     }
 }

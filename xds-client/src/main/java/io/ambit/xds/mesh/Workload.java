@@ -90,57 +90,6 @@ public record Workload(
         authorizationPolicies = List.copyOf(authorizationPolicies);
     }
 
-    /**
-     * The fields the local file had before istiod's were added; the rest take their defaults (no
-     * hostname, workload name = name, type POD, no cluster, locality, gateway or application tunnel,
-     * standard network mode, no authorization policy keys).
-     */
-    public Workload(
-            String uid,
-            String name,
-            String namespace,
-            List<NetworkAddress> ips,
-            String serviceAccount,
-            String trustDomain,
-            String node,
-            String network,
-            Map<String, String> labels,
-            String canonicalName,
-            String canonicalRevision,
-            Protocol protocol,
-            GatewayAddress waypoint,
-            Map<NamespacedHostname, List<Port>> services,
-            Status status,
-            int capacity) {
-        this(
-                uid,
-                name,
-                namespace,
-                ips,
-                serviceAccount,
-                trustDomain,
-                node,
-                network,
-                labels,
-                canonicalName,
-                canonicalRevision,
-                protocol,
-                waypoint,
-                services,
-                status,
-                capacity,
-                "",
-                name,
-                WorkloadType.POD,
-                "",
-                Locality.NONE,
-                null,
-                null,
-                false,
-                NetworkMode.STANDARD,
-                List.of());
-    }
-
     /** A builder with ztunnel's defaults: HBONE, healthy, capacity 1, trust domain cluster.local, SA default. */
     public static Builder builder(String uid, String name, String namespace) {
         return new Builder(uid, name, namespace);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ambit.policy.engine.PolicySnapshot;
 import io.ambit.policy.match.IpAddress;
 import io.ambit.policy.mesh.MeshConfig;
-import io.ambit.xds.mesh.LoadBalancing;
 import io.ambit.xds.mesh.MeshState;
 import io.ambit.xds.mesh.NetworkAddress;
 import io.ambit.xds.mesh.NetworkCidr;
@@ -95,19 +94,11 @@ class CidrIndexPropertyTest {
                     ranges.add(NetworkCidr.of(v.network(), v.ip(), v.length()));
                 }
             }
-            services.add(new Service(
-                    "s" + i,
-                    "ns",
-                    "s" + i + ".ns",
-                    exact,
-                    List.of(new Port(80, 80)),
-                    List.of(),
-                    null,
-                    LoadBalancing.DEFAULT,
-                    Service.IpFamilies.AUTOMATIC,
-                    false,
-                    Service.Visibility.PUBLIC,
-                    ranges));
+            services.add(Service.builder("s" + i, "ns", "s" + i + ".ns")
+                    .vips(exact)
+                    .cidrVips(ranges)
+                    .ports(List.of(new Port(80, 80)))
+                    .build());
         }
         var state = MeshState.of(List.of(), services, NO_POLICIES, "property");
         for (var q : queries) {

@@ -19,19 +19,11 @@ class CidrVipTest {
     private static final PolicySnapshot NO_POLICIES = PolicySnapshot.empty(MeshConfig.DEFAULT);
 
     static Service service(String host, List<String> vips, List<NetworkCidr> ranges) {
-        return new Service(
-                host,
-                "ns",
-                host,
-                vips.stream().map(NetworkAddress::parse).toList(),
-                List.of(new Port(80, 8080)),
-                List.of(),
-                null,
-                LoadBalancing.DEFAULT,
-                Service.IpFamilies.AUTOMATIC,
-                false,
-                Service.Visibility.PUBLIC,
-                ranges);
+        return Service.builder(host, "ns", host)
+                .vips(vips.stream().map(NetworkAddress::parse).toList())
+                .cidrVips(ranges)
+                .ports(List.of(new Port(80, 8080)))
+                .build();
     }
 
     static NetworkCidr range(String text) {

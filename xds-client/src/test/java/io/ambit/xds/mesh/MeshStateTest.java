@@ -18,35 +18,20 @@ class MeshStateTest {
     private static final PolicySnapshot NO_POLICIES = PolicySnapshot.empty(MeshConfig.DEFAULT);
 
     private static Workload workload(String uid, String ip, Map<NamespacedHostname, List<Port>> services) {
-        return new Workload(
-                uid,
-                "w",
-                "ns",
-                List.of(NetworkAddress.parse(ip)),
-                "sa",
-                "cluster.local",
-                "node",
-                "",
-                Map.of(),
-                "w",
-                "v1",
-                Workload.Protocol.HBONE,
-                null,
-                services,
-                Workload.Status.HEALTHY,
-                1);
+        return Workload.builder(uid, "w", "ns")
+                .ips(List.of(NetworkAddress.parse(ip)))
+                .serviceAccount("sa")
+                .node("node")
+                .canonicalRevision("v1")
+                .services(services)
+                .build();
     }
 
     private static Service service(String host, String vip) {
-        return new Service(
-                host,
-                "ns",
-                host,
-                List.of(NetworkAddress.parse(vip)),
-                List.of(new Port(80, 8080)),
-                List.of(),
-                null,
-                LoadBalancing.DEFAULT);
+        return Service.builder(host, "ns", host)
+                .vips(List.of(NetworkAddress.parse(vip)))
+                .ports(List.of(new Port(80, 8080)))
+                .build();
     }
 
     static Stream<Arguments> contradictions() {

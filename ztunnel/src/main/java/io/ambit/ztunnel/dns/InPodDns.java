@@ -1,8 +1,10 @@
 package io.ambit.ztunnel.dns;
 
 import java.io.IOException;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,6 +28,29 @@ public record InPodDns(InetSocketAddress address, DnsSettings settings) {
     /** The default address: the pod's loopback, ztunnel's port. */
     public static final InetSocketAddress DEFAULT_ADDRESS =
             new InetSocketAddress(InetAddress.getLoopbackAddress(), DnsProxy.PORT);
+
+    /**
+     * Where a dual-stack pod's proxy listens as well: the other family's loopback at the same port, when
+     * {@link #address()} is a loopback one — ip6tables' {@code REDIRECT} sends the pod's IPv6 DNS to
+     * {@code [::1]}, iptables' its IPv4 DNS to {@code 127.0.0.1}, and Istio's ztunnel listens on both. Null for
+     * any other address (one {@code DNS_PROXY_ADDR} names explicitly): that one only.
+     */
+    public InetSocketAddress otherLoopback() {
+        var ip = address.getAddress();
+        if (!ip.isLoopbackAddress()) {
+            return null;
+        }
+        try {
+            var other = ip instanceof Inet6Address
+                    ? InetAddress.getByAddress(new byte[] {127, 0, 0, 1})
+                    : InetAddress.getByAddress(LOOPBACK6);
+            return new InetSocketAddress(other, address.getPort());
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e); // lengths are right
+        }
+    }
+
+    private static final byte[] LOOPBACK6 = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 
     /**
      * Reads the settings; empty when DNS capture is off.

@@ -1,6 +1,7 @@
 package io.ambit.ztunnel.inbound;
 
 import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.server.Authority;
 import io.ambit.hbone.server.ConnectHandler;
 import io.ambit.hbone.server.ConnectRequest;
 import io.ambit.hbone.server.ConnectResponse;
@@ -331,7 +332,7 @@ public final class InboundHandler implements ConnectHandler {
             var remote = this.remote;
             accessLog.log(new AccessLog.Entry(
                     "inbound",
-                    remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+                    Authority.of(remote).toString(), // [v6]:port, as ztunnel
                     source == null ? null : source.name(),
                     srcIdentity,
                     authority,

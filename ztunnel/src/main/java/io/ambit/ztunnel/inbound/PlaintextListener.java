@@ -3,6 +3,7 @@ package io.ambit.ztunnel.inbound;
 import io.ambit.hbone.relay.InboundHold;
 import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.relay.Relay;
+import io.ambit.hbone.server.Authority;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.policy.engine.AccessRequest;
 import io.ambit.policy.engine.Decision;
@@ -311,10 +312,10 @@ public final class PlaintextListener implements AutoCloseable {
             var dst = target != null ? target : (InetSocketAddress) client.localAddress();
             accessLog.log(new AccessLog.Entry(
                     "inbound",
-                    remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+                    remote == null ? null : Authority.of(remote).toString(), // [v6]:port, as ztunnel
                     source == null ? null : source.name(),
                     null,
-                    dst == null ? null : dst.getAddress().getHostAddress() + ":" + dst.getPort(),
+                    dst == null ? null : Authority.of(dst).toString(),
                     null,
                     null,
                     workload == null ? null : workload.name(),

@@ -4,6 +4,7 @@ import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.pool.PoolConfig;
 import io.ambit.hbone.pool.SourceCertificates;
 import io.ambit.hbone.tls.ClientTls;
+import io.ambit.hbone.transport.Transport;
 import io.ambit.xds.mesh.Workload;
 import io.ambit.ztunnel.dns.DatagramChannels;
 import io.ambit.ztunnel.dns.DnsProxy;
@@ -21,6 +22,8 @@ import io.netty.channel.socket.DatagramChannel;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One pod's proxy (ztunnel-reference.md §1.3): its listeners inside the pod's network namespace
@@ -28,14 +31,22 @@ import java.time.Duration;
  * on the pod's 127.0.0.1:15053 unless DNS capture is off, optionally SOCKS5 on the pod's 127.0.0.1), its own
  * HBONE pool, DNS forwarder and app connections — every socket created in the pod and marked, through
  * {@link PodSockets} (UDP sockets here, the same way). Owns the namespace descriptor until closed.
+ *
+ * <p>Dual stack, as Istio's ztunnel: the TCP listeners bind {@code [::]} (both families, see
+ * {@link PodSockets}) wherever the kernel has IPv6, and the DNS proxy listens on {@code [::1]:15053} too,
+ * where the IPv6 capture rules send the pod's IPv6 DNS. Outbound HBONE connections bind no source address:
+ * the pod's own routing picks its address of the destination's family (an IPv4 pod address bound for an
+ * IPv6 destination could not connect).
  */
 final class PodProxy {
+    private static final Logger log = LoggerFactory.getLogger(PodProxy.class);
     private final String uid;
     private final NetnsFd netns;
     private final HbonePool pool;
     private final WorkloadProxy listeners;
     private final boolean transparent;
     private final DnsProxy.Shared dns;
+    private final DnsProxy dnsOtherFamily;
 
     private PodProxy(
             String uid,
@@ -43,13 +54,15 @@ final class PodProxy {
             HbonePool pool,
             WorkloadProxy listeners,
             boolean transparent,
-            DnsProxy.Shared dns) {
+            DnsProxy.Shared dns,
+            DnsProxy dnsOtherFamily) {
         this.uid = uid;
         this.netns = netns;
         this.pool = pool;
         this.listeners = listeners;
         this.transparent = transparent;
         this.dns = dns;
+        this.dnsOtherFamily = dnsOtherFamily;
     }
 
     /**
@@ -88,35 +101,48 @@ final class PodProxy {
                     shared.live(),
                     shared.metrics(),
                     sockets.transparent());
-            var ctx = new WorkloadProxy.Context(
-                    shared.mesh(),
-                    shared.certificates(),
-                    shared.tls(),
-                    transport,
-                    shared.group(),
-                    shared.accessLog(),
-                    shared.live(),
-                    shared.metrics(),
-                    pool,
-                    inbound,
-                    shared.ports().hbone(),
-                    sockets.transparent(),
-                    dns);
-            var any = InetAddress.getByAddress(new byte[4]);
+            var ctx = WorkloadProxy.Context.builder()
+                    .mesh(shared.mesh())
+                    .certificates(shared.certificates())
+                    .tls(shared.tls())
+                    .transport(transport)
+                    .group(shared.group())
+                    .accessLog(shared.accessLog())
+                    .live(shared.live())
+                    .metrics(shared.metrics())
+                    .pool(pool)
+                    .inbound(inbound)
+                    .hbonePort(shared.ports().hbone())
+                    .keepClientIp(sockets.transparent())
+                    .dns(dns)
+                    .build();
+            var any = InetAddress.getByAddress(new byte[sockets.ipv6() ? 16 : 4]); // [::] takes both families
             var ports = shared.ports();
-            var binds = new WorkloadProxy.Binds(
-                    new InetSocketAddress(any, ports.hbone()),
-                    new InetSocketAddress(any, ports.plaintext()),
-                    ports.socks() > 0 ? new InetSocketAddress(InetAddress.getLoopbackAddress(), ports.socks()) : null,
-                    new InetSocketAddress(any, ports.outbound()),
-                    true,
-                    dns == null ? null : shared.dns().address());
-            InetAddress podIp = workload.ips().isEmpty()
-                    ? null
-                    : workload.ips().getFirst().ip().toInetAddress();
-            var source = new OutboundFlow.Source(podIp, workload.uid());
+            var binds = WorkloadProxy.Binds.builder()
+                    .hbone(new InetSocketAddress(any, ports.hbone()))
+                    .plaintext(new InetSocketAddress(any, ports.plaintext()))
+                    .socks(
+                            ports.socks() > 0
+                                    ? new InetSocketAddress(InetAddress.getLoopbackAddress(), ports.socks())
+                                    : null)
+                    .outbound(new InetSocketAddress(any, ports.outbound()))
+                    .capture(true)
+                    .dns(dns == null ? null : shared.dns().address())
+                    .build();
+            // no source IP to bind: the workload is known by its uid, and in its own namespace the kernel picks
+            // its address of the destination's family (forwarded then names the app's address as the app used it)
+            var source = new OutboundFlow.Source(null, workload.uid());
             var listeners = WorkloadProxy.open(ctx, workload, binds, source);
-            return new PodProxy(workload.uid(), netns, pool, listeners, sockets.transparent(), dns);
+            DnsProxy otherFamily = null;
+            if (dns != null && sockets.ipv6()) {
+                try {
+                    otherFamily = dnsOtherFamily(shared, workload, dns, transport);
+                } catch (Exception e) {
+                    listeners.close(Duration.ZERO);
+                    throw e;
+                }
+            }
+            return new PodProxy(workload.uid(), netns, pool, listeners, sockets.transparent(), dns, otherFamily);
         } catch (Exception e) {
             pool.close();
             if (dns != null) {
@@ -127,11 +153,46 @@ final class PodProxy {
     }
 
     /**
+     * The DNS proxy on the other family's loopback ({@code [::1]:15053} next to {@code 127.0.0.1:15053}), or
+     * null: none configured, or the pod has no such loopback (IPv6 disabled in it: then no IPv6 DNS to
+     * capture either).
+     */
+    private static DnsProxy dnsOtherFamily(
+            InPodProxies.Shared shared, Workload workload, DnsProxy.Shared dns, Transport transport) throws Exception {
+        var address = shared.dns().otherLoopback();
+        if (address == null) {
+            return null;
+        }
+        try {
+            return DnsProxy.open(address, shared.mesh(), workload, dns, transport, shared.group());
+        } catch (Exception e) {
+            if (!isAddressNotAvailable(e)) {
+                throw e;
+            }
+            log.info(
+                    "pod {}: no {} in its network namespace: its DNS proxy listens on {} only",
+                    workload.uid(),
+                    address.getAddress().getHostAddress(),
+                    shared.dns().address());
+            return null;
+        }
+    }
+
+    /** EADDRNOTAVAIL from a bind, however Netty wraps it. */
+    private static boolean isAddressNotAvailable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (String.valueOf(t.getMessage()).contains("Cannot assign requested address")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * Makes the transport's UDP channels inside the pod's namespace, marked (as {@link PodSockets} does for
      * TCP): the DNS proxy's listener and its upstream sockets.
      */
-    private static ChannelFactory<DatagramChannel> datagrams(
-            NetnsThread thread, NetnsFd netns, io.ambit.hbone.transport.Transport transport) {
+    private static ChannelFactory<DatagramChannel> datagrams(NetnsThread thread, NetnsFd netns, Transport transport) {
         var type = DatagramChannels.type(transport);
         return () -> {
             try {
@@ -186,6 +247,9 @@ final class PodProxy {
         try {
             listeners.close(deadline);
         } finally {
+            if (dnsOtherFamily != null) {
+                dnsOtherFamily.close();
+            }
             pool.close();
             if (dns != null) {
                 dns.close();

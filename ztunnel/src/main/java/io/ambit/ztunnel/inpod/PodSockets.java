@@ -21,6 +21,12 @@ import java.util.concurrent.Callable;
  * permits, {@code IP_TRANSPARENT} (TPROXY delivers only to transparent listeners); connecting sockets
  * get {@code IP_TRANSPARENT} and {@code IP_FREEBIND} so the app connection can bind the client's IP.
  *
+ * <p>Dual stack: where the kernel has IPv6, Netty's sockets are {@code AF_INET6}; listeners then get
+ * {@code IPV6_V6ONLY} off, so one listener on {@code [::]} takes the pod's IPv4 and IPv6 connections (the
+ * redirect script captures both families in a dual-stack pod), as Istio's ztunnel listens on both — also in a
+ * pod whose {@code net.ipv6.bindv6only} is 1. Netty's native socket creation turns it off today; it is set here
+ * again so that the capture does not rest on that detail of one transport.
+ *
  * <p>Why Netty's own channel is built on the namespace thread rather than a raw descriptor adopted:
  * the kernel fixes a socket's namespace at {@code socket(2)}, so constructing the channel there (its
  * constructor makes the socket) is the same as making the descriptor there; and Netty's descriptor-
@@ -38,6 +44,7 @@ final class PodSockets {
     private final NetnsFd netns;
     private final Transport base;
     private final boolean transparent;
+    private final boolean ipv6;
 
     /**
      * Probes the namespace once: a listener socket is made there with every option, to learn whether
@@ -56,6 +63,7 @@ final class PodSockets {
         ServerSocketChannel probe = create(() -> newInstance(base.serverChannelClass()), true);
         try {
             this.transparent = SocketOptions.transparent(fd(probe));
+            this.ipv6 = SocketOptions.ipv6(fd(probe));
         } finally {
             probe.unsafe().closeForcibly();
         }
@@ -72,6 +80,15 @@ final class PodSockets {
      */
     boolean transparent() {
         return transparent;
+    }
+
+    /**
+     * Whether the sockets here are IPv6 ones that take both families: listeners then bind {@code [::]}
+     * ({@code 0.0.0.0} would take IPv4 only). False when the kernel has no IPv6 (Netty then makes IPv4
+     * sockets, and a pod can have no IPv6 traffic to capture).
+     */
+    boolean ipv6() {
+        return ipv6;
     }
 
     NetnsFd netns() {
@@ -104,6 +121,9 @@ final class PodSockets {
                         SocketOptions.setMark(fd, SocketOptions.ZTUNNEL_MARK);
                         if (listener) {
                             SocketOptions.setReusePort(fd);
+                            if (SocketOptions.ipv6(fd)) {
+                                SocketOptions.setDualStack(fd);
+                            }
                             SocketOptions.trySetTransparent(fd);
                         } else if (SocketOptions.trySetTransparent(fd)) {
                             SocketOptions.trySetFreebind(fd);

@@ -73,19 +73,111 @@ public final class Node implements AutoCloseable {
      * (inbound) and {@code dns} (UDP and TCP; 0: no DNS proxy); on the node's first workload IP
      * {@code metrics} ({@code /metrics}, {@code /stats/prometheus}) and {@code readiness}
      * ({@code /healthz/ready}); {@code admin} is the process's, on 127.0.0.1 (0: any free port).
+     * {@link #builder} starts from ztunnel's ports and names the ones that differ.
      */
     public record Ports(int hbone, int socks, int metrics, int readiness, int admin, int plaintext, int dns) {
         /** ztunnel's ports, with the DNS proxy on each workload IP's 15053 ({@code ambit run}). */
         public static final Ports DEFAULT = new Ports(15008, 15080, 15020, 15021, 15000, 15006, DnsProxy.PORT);
 
-        /** Without a DNS proxy. */
-        public Ports(int hbone, int socks, int metrics, int readiness, int admin, int plaintext) {
-            this(hbone, socks, metrics, readiness, admin, plaintext, 0);
+        /**
+         * A builder holding {@link #DEFAULT}. A call site names the ports it changes (seven ints in a row
+         * are easy to misplace), and a new port is one more setter, not one more constructor.
+         */
+        public static Builder builder() {
+            return DEFAULT.toBuilder();
         }
 
-        /** With inbound plaintext on ztunnel's 15006, without a DNS proxy. */
-        public Ports(int hbone, int socks, int metrics, int readiness, int admin) {
-            this(hbone, socks, metrics, readiness, admin, 15006, 0);
+        /** A builder holding these ports, to change a few. */
+        public Builder toBuilder() {
+            return new Builder()
+                    .hbone(hbone)
+                    .socks(socks)
+                    .metrics(metrics)
+                    .readiness(readiness)
+                    .admin(admin)
+                    .plaintext(plaintext)
+                    .dns(dns);
+        }
+
+        /**
+         * The ports of a {@code hbone,socks,metrics,readiness,admin,plaintext} list, as {@code --ports}
+         * takes them; no DNS proxy.
+         *
+         * @throws IllegalArgumentException naming the count or the port that is off
+         */
+        public static Ports ofList(int... values) {
+            if (values.length != 6) {
+                throw new IllegalArgumentException(
+                        "has " + values.length + " values (expected: 6, hbone,socks,metrics,ready,admin,plaintext)");
+            }
+            String[] names = {"hbone", "socks", "metrics", "ready", "admin", "plaintext"};
+            for (int i = 0; i < 6; i++) {
+                if (values[i] < 0 || values[i] > 65535) {
+                    throw new IllegalArgumentException(
+                            names[i] + " is " + values[i] + " (expected: 0 to 65535; 0 picks a free port)");
+                }
+            }
+            return builder()
+                    .hbone(values[0])
+                    .socks(values[1])
+                    .metrics(values[2])
+                    .readiness(values[3])
+                    .admin(values[4])
+                    .plaintext(values[5])
+                    .dns(0)
+                    .build();
+        }
+
+        /** Names the ports one by one (0 picks a free port; {@code dns} 0: no DNS proxy). */
+        public static final class Builder {
+            private int hbone;
+            private int socks;
+            private int metrics;
+            private int readiness;
+            private int admin;
+            private int plaintext;
+            private int dns;
+
+            private Builder() {}
+
+            public Builder hbone(int v) {
+                hbone = v;
+                return this;
+            }
+
+            public Builder socks(int v) {
+                socks = v;
+                return this;
+            }
+
+            public Builder metrics(int v) {
+                metrics = v;
+                return this;
+            }
+
+            public Builder readiness(int v) {
+                readiness = v;
+                return this;
+            }
+
+            public Builder admin(int v) {
+                admin = v;
+                return this;
+            }
+
+            public Builder plaintext(int v) {
+                plaintext = v;
+                return this;
+            }
+
+            public Builder dns(int v) {
+                dns = v;
+                return this;
+            }
+
+            public Ports build() {
+                return new Ports(hbone, socks, metrics, readiness, admin, plaintext, dns);
+            }
         }
     }
 
@@ -189,20 +281,20 @@ public final class Node implements AutoCloseable {
                         group,
                         new DnsMetrics(node.registry));
             }
-            node.context = new WorkloadProxy.Context(
-                    mesh,
-                    certificates,
-                    tls,
-                    transport,
-                    group,
-                    accessLog,
-                    node.live,
-                    metrics,
-                    pool,
-                    inbound,
-                    ports.hbone(),
-                    false,
-                    node.dns);
+            node.context = WorkloadProxy.Context.builder()
+                    .mesh(mesh)
+                    .certificates(certificates)
+                    .tls(tls)
+                    .transport(transport)
+                    .group(group)
+                    .accessLog(accessLog)
+                    .live(node.live)
+                    .metrics(metrics)
+                    .pool(pool)
+                    .inbound(inbound)
+                    .hbonePort(ports.hbone())
+                    .dns(node.dns)
+                    .build();
             for (var w : workloads) {
                 if (w.protocol() != Workload.Protocol.HBONE) {
                     continue;
@@ -231,13 +323,12 @@ public final class Node implements AutoCloseable {
 
     private WorkloadProxy openProxy(Workload w, String ip) throws Exception {
         InetAddress address = InetAddress.getByName(ip); // a literal: no lookup
-        var binds = new WorkloadProxy.Binds(
-                new InetSocketAddress(address, ports.hbone()),
-                new InetSocketAddress(address, ports.plaintext()),
-                new InetSocketAddress(address, ports.socks()),
-                null,
-                false,
-                ports.dns() > 0 ? new InetSocketAddress(address, ports.dns()) : null);
+        var binds = WorkloadProxy.Binds.builder()
+                .hbone(new InetSocketAddress(address, ports.hbone()))
+                .plaintext(new InetSocketAddress(address, ports.plaintext()))
+                .socks(new InetSocketAddress(address, ports.socks()))
+                .dns(ports.dns() > 0 ? new InetSocketAddress(address, ports.dns()) : null)
+                .build();
         return WorkloadProxy.open(context, w, binds, OutboundFlow.Source.at(address));
     }
 

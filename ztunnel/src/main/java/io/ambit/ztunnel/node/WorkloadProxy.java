@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -38,7 +39,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WorkloadProxy implements AutoCloseable {
     /**
-     * What a workload's listeners share with others of the same node or pod.
+     * What a workload's listeners share with others of the same node or pod. Made with {@link #builder}:
+     * thirteen arguments in a row are easy to misplace, and a new one is one more setter, not one more
+     * constructor.
      *
      * @param transport creates the listeners' sockets (and, through the pool and handler, theirs)
      * @param pool      carries outbound tunnels
@@ -61,39 +64,135 @@ public final class WorkloadProxy implements AutoCloseable {
             int hbonePort,
             boolean keepClientIp,
             DnsProxy.Shared dns) {
-        /** Without a DNS proxy. */
-        public Context(
-                MeshSource mesh,
-                CertificateManager certificates,
-                TlsSettings tls,
-                Transport transport,
-                EventLoopGroup group,
-                AccessLog accessLog,
-                LiveConnections live,
-                TrafficMetrics metrics,
-                HbonePool pool,
-                InboundHandler inbound,
-                int hbonePort,
-                boolean keepClientIp) {
-            this(
-                    mesh,
-                    certificates,
-                    tls,
-                    transport,
-                    group,
-                    accessLog,
-                    live,
-                    metrics,
-                    pool,
-                    inbound,
-                    hbonePort,
-                    keepClientIp,
-                    null);
+        public Context {
+            // a builder that was not told one of these fails here, naming it, not at the first connection
+            Objects.requireNonNull(mesh, "workload proxy context: mesh");
+            Objects.requireNonNull(certificates, "workload proxy context: certificates");
+            Objects.requireNonNull(tls, "workload proxy context: tls");
+            Objects.requireNonNull(transport, "workload proxy context: transport");
+            Objects.requireNonNull(group, "workload proxy context: group");
+            Objects.requireNonNull(accessLog, "workload proxy context: accessLog");
+            Objects.requireNonNull(live, "workload proxy context: live");
+            Objects.requireNonNull(metrics, "workload proxy context: metrics");
+            Objects.requireNonNull(pool, "workload proxy context: pool");
+            Objects.requireNonNull(inbound, "workload proxy context: inbound");
+        }
+
+        /**
+         * A builder: {@code mesh} to {@code inbound} must be set; {@code hbonePort} is 15008,
+         * {@code keepClientIp} false and {@code dns} none unless set.
+         */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Names the fields one by one; {@link #build} checks that none is missing. */
+        public static final class Builder {
+            private MeshSource mesh;
+            private CertificateManager certificates;
+            private TlsSettings tls;
+            private Transport transport;
+            private EventLoopGroup group;
+            private AccessLog accessLog;
+            private LiveConnections live;
+            private TrafficMetrics metrics;
+            private HbonePool pool;
+            private InboundHandler inbound;
+            private int hbonePort = 15008;
+            private boolean keepClientIp;
+            private DnsProxy.Shared dns;
+
+            private Builder() {}
+
+            public Builder mesh(MeshSource v) {
+                mesh = v;
+                return this;
+            }
+
+            public Builder certificates(CertificateManager v) {
+                certificates = v;
+                return this;
+            }
+
+            public Builder tls(TlsSettings v) {
+                tls = v;
+                return this;
+            }
+
+            public Builder transport(Transport v) {
+                transport = v;
+                return this;
+            }
+
+            public Builder group(EventLoopGroup v) {
+                group = v;
+                return this;
+            }
+
+            public Builder accessLog(AccessLog v) {
+                accessLog = v;
+                return this;
+            }
+
+            public Builder live(LiveConnections v) {
+                live = v;
+                return this;
+            }
+
+            public Builder metrics(TrafficMetrics v) {
+                metrics = v;
+                return this;
+            }
+
+            public Builder pool(HbonePool v) {
+                pool = v;
+                return this;
+            }
+
+            public Builder inbound(InboundHandler v) {
+                inbound = v;
+                return this;
+            }
+
+            /** The inbound HBONE port of every node, for outbound routes (15008 unless set). */
+            public Builder hbonePort(int v) {
+                hbonePort = v;
+                return this;
+            }
+
+            public Builder keepClientIp(boolean v) {
+                keepClientIp = v;
+                return this;
+            }
+
+            /** What DNS proxies share; null (the default): no DNS listener. */
+            public Builder dns(DnsProxy.Shared v) {
+                dns = v;
+                return this;
+            }
+
+            public Context build() {
+                return new Context(
+                        mesh,
+                        certificates,
+                        tls,
+                        transport,
+                        group,
+                        accessLog,
+                        live,
+                        metrics,
+                        pool,
+                        inbound,
+                        hbonePort,
+                        keepClientIp,
+                        dns);
+            }
         }
     }
 
     /**
-     * Where each listener binds; null leaves it out.
+     * Where each listener binds; null leaves it out. Made with {@link #builder}, which names each listener
+     * it opens.
      *
      * @param capture whether connections arrive captured by the pod's iptables (TPROXY inbound, REDIRECT
      *                outbound): plaintext then forwards to the port the client dialed
@@ -106,14 +205,9 @@ public final class WorkloadProxy implements AutoCloseable {
             InetSocketAddress outbound,
             boolean capture,
             InetSocketAddress dns) {
-        /** Without a DNS listener. */
-        public Binds(
-                InetSocketAddress hbone,
-                InetSocketAddress plaintext,
-                InetSocketAddress socks,
-                InetSocketAddress outbound,
-                boolean capture) {
-            this(hbone, plaintext, socks, outbound, capture, null);
+        /** A builder with no listener and no capture. */
+        public static Builder builder() {
+            return new Builder();
         }
 
         /** ztunnel's own ports here (and its defaults): a connection to one of them is a self-call. */
@@ -125,6 +219,52 @@ public final class WorkloadProxy implements AutoCloseable {
                 }
             }
             return ports;
+        }
+
+        /** Names the listeners one by one; one left unset (null) is not opened. */
+        public static final class Builder {
+            private InetSocketAddress hbone;
+            private InetSocketAddress plaintext;
+            private InetSocketAddress socks;
+            private InetSocketAddress outbound;
+            private boolean capture;
+            private InetSocketAddress dns;
+
+            private Builder() {}
+
+            public Builder hbone(InetSocketAddress v) {
+                hbone = v;
+                return this;
+            }
+
+            public Builder plaintext(InetSocketAddress v) {
+                plaintext = v;
+                return this;
+            }
+
+            public Builder socks(InetSocketAddress v) {
+                socks = v;
+                return this;
+            }
+
+            public Builder outbound(InetSocketAddress v) {
+                outbound = v;
+                return this;
+            }
+
+            public Builder capture(boolean v) {
+                capture = v;
+                return this;
+            }
+
+            public Builder dns(InetSocketAddress v) {
+                dns = v;
+                return this;
+            }
+
+            public Binds build() {
+                return new Binds(hbone, plaintext, socks, outbound, capture, dns);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.ambit.ztunnel.outbound;
 
+import io.ambit.hbone.pool.DirectTunnel;
 import io.ambit.hbone.pool.HbonePool;
 import io.ambit.hbone.pool.HboneStream;
 import io.ambit.hbone.pool.PoolKey;
@@ -8,6 +9,7 @@ import io.ambit.hbone.pool.TunnelRequest;
 import io.ambit.hbone.relay.InboundHold;
 import io.ambit.hbone.relay.ReadAllocators;
 import io.ambit.hbone.relay.Relay;
+import io.ambit.hbone.relay.RelayResult;
 import io.ambit.hbone.server.Authority;
 import io.ambit.hbone.server.Forwarded;
 import io.ambit.hbone.transport.Transport;
@@ -50,6 +52,8 @@ public final class OutboundFlow {
     private final AccessLog accessLog;
     private final TrafficMetrics metrics;
     private final OnDemandDns dns;
+    /** HBONE tunnels as direct streams ({@link HbonePool#tunnel}); off with {@code -Dambit.hbone.directClientStreams=false}. */
+    private final boolean directStreams = HbonePool.directClientStreams();
     /**
      * The metric labels of recent routes, shared by the connections that take them (keyed by the route
      * object, which {@link OutboundRouter} reuses): each connection would otherwise hold its own labels and
@@ -264,8 +268,18 @@ public final class OutboundFlow {
                 .withForwarded(forwarded(conn, route.service()))
                 .withBaggage(baggage(conn.source));
         // on the client's event loop: the stream and the client socket then share one thread
-        pool.connect(key, tunnel, conn.client.eventLoop())
-                .whenComplete((stream, error) -> relayOrFail(conn, stream, error, route.hbone()));
+        if (directStreams) {
+            pool.tunnel(key, tunnel, conn.client.eventLoop()).whenComplete((direct, error) -> {
+                if (error == null) {
+                    conn.relay(direct);
+                } else {
+                    failed(conn, error, route.hbone());
+                }
+            });
+        } else {
+            pool.connect(key, tunnel, conn.client.eventLoop())
+                    .whenComplete((stream, error) -> relayOrFail(conn, stream, error, route.hbone()));
+        }
     }
 
     /**
@@ -311,8 +325,13 @@ public final class OutboundFlow {
     private static void relayOrFail(Conn conn, HboneStream stream, Throwable error, InetSocketAddress hbone) {
         if (error == null) {
             conn.relay(stream.channel());
-            return;
+        } else {
+            failed(conn, error, hbone);
         }
+    }
+
+    /** The tunnel was refused or could not be opened: DENY for the destination's 401, else a connect failure. */
+    private static void failed(Conn conn, Throwable error, InetSocketAddress hbone) {
         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
         if (cause instanceof TunnelRejectedException rejected && rejected.status() == 401) {
             conn.fail(Failure.NOT_ALLOWED, "DENY", "denied by the destination's policy (HBONE 401)");
@@ -355,13 +374,25 @@ public final class OutboundFlow {
         }
 
         void relay(Channel upstream) {
+            connected();
+            Relay.start(client, upstream, this::relayEnded);
+        }
+
+        /** A direct HBONE stream: relayed to the client's socket on the stream's connection (same rules, same report). */
+        void relay(DirectTunnel tunnel) {
+            connected();
+            tunnel.relay(client, this::relayEnded);
+        }
+
+        private void connected() {
             destination = null; // the route says where; not kept for as long as the connection is open
             metrics.opened(labels("-"));
             reply.connected(client);
-            Relay.start(
-                    client,
-                    upstream,
-                    r -> log(r.aToB(), r.bToA(), "-", r.cause() == null ? null : "relay: " + r.outcome()));
+        }
+
+        /** {@code aToB}: what the client sent; {@code bToA}: what it received. */
+        private void relayEnded(RelayResult r) {
+            log(r.aToB(), r.bToA(), "-", r.cause() == null ? null : "relay: " + r.outcome());
         }
 
         /** {@link #resolveLabels}, once per connection (it looks the service up among all services). */
@@ -500,7 +531,7 @@ public final class OutboundFlow {
             }
             accessLog.log(new AccessLog.Entry(
                     "outbound",
-                    remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort(),
+                    remote == null ? null : Authority.of(remote).toString(), // [v6]:port, as ztunnel
                     source == null ? null : source.name(),
                     source == null ? null : source.identity().toString(),
                     dstAddr,

@@ -82,7 +82,7 @@ class ConfigDumpShapeTest {
         Path file = dir.resolve("mesh.yaml");
         Files.writeString(file, MESH);
         try (var mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca"))
-                        .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0)));
+                        .withPorts(Node.Ports.builder().admin(0).dns(0).build()));
                 var http = HttpClient.newBuilder()
                         .connectTimeout(Duration.ofSeconds(10))
                         .build()) {

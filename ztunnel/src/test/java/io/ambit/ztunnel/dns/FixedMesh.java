@@ -42,7 +42,10 @@ final class FixedMesh implements MeshSource {
         for (var v : vips) {
             list.add(ip(v));
         }
-        return new Service(name, ns, host, list, List.of(new Port(80, 8080)), List.of(), null, null);
+        return Service.builder(name, ns, host)
+                .vips(list)
+                .ports(List.of(new Port(80, 8080)))
+                .build();
     }
 
     static Workload workload(String uid, String ns, String ip, Service... backs) {
@@ -68,18 +71,11 @@ final class FixedMesh implements MeshSource {
     static MeshState standard() {
         var httpbin = service("httpbin", "default", "httpbin.default.svc.cluster.local", "10.96.0.10", "fd00::10");
         var wildcard = service("wild", "default", "*.example.com", "240.240.0.1");
-        var secret = new Service(
-                "secret",
-                "private",
-                "secret.private.svc.cluster.local",
-                List.of(ip("10.96.0.20")),
-                List.of(new Port(80, 8080)),
-                List.of(),
-                null,
-                null,
-                Service.IpFamilies.AUTOMATIC,
-                false,
-                Service.Visibility.NAMESPACE);
+        var secret = Service.builder("secret", "private", "secret.private.svc.cluster.local")
+                .vips(List.of(ip("10.96.0.20")))
+                .ports(List.of(new Port(80, 8080)))
+                .visibility(Service.Visibility.NAMESPACE)
+                .build();
         var db = service("db", "default", "db.default.svc.cluster.local");
         var ext = service("ext", "default", "ext.example.org");
         var workloads = List.of(

@@ -50,6 +50,25 @@ class InPodDnsEnvTest {
         assertThat(a.getAddress().getHostAddress() + " " + a.getPort()).isEqualTo(expected);
     }
 
+    @ParameterizedTest(name = "DNS_PROXY_ADDR={0} -> also {1}")
+    @CsvSource({
+        "'', '[::1]:15053'", // the default: a dual-stack pod's IPv6 DNS is redirected to [::1]
+        "127.0.0.1:5353, '[::1]:5353'",
+        "'[::1]:15053', 127.0.0.1:15053",
+        "10.0.0.7:15053, none", // an address named explicitly: that one only
+        "'[fd00::7]:15053', none",
+    })
+    void aLoopbackAddressHasItsOtherFamilysLoopbackForDualStackPods(String value, String expected) throws Exception {
+        var other = InPodDns.fromEnvironment(env("DNS_PROXY_ADDR", value))
+                .orElseThrow()
+                .otherLoopback();
+        assertThat(
+                        other == null
+                                ? "none"
+                                : io.ambit.hbone.server.Authority.of(other).toString())
+                .isEqualTo(expected);
+    }
+
     @ParameterizedTest(name = "{0}={1} is refused by name")
     @CsvSource({
         "DNS_CAPTURE, maybe, 'DNS_CAPTURE is \"maybe\" (expected: true or false)'",

@@ -47,7 +47,7 @@ class LocalMeshDnsTest {
         Path file = dir.resolve("mesh.yaml");
         Files.writeString(file, MESH);
         mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca"))
-                .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006, DnsProxy.PORT)));
+                .withPorts(Node.Ports.builder().admin(0).build()));
     }
 
     @AfterAll

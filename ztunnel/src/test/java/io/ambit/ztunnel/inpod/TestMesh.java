@@ -3,11 +3,14 @@ package io.ambit.ztunnel.inpod;
 import io.ambit.hbone.ca.LocalCa;
 import io.ambit.hbone.cert.CertificateManager;
 import io.ambit.hbone.cert.Scheduler;
+import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
 import io.ambit.xds.file.ChangeTrigger;
 import io.ambit.xds.file.LocalFileSource;
+import io.ambit.ztunnel.dns.InPodDns;
 import io.ambit.ztunnel.telemetry.AccessLog;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -69,6 +72,27 @@ public final class TestMesh implements AutoCloseable {
         source = LocalFileSource.open(file, trigger);
         transport = Transports.select();
         group = transport.newEventLoopGroup(2, "test-" + transport);
+    }
+
+    /**
+     * In-pod proxies over this mesh with ztunnel's ports and a 1 s drain, as the in-pod tests run them.
+     *
+     * @param zdsSocket the CNI agent's socket, or null (the test drives the proxies directly)
+     * @param dns       each pod's DNS proxy, or null for none
+     */
+    public InPodProxies.Config inPodConfig(Path zdsSocket, MeterRegistry registry, InPodDns dns) {
+        return new InPodProxies.Config(
+                zdsSocket,
+                source,
+                certificates,
+                TlsSettings.defaults(),
+                transport,
+                group,
+                accessLog,
+                registry,
+                InPodProxies.Ports.DEFAULT,
+                Duration.ofSeconds(1),
+                dns);
     }
 
     /** Rewrites the mesh file and reloads it now, on this thread. */

@@ -3,7 +3,6 @@ package io.ambit.ztunnel.inpod;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.ztunnel.inpod.sys.NetnsFd;
 import io.ambit.ztunnel.inpod.sys.SocketOptions;
 import io.ambit.ztunnel.inpod.zds.AddWorkload;
@@ -49,17 +48,7 @@ class ZdsClientTest {
         mesh = new TestMesh(dir, MESH);
         var socket = dir.resolve("ztunnel.sock");
         agent = new FakeCniAgent(socket);
-        proxies = InPodProxies.start(new InPodProxies.Config(
-                socket,
-                mesh.source,
-                mesh.certificates,
-                TlsSettings.defaults(),
-                mesh.transport,
-                mesh.group,
-                mesh.accessLog,
-                new SimpleMeterRegistry(),
-                InPodProxies.Ports.DEFAULT,
-                Duration.ofSeconds(1)));
+        proxies = InPodProxies.start(mesh.inPodConfig(socket, new SimpleMeterRegistry(), null));
         assertThat(agent.accept().getVersion()).isEqualTo(Version.V1);
         file = dir.resolve("not-a-netns");
         Files.writeString(file, "plain file\n");

@@ -85,7 +85,7 @@ class NodeMembershipTest {
         mesh = LocalMesh.start(new LocalMesh.Config(
                 file,
                 dir.resolve("ca"),
-                new Node.Ports(15008, 15080, 15020, 15021, 0, 15006),
+                Node.Ports.builder().admin(0).dns(0).build(),
                 false,
                 AccessLog.slf4j().and(log::add),
                 trigger));

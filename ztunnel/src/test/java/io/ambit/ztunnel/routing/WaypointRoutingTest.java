@@ -129,15 +129,12 @@ class WaypointRoutingTest {
                 .toList();
         var services = state.services().stream()
                 .map(sv -> sv.hostname().equals(key.hostname())
-                        ? new Service(
-                                sv.name(),
-                                sv.namespace(),
-                                sv.hostname(),
-                                sv.vips(),
-                                List.of(new Port(80, 0)),
-                                sv.subjectAltNames(),
-                                null,
-                                sv.loadBalancing())
+                        ? Service.builder(sv.name(), sv.namespace(), sv.hostname())
+                                .vips(sv.vips())
+                                .ports(List.of(new Port(80, 0)))
+                                .subjectAltNames(sv.subjectAltNames())
+                                .loadBalancing(sv.loadBalancing())
+                                .build()
                         : sv)
                 .toList();
         var named = MeshState.of(workloads, services, state.policies(), "test");

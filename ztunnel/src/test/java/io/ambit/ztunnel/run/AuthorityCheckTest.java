@@ -52,7 +52,7 @@ class AuthorityCheckTest {
         var client = SpiffeId.parse("spiffe://cluster.local/ns/shop/sa/client");
         var podA = SpiffeId.parse("spiffe://cluster.local/ns/shop/sa/a");
         try (var mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca"))
-                        .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0)));
+                        .withPorts(Node.Ports.builder().admin(0).dns(0).build()));
                 var tls = new ClientTls(TlsSettings.defaults());
                 var pool = new HbonePool(
                         PoolConfig.defaults(),

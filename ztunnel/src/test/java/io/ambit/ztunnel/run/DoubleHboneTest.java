@@ -94,7 +94,7 @@ class DoubleHboneTest {
         try (var mesh = LocalMesh.start(new LocalMesh.Config(
                         dir.resolve("mesh.yaml"),
                         dir.resolve("ca"),
-                        new Node.Ports(15008, 15080, 15020, 15021, 0),
+                        Node.Ports.builder().admin(0).dns(0).build(),
                         false,
                         log::add,
                         null));

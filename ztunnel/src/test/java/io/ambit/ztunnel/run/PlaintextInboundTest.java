@@ -104,7 +104,7 @@ class PlaintextInboundTest {
         Path file = dir.resolve("mesh.yaml");
         Files.writeString(file, MESH);
         mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca"))
-                .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006))
+                .withPorts(Node.Ports.builder().admin(0).dns(0).build())
                 .withAccessLog(AccessLog.slf4j().and(log::add)));
     }
 

@@ -55,7 +55,7 @@ class ResponseBaggageTest {
         HttpServer app = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.133.5.2"), 8080), 8);
         app.start();
         try (var mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca"))
-                        .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0)));
+                        .withPorts(Node.Ports.builder().admin(0).dns(0).build()));
                 var tls = new ClientTls(TlsSettings.defaults());
                 var pool = new HbonePool(
                         PoolConfig.defaults(),

@@ -132,12 +132,7 @@ class SandwichInboundTest {
         Files.writeString(file, MESH);
         // no demo apps: the test's own apps read what arrives
         mesh = LocalMesh.start(new LocalMesh.Config(
-                file,
-                dir.resolve("ca"),
-                new Node.Ports(15008, 15080, 15020, 15021, 0),
-                false,
-                AccessLog.slf4j(),
-                null));
+                file, dir.resolve("ca"), Node.Ports.builder().admin(0).dns(0).build(), false, AccessLog.slf4j(), null));
         tls = new ClientTls(TlsSettings.defaults());
         pool = new HbonePool(
                 PoolConfig.defaults(),

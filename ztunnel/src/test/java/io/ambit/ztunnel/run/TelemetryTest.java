@@ -37,8 +37,8 @@ class TelemetryTest {
     static void start() throws Exception {
         Path file = dir.resolve("mesh.yaml");
         Files.writeString(file, MESH);
-        mesh = LocalMesh.start(
-                LocalMesh.Config.of(file, dir.resolve("ca")).withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0)));
+        mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca"))
+                .withPorts(Node.Ports.builder().admin(0).dns(0).build()));
     }
 
     @AfterAll

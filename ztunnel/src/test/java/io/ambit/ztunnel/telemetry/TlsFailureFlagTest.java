@@ -86,7 +86,7 @@ class TlsFailureFlagTest {
         try {
             awaitFile(serverLog, "ACCEPT");
             var config = LocalMesh.Config.of(mesh, dir.resolve("ca"))
-                    .withPorts(new Node.Ports(15008, 15080, 15020, 15021, 0, 15006))
+                    .withPorts(Node.Ports.builder().admin(0).dns(0).build())
                     .withServedElsewhere((state, w) -> w.name().equals("server"));
             try (var local = LocalMesh.start(config);
                     var http = HttpClient.newBuilder()

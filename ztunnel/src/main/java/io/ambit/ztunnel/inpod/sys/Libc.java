@@ -42,6 +42,7 @@ final class Libc {
     static final int SOL_IPV6 = 41;
     static final int IP_FREEBIND = 15;
     static final int IP_TRANSPARENT = 19;
+    static final int IPV6_V6ONLY = 26;
     static final int IPV6_TRANSPARENT = 75;
     static final int SO_ORIGINAL_DST = 80; // also IP6T_SO_ORIGINAL_DST at SOL_IPV6
     static final int MSG_CTRUNC = 0x8;

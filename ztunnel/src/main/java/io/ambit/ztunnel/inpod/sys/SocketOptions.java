@@ -46,7 +46,7 @@ public final class SocketOptions {
     /**
      * {@code IP_TRANSPARENT} (and {@code IPV6_TRANSPARENT} on an IPv6 socket, as Netty's dual-stack
      * sockets are): a listener may then take TPROXY'd connections, a client may bind an address that is
-     * not local (the original client's). Both set the same flag; IPv4 traffic needs only the first.
+     * not local (the original client's), for either family: the kernel keeps one flag for both options.
      *
      * @return false when the kernel refused it (no CAP_NET_ADMIN / CAP_NET_RAW): callers then run without
      *     source-IP preservation, as ztunnel's auto-detection does
@@ -62,9 +62,26 @@ public final class SocketOptions {
                 Libc.setsockopt(fd, Libc.SOL_IPV6, Libc.IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT");
             }
         } catch (ErrnoException e) {
-            // IPv4 traffic (all a pod's capture handles here) needs only IP_TRANSPARENT
+            // the same flag as IP_TRANSPARENT in the kernel (inet_sk's TRANSPARENT bit): set already
         }
         return true;
+    }
+
+    /**
+     * Whether the socket is an IPv6 one ({@code AF_INET6}), as Netty makes them wherever the kernel has IPv6:
+     * bound to {@code [::]} without {@code IPV6_V6ONLY} it takes IPv4 connections too (as IPv4-mapped
+     * addresses, which Netty reports as IPv4).
+     */
+    public static boolean ipv6(int fd) throws ErrnoException {
+        return Libc.getsockoptInt(fd, Libc.SOL_SOCKET, Libc.SO_DOMAIN, "SO_DOMAIN") == Libc.AF_INET6;
+    }
+
+    /**
+     * {@code IPV6_V6ONLY} off: one listener on {@code [::]} for both families, whatever the namespace's
+     * {@code net.ipv6.bindv6only} default says.
+     */
+    public static void setDualStack(int fd) throws ErrnoException {
+        Libc.setsockopt(fd, Libc.SOL_IPV6, Libc.IPV6_V6ONLY, 0, "IPV6_V6ONLY");
     }
 
     public static boolean transparent(int fd) throws ErrnoException {

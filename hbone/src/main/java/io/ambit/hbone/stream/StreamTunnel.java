@@ -1,4 +1,4 @@
-package io.ambit.hbone.server;
+package io.ambit.hbone.stream;
 
 import io.ambit.hbone.relay.InboundHold;
 import io.ambit.hbone.relay.Relay;
@@ -16,6 +16,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2FrameStream;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayDeque;
@@ -24,47 +25,51 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The relay of one accepted CONNECT stream of a {@link DirectStreams} connection to its upstream socket, with {@link
- * Relay}'s rules (the ones the child-channel path follows):
+ * The relay of one HBONE stream of a {@link FrameStreams} connection to a socket (the server's upstream, or the
+ * client's application socket), with {@link Relay}'s rules (the ones the child-channel path follows):
  *
  * <ul>
  *   <li>Back-pressure: while the upstream cannot take more writes, the stream's DATA is queued, not read, so its
- *       bytes are not credited back and the client's window stops it (as a child channel with auto-read off); while
+ *       bytes are not credited back and the peer's window stops it (as a child channel with auto-read off); while
  *       more than {@code maxSendBuffer} bytes wait to go out on the stream (a child channel's high-water mark), the
  *       upstream is not read, until they fall under half of it and the connection is writable.
  *   <li>Half-close: END_STREAM becomes a FIN after the bytes before it, a FIN an empty DATA frame with END_STREAM;
  *       the relay ends cleanly once both directions have ended.
  *   <li>Resets: RST_STREAM NO_ERROR ends it cleanly (a FIN to the upstream); any other RST_STREAM resets the upstream
  *       (and is not answered, RFC 9113 §5.4.2); a stream error the codec found is answered by the codec; an upstream
- *       reset, I/O error or early close resets the stream (RST_STREAM CANCEL) after what was read before it.
+ *       reset, I/O error or early close resets the stream (RST_STREAM CANCEL) after what was read before it; a TLS
+ *       error on the connection resets the upstream and ends the relay as ERROR.
  * </ul>
  *
  * <p>All its state lives on the connection's event loop; an upstream on another loop hands its events over.
  */
-final class StreamTunnel extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
+public final class StreamTunnel extends ChannelInboundHandlerAdapter implements ChannelFutureListener {
     private static final Logger log = LoggerFactory.getLogger(StreamTunnel.class);
-    private static final DirectStream.Held END = new DirectStream.Held(null, 0, true);
 
-    private final DirectStream stream;
-    private final DirectStreams connection;
+    private final FrameStreams connection;
+    private final FrameStream owner;
+    private final Http2FrameStream stream;
+    /** Whether the result counts the stream as side A (the server's view); else the socket is A (the client's). */
+    private final boolean streamIsA;
+
     private final Channel upstream;
     private final Consumer<RelayResult> onEnd;
     private final EventExecutor loop;
     private final int highWater;
     private final int lowWater;
 
-    // client -> upstream
+    // stream -> upstream
     private long bytesIn;
-    private boolean clientEnded; // END_STREAM passed on (a FIN is on its way to the upstream)
-    private ArrayDeque<DirectStream.Held> queued; // DATA not read while the upstream cannot take more
+    private boolean peerEnded; // END_STREAM passed on (a FIN is on its way to the upstream)
+    private ArrayDeque<Held> queued; // DATA not read while the upstream cannot take more
     private boolean upstreamBlocked;
     private boolean upstreamFlushPending;
     private int owed; // bytes delivered in this read, credited back at its end
     private boolean inRead;
 
-    // upstream -> client
+    // upstream -> stream
     private long bytesOut;
-    private boolean upstreamEnded; // FIN from the upstream (END_STREAM on its way to the client)
+    private boolean upstreamEnded; // FIN from the upstream (END_STREAM on its way to the peer)
     private long pending; // bytes written to the stream and not yet sent
     private boolean unwritable;
     private boolean streamFlushPending;
@@ -77,9 +82,26 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
     private boolean upstreamClosed;
     private boolean completed;
 
-    StreamTunnel(DirectStream stream, Channel upstream, Consumer<RelayResult> onEnd, int maxSendBuffer) {
+    /**
+     * @param owner told of the end of each connection read that delivered data ({@link FrameStreams#readLater}); it
+     *     calls {@link #readComplete()}
+     * @param upstream the socket, with an {@code InboundHold} and auto-read off until {@link #start}
+     * @param onEnd told the result once the stream and the socket are both closed
+     * @param maxSendBuffer bytes queued on the stream before the socket is no longer read
+     * @param streamIsA the result's {@code aToB} counts stream to socket (else socket to stream)
+     */
+    public StreamTunnel(
+            FrameStreams connection,
+            FrameStream owner,
+            Http2FrameStream stream,
+            Channel upstream,
+            Consumer<RelayResult> onEnd,
+            int maxSendBuffer,
+            boolean streamIsA) {
+        this.connection = connection;
+        this.owner = owner;
         this.stream = stream;
-        this.connection = stream.connection;
+        this.streamIsA = streamIsA;
         this.upstream = upstream;
         this.onEnd = onEnd;
         this.loop = connection.ctx().executor();
@@ -87,22 +109,26 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         this.lowWater = maxSendBuffer / 2;
     }
 
-    /** Starts relaying: the upstream gets this handler (its hold released), then what the client sent early. */
-    void start(ArrayDeque<DirectStream.Held> held) {
+    /**
+     * Starts relaying: first what the peer sent early (held), then the upstream gets this handler (its hold released).
+     * In that order because the upstream's held events run at once when it shares our loop: its FIN can end the
+     * stream, and the stream's close must find the peer's held END_STREAM passed on already (else it is a reset).
+     */
+    public void start(EarlyData held) {
         upstream.closeFuture().addListener(this);
-        if (upstream.eventLoop().inEventLoop()) {
-            install();
-        } else {
-            upstream.eventLoop().execute(this::install);
-        }
         if (held != null) {
-            for (DirectStream.Held h; (h = held.poll()) != null; ) {
+            for (Held h; (h = held.poll()) != null; ) {
                 if (h.end()) {
                     onInputEnd();
                 } else {
                     onData(h.payload(), h.owed());
                 }
             }
+        }
+        if (upstream.eventLoop().inEventLoop()) {
+            install();
+        } else {
+            upstream.eventLoop().execute(this::install);
         }
         readComplete();
         connection.flush();
@@ -127,17 +153,17 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         }
     }
 
-    // --- the client's side (called by DirectStream on the connection's loop) ---
+    // --- the stream's side (called by its owner on the connection's loop) ---
 
-    /** A DATA payload from the client; {@code flow} is what to credit back once it is read. */
-    void onData(ByteBuf payload, int flow) {
-        if (finished || clientEnded) {
+    /** A DATA payload from the peer; {@code flow} is what to credit back once it is read. */
+    public void onData(ByteBuf payload, int flow) {
+        if (finished || peerEnded) {
             payload.release();
-            connection.consume(stream.stream, flow);
+            connection.consume(stream, flow);
             return;
         }
         if (upstreamBlocked || queued != null && !queued.isEmpty()) {
-            queue(new DirectStream.Held(payload, flow, false));
+            queue(new Held(payload, flow, false));
             return;
         }
         deliver(payload, flow);
@@ -155,28 +181,28 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         owed += flow;
         if (!inRead) {
             inRead = true;
-            connection.readLater(stream);
+            connection.readLater(owner);
         }
     }
 
-    private void queue(DirectStream.Held item) {
+    private void queue(Held item) {
         if (queued == null) {
             queued = new ArrayDeque<>(4);
         }
         queued.add(item);
     }
 
-    /** END_STREAM from the client. */
-    void onInputEnd() {
-        if (clientEnded || finished) {
+    /** END_STREAM from the peer. */
+    public void onInputEnd() {
+        if (peerEnded || finished) {
             return;
         }
         if (queued != null && !queued.isEmpty()) {
-            queue(END); // after the bytes before it
+            queue(Held.END); // after the bytes before it
             return;
         }
-        clientEnded = true;
-        log.trace("{} stream {} input ended", connection.ctx().channel(), stream.stream.id());
+        peerEnded = true;
+        log.trace("{} stream {} input ended", connection.ctx().channel(), stream.id());
         Relay.shutdownOutput(upstream)
                 .addListener(f -> onLoop(() -> {
                     if (f.isSuccess()) {
@@ -188,7 +214,7 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
     }
 
     /** The end of a read of the connection (or of a replay): flush the upstream, credit what was read. */
-    void readComplete() {
+    public void readComplete() {
         inRead = false;
         if (upstreamFlushPending) {
             upstreamFlushPending = false;
@@ -201,7 +227,7 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
             }
         }
         if (owed > 0) {
-            connection.consume(stream.stream, owed);
+            connection.consume(stream, owed);
             owed = 0;
         }
     }
@@ -216,7 +242,7 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
     /** Delivers what was queued while the upstream was full; {@code all}: even if it fills up again. */
     private void drainQueue(boolean all) {
         while (queued != null && !queued.isEmpty() && (all || !upstreamBlocked)) {
-            DirectStream.Held h = queued.poll();
+            Held h = queued.poll();
             if (h.end()) {
                 onInputEnd();
             } else {
@@ -228,8 +254,8 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         }
     }
 
-    /** RST_STREAM from the client. */
-    void onReset(long errorCode) {
+    /** RST_STREAM from the peer. */
+    public void onReset(long errorCode) {
         if (errorCode == Http2Error.NO_ERROR.code()) {
             // The stream is gone but nothing went wrong: end the upstream with a FIN.
             if (finish()) {
@@ -241,26 +267,31 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         }
     }
 
-    /** A stream error the codec found in what the client sent; the codec answers it with RST_STREAM. */
-    void onStreamError(Throwable error) {
+    /** A stream error the codec found in what the peer sent; the codec answers it with RST_STREAM. */
+    public void onStreamError(Throwable error) {
         abortByStream(RelayResult.Outcome.ERROR, error);
     }
 
     /** The stream closed: by itself once END_STREAM went both ways; anything else is early. */
-    void onStreamClosed() {
+    public void onStreamClosed() {
         if (!finished && queued != null && !queued.isEmpty()) {
-            drainQueue(true); // the client ended its side in time: what it sent still goes to the upstream
+            drainQueue(true); // the peer ended its side in time: what it sent still goes to the upstream
             readComplete();
         }
-        if (!(clientEnded && upstreamEnded)) {
+        if (!(peerEnded && upstreamEnded)) {
             abortByStream(RelayResult.Outcome.RESET, null);
         }
         streamClosed = true;
         maybeComplete();
     }
 
+    /** A TLS error on the whole connection: it is going away, and the relay ends as ERROR (as a child channel's). */
+    public void onConnectionError(Throwable error) {
+        abortByStream(RelayResult.Outcome.ERROR, error);
+    }
+
     /** The connection turned writable again: the stream may have room too. */
-    void connectionWritable() {
+    public void connectionWritable() {
         if (unwritable && pending < lowWater) {
             unwritable = false;
             upstream.config().setAutoRead(true);
@@ -292,7 +323,7 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         pending += n;
         ChannelPromise sent = connection.ctx().newPromise();
         sent.addListener(f -> sent(n));
-        connection.write(new DefaultHttp2DataFrame(buf, false).stream(stream.stream), sent);
+        connection.write(new DefaultHttp2DataFrame(buf, false).stream(stream), sent);
         streamFlushPending = true;
         if (pending > highWater) {
             unwritable = true;
@@ -349,7 +380,7 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         }
         upstreamEnded = true;
         ChannelPromise ended = connection.ctx().newPromise();
-        connection.write(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true).stream(stream.stream), ended);
+        connection.write(new DefaultHttp2DataFrame(Unpooled.EMPTY_BUFFER, true).stream(stream), ended);
         connection.flush();
         ended.addListener(f -> {
             if (f.isSuccess()) {
@@ -363,7 +394,7 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         onLoop(() -> {
-            if (!(clientEnded && upstreamEnded)) {
+            if (!(peerEnded && upstreamEnded)) {
                 abortByUpstream(RelayResult.Outcome.RESET, null);
             }
         });
@@ -392,13 +423,13 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
         }
     }
 
-    /** The stream failed (reset by the client, a stream error, closed early): reset the upstream. */
+    /** The stream failed (reset by the peer, a stream error, closed early): reset the upstream. */
     private void abortByStream(RelayResult.Outcome why, Throwable error) {
         if (finish()) {
             outcome = why;
             cause = error;
             releaseQueued();
-            log.debug("stream {} <-> {} ended by the stream: {} {}", stream.stream.id(), upstream, why, error);
+            log.debug("stream {} <-> {} ended by the stream: {} {}", stream.id(), upstream, why, error);
             // what was read before is delivered first (a reset with SO_LINGER 0 discards unflushed bytes)
             upstream.flush();
             Channels.reset(upstream);
@@ -413,11 +444,10 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
             cause = error;
             releaseQueued();
             if (error != null) {
-                log.debug(
-                        "stream {} <-> {} failed on the upstream: {}", stream.stream.id(), upstream, error.toString());
+                log.debug("stream {} <-> {} failed on the upstream: {}", stream.id(), upstream, error.toString());
             }
             connection.flush();
-            stream.reset();
+            connection.reset(stream);
             Channels.reset(upstream);
         }
     }
@@ -432,11 +462,11 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
 
     private void releaseQueued() {
         if (queued != null) {
-            for (DirectStream.Held h; (h = queued.poll()) != null; ) {
+            for (Held h; (h = queued.poll()) != null; ) {
                 if (h.payload() != null) {
                     h.payload().release();
                 }
-                connection.consume(stream.stream, h.owed());
+                connection.consume(stream, h.owed());
             }
         }
     }
@@ -451,13 +481,15 @@ final class StreamTunnel extends ChannelInboundHandlerAdapter implements Channel
             finished = true;
             outcome = RelayResult.Outcome.RESET;
         }
-        RelayResult r = new RelayResult(bytesIn, bytesOut, outcome, cause);
-        log.debug("stream {} <-> {} ended: {}", stream.stream.id(), upstream, r);
+        RelayResult r = streamIsA
+                ? new RelayResult(bytesIn, bytesOut, outcome, cause)
+                : new RelayResult(bytesOut, bytesIn, outcome, cause);
+        log.debug("stream {} <-> {} ended: {}", stream.id(), upstream, r);
         if (onEnd != null) {
             try {
                 onEnd.accept(r);
             } catch (RuntimeException e) {
-                log.warn("stream {} <-> {}: end callback failed", stream.stream.id(), upstream, e);
+                log.warn("stream {} <-> {}: end callback failed", stream.id(), upstream, e);
             }
         }
     }
