@@ -227,14 +227,11 @@ class SecurityThroughWaypointTest {
         file = dir.resolve("mesh.yaml");
         Files.writeString(file, meshFile(3));
         // As RunCommand, but the apps are the echo servers above (no demo servers).
-        var config = new LocalMesh.Config(
-                        file,
-                        dir.resolve("ca"),
-                        Node.Ports.builder().admin(0).dns(0).build(),
-                        false,
-                        io.ambit.ztunnel.telemetry.AccessLog.slf4j(),
-                        null)
-                .withServedElsewhere(WaypointDirectory::isWaypoint);
+        var config = LocalMesh.Config.of(file, dir.resolve("ca")).toBuilder()
+                .ports(Node.Ports.builder().admin(0).dns(0).build())
+                .demos(false)
+                .servedElsewhere(WaypointDirectory::isWaypoint)
+                .build();
         mesh = LocalMesh.start(config);
         var waypoints = LocalWaypoints.start(
                 mesh.source(),

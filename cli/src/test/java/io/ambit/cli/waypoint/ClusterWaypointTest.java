@@ -3,13 +3,12 @@ package io.ambit.cli.waypoint;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
+import io.ambit.cli.ztunnel.XdsLab;
 import io.ambit.cli.ztunnel.ZtunnelProcess;
-import io.ambit.cli.ztunnel.ZtunnelSettings;
 import io.ambit.controlplane.LocalControlPlane;
 import io.ambit.kubeapi.FakeKubeApiServer;
 import io.ambit.waypoint.telemetry.AccessLog;
 import io.ambit.xds.kube.WatchLimits;
-import io.ambit.ztunnel.node.Node;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -97,24 +96,7 @@ class ClusterWaypointTest {
     @TempDir
     static Path dir;
 
-    /** Makes the control plane read its mesh file again when the test says so. */
-    static final class Trigger implements io.ambit.xds.file.ChangeTrigger {
-        volatile Runnable check;
-
-        @Override
-        public void start(Runnable check) {
-            this.check = check;
-        }
-
-        void fire() {
-            check.run();
-        }
-
-        @Override
-        public void close() {}
-    }
-
-    static final Trigger trigger = new Trigger();
+    static final XdsLab.Trigger trigger = new XdsLab.Trigger();
 
     static LocalControlPlane plane;
     static FakeKubeApiServer kube;
@@ -125,12 +107,7 @@ class ClusterWaypointTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Files.writeString(dir.resolve("mesh.yaml"), MESH);
-        plane = LocalControlPlane.start(LocalControlPlane.Config.of(
-                        dir.resolve("mesh.yaml"),
-                        new InetSocketAddress(InetAddress.getByName("127.134.0.5"), 0),
-                        dir.resolve("ca"))
-                .withTrigger(trigger));
+        plane = XdsLab.plane(dir, MESH, "127.134.0.5", trigger);
         kube = FakeKubeApiServer.start(
                 new InetSocketAddress(InetAddress.getByName("127.134.0.4"), 0), dir.resolve("kube-sa"));
         kube.serve("v1", "configmaps", "ConfigMap");
@@ -138,15 +115,7 @@ class ClusterWaypointTest {
         kube.serve("security.istio.io/v1", "requestauthentications", "RequestAuthentication");
         kube.serve("networking.istio.io/v1alpha3", "envoyfilters", "EnvoyFilter");
         kube.serve("ambit.io/v1alpha1", "localratelimits", "LocalRateLimit");
-        web = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.134.10.2"), 8080), 16);
-        web.createContext("/", ex -> {
-            byte[] body =
-                    ("hello from web, you asked for " + ex.getRequestURI() + "\n").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-        });
-        web.start();
+        web = XdsLab.web("127.134.10.2");
         nodeA = ztunnel("node-a", "127.134.0.6");
         nodeB = ztunnel("node-b", "127.134.0.7");
         nodeA.started().get(60, TimeUnit.SECONDS);
@@ -154,31 +123,7 @@ class ClusterWaypointTest {
     }
 
     static ZtunnelProcess ztunnel(String node, String ip) throws Exception {
-        var flags = new ZtunnelSettings.Flags(
-                plane.url().toString(),
-                null,
-                plane.rootCert(),
-                null,
-                null,
-                null,
-                "Kubernetes",
-                node,
-                "ztunnel-" + node,
-                "istio-system",
-                ip,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                "1h",
-                Node.Ports.builder().admin(0).dns(0).build());
-        return ZtunnelProcess.start(
-                ZtunnelSettings.resolve(flags, Map.of()),
-                io.ambit.ztunnel.telemetry.AccessLog.slf4j(),
-                io.ambit.cli.logging.LogbackLevels.current(),
-                Duration.ofSeconds(1));
+        return XdsLab.ztunnel(plane, node, ip, io.ambit.ztunnel.telemetry.AccessLog.slf4j());
     }
 
     /** What `ambit waypoint` resolves in the pod: the Deployment's environment, nothing else. */

@@ -2,12 +2,9 @@ package io.ambit.cli.ztunnel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
 import io.ambit.cli.logging.LogbackLevels;
 import io.ambit.ztunnel.node.Node;
 import io.ambit.ztunnel.telemetry.AccessLog;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,14 +34,7 @@ class ZtunnelLocalModeTest {
                                 .replace("127.91.10.", "127.91.20.")
                                 .replace("127.91.11.", "127.91.21.")
                         + ZtunnelOverXdsTest.ALLOW_CLIENT);
-        var web = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.91.20.2"), 8080), 16);
-        web.createContext("/", ex -> {
-            byte[] body = "hello from web\n".getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-        });
-        web.start();
+        var web = XdsLab.web("127.91.20.2");
         try (var a = start(mesh, "node-a", "127.91.0.16");
                 var b = start(mesh, "node-b", "127.91.0.17")) {
             a.started().get(60, TimeUnit.SECONDS);

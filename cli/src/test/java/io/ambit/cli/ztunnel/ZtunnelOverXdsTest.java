@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.ambit.controlplane.LocalControlPlane;
-import io.ambit.xds.file.ChangeTrigger;
-import io.ambit.ztunnel.node.Node;
 import io.ambit.ztunnel.telemetry.AccessLog;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -78,47 +74,17 @@ class ZtunnelOverXdsTest {
     @TempDir
     static Path dir;
 
-    static final Trigger trigger = new Trigger();
+    static final XdsLab.Trigger trigger = new XdsLab.Trigger();
     static LocalControlPlane plane;
     static ZtunnelProcess nodeA;
     static ZtunnelProcess nodeB;
     static HttpServer web;
     static final List<AccessLog.Entry> log = new CopyOnWriteArrayList<>();
 
-    /** Reloads the mesh file when the test says so. */
-    static final class Trigger implements ChangeTrigger {
-        volatile Runnable check;
-
-        @Override
-        public void start(Runnable check) {
-            this.check = check;
-        }
-
-        void fire() {
-            check.run();
-        }
-
-        @Override
-        public void close() {}
-    }
-
     @BeforeAll
     static void start() throws Exception {
-        Files.writeString(dir.resolve("mesh.yaml"), MESH);
-        plane = LocalControlPlane.start(LocalControlPlane.Config.of(
-                        dir.resolve("mesh.yaml"),
-                        new InetSocketAddress(InetAddress.getByName("127.91.0.5"), 0),
-                        dir.resolve("ca"))
-                .withTrigger(trigger));
-        web = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.91.10.2"), 8080), 16);
-        web.createContext("/", ex -> {
-            byte[] body =
-                    ("hello from web, you asked for " + ex.getRequestURI() + "\n").getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
-        });
-        web.start();
+        plane = XdsLab.plane(dir, MESH, "127.91.0.5", trigger);
+        web = XdsLab.web("127.91.10.2");
         nodeA = ztunnel("node-a", "127.91.0.6");
         nodeB = ztunnel("node-b", "127.91.0.7");
         nodeA.started().get(60, TimeUnit.SECONDS);
@@ -126,32 +92,7 @@ class ZtunnelOverXdsTest {
     }
 
     static ZtunnelProcess ztunnel(String node, String ip) throws Exception {
-        var flags = new ZtunnelSettings.Flags(
-                plane.url().toString(),
-                null,
-                plane.rootCert(),
-                null,
-                null,
-                null,
-                "Kubernetes",
-                node,
-                "ztunnel-" + node,
-                "istio-system",
-                ip,
-                null,
-                null,
-                null,
-                null,
-                null,
-                null,
-                "1h",
-                Node.Ports.builder().admin(0).dns(0).build());
-        var settings = ZtunnelSettings.resolve(flags, Map.of());
-        return ZtunnelProcess.start(
-                settings,
-                AccessLog.slf4j().and(log::add),
-                io.ambit.cli.logging.LogbackLevels.current(),
-                Duration.ofSeconds(1));
+        return XdsLab.ztunnel(plane, node, ip, AccessLog.slf4j().and(log::add));
     }
 
     @AfterAll

@@ -41,7 +41,9 @@ final class ClientStream implements FrameStream {
     private final DirectClientStreams connection;
     private final PooledConnection pooled;
     private final String target;
-    private final CompletableFuture<DirectTunnel> answer;
+    /** Dropped once completed: the answer (its headers) is the caller's, not kept for as long as the stream is open. */
+    private CompletableFuture<DirectTunnel> answer;
+
     Http2FrameStream stream; // set by DirectClientStreams.open
     private Phase phase = Phase.ANSWER;
     private EarlyData held;
@@ -90,13 +92,15 @@ final class ClientStream implements FrameStream {
                 early().end();
             }
             TlsPeer peer = TlsPeer.of(connection.ctx().channel()).orElseThrow();
-            if (!answer.complete(new DirectTunnel(this, headers, peer))) {
+            CompletableFuture<DirectTunnel> waiting = answer;
+            answer = null;
+            if (!waiting.complete(new DirectTunnel(this, headers, peer))) {
                 abandon(); // nobody waits for it any more
             }
             return;
         }
         phase = Phase.DONE;
-        answer.completeExceptionally(new TunnelRejectedException(code, target));
+        fail(new TunnelRejectedException(code, target));
         if (frame.isEndStream()) {
             // End our side too, so the stream closes without a reset (resets count against the peer's rapid-reset
             // budget; refusals are normal traffic). HboneStreamCodec.END_STREAM's frame, written on the codec.
@@ -216,7 +220,11 @@ final class ClientStream implements FrameStream {
     }
 
     private void fail(Throwable cause) {
-        answer.completeExceptionally(cause);
+        CompletableFuture<DirectTunnel> waiting = answer;
+        if (waiting != null) {
+            answer = null;
+            waiting.completeExceptionally(cause);
+        }
     }
 
     @Override

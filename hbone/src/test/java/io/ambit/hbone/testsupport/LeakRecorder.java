@@ -13,7 +13,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * Records Netty's leak reports so tests can fail on them. Installed before any Netty class by
  * {@link LeakCheckListener} (leak detectors are created in static initialisers); surefire runs with
- * {@code -Dio.netty.leakDetection.level=paranoid}, so every buffer, engine and context is tracked.
+ * {@code -Dio.netty.leakDetection.level=paranoid}, so every buffer, engine and context is tracked. The
+ * waypoint's tests use this same copy (with {@link NoLeaks} and the listener) through hbone's test-jar.
  */
 public final class LeakRecorder {
     private static final List<String> LEAKS = new CopyOnWriteArrayList<>();

@@ -2,10 +2,10 @@ package io.ambit.waypoint.extauthz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.hbone.transport.Transport;
 import io.ambit.hbone.transport.Transports;
 import io.ambit.waypoint.testing.Await;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.TestNet;
 import io.netty.channel.EventLoopGroup;
 import java.util.concurrent.TimeUnit;

@@ -1,9 +1,9 @@
 package io.ambit.waypoint.extauthz;
 
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.proto.envoy.service.auth.v3.AuthorizationGrpc;
 import io.ambit.proto.envoy.service.auth.v3.CheckRequest;
 import io.ambit.proto.envoy.service.auth.v3.CheckResponse;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.TestNet;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;

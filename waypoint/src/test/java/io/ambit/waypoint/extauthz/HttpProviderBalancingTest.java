@@ -1,6 +1,6 @@
 package io.ambit.waypoint.extauthz;
 
-import io.ambit.waypoint.testing.NoLeaks;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.waypoint.testing.TestNet;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;

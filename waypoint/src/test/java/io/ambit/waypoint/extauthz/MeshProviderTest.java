@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ambit.hbone.identity.SpiffeId;
 import io.ambit.hbone.server.ConnectRequest;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.waypoint.stages.SecureMesh;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.TestNet;
 import java.net.InetSocketAddress;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.hbone.tls.CompliancePolicy;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.waypoint.stages.SecureMesh;
 import io.ambit.waypoint.testing.Await;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.TestNet;
 import io.netty.bootstrap.ServerBootstrap;

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.rpc.Status;
 import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.proto.envoy.service.auth.v3.AuthorizationGrpc;
 import io.ambit.proto.envoy.service.auth.v3.CheckRequest;
 import io.ambit.proto.envoy.service.auth.v3.CheckResponse;
 import io.ambit.proto.envoy.service.auth.v3.OkHttpResponse;
 import io.ambit.waypoint.stages.SecureMesh;
 import io.ambit.waypoint.testing.EchoBackend;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.TestNet;
 import io.grpc.Server;

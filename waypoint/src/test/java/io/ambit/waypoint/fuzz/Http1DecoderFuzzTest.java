@@ -2,9 +2,9 @@ package io.ambit.waypoint.fuzz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ambit.hbone.testsupport.LeakRecorder;
 import io.ambit.waypoint.http1.Http1Limits;
 import io.ambit.waypoint.http1.StrictRequestDecoder;
-import io.ambit.waypoint.testing.LeakRecorder;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.EmptyByteBuf;
 import io.netty.buffer.Unpooled;

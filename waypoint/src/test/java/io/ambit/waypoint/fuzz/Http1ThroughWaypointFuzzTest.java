@@ -2,8 +2,8 @@ package io.ambit.waypoint.fuzz;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.ambit.hbone.testsupport.LeakRecorder;
 import io.ambit.waypoint.testing.EchoBackend;
-import io.ambit.waypoint.testing.LeakRecorder;
 import io.ambit.waypoint.testing.Policies;
 import io.ambit.waypoint.testing.RawHttp;
 import io.ambit.waypoint.testing.WaypointFixture;

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  * over both endpoints on one channel, a method denied by policy fails with PERMISSION_DENIED (status 7,
  * trailers-only), and a bidirectional stream goes through whole.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class GrpcThroughWaypointTest {
     private static final String DENY_FORBIDDEN = """
             ---

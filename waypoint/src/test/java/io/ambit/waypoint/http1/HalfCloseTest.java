@@ -3,7 +3,7 @@ package io.ambit.waypoint.http1;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.ambit.waypoint.testing.NoLeaks;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.waypoint.testing.Policies;
 import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.WaypointFixture;

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * normalization before authorization (cases 1–3), and what is accepted beside them. Each malformed head
  * is answered 400 and the connection closed; nothing of it reaches an app.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class SmugglingTest {
     private static WaypointFixture mesh;
     private static InetSocketAddress asSleep;

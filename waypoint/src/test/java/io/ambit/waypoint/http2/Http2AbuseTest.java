@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * (CVE-2023-44487), CONTINUATION flood (CVE-2024-27919), a body longer or shorter than its
  * content-length (CVE-2021-21295). Every loop is bounded by a count, every read by a timeout.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class Http2AbuseTest {
     private static WaypointFixture mesh;
     private static InetSocketAddress asSleep;

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
  * gracefully (hand-made frames). Every read is bounded by a socket timeout, every loop by a count.
  * Addresses: the fixture's subnet 20 (127.92.20.0/24, moved to this JVM's block by TestNet).
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class Http2StreamsTest {
     private static final int NO_ERROR = 0x0;
     private static final int CANCEL = 0x8;

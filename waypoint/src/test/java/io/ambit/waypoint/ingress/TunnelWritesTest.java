@@ -2,7 +2,7 @@ package io.ambit.waypoint.ingress;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ambit.waypoint.testing.NoLeaks;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;

@@ -46,7 +46,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * real apps behind real HBONE servers, and the article's callers. The example's addresses are moved into
  * this test's range (127.20.X.Y becomes 127.92.9X.Y, the VIP 127.92.99.1; logical, see {@link TestNet}).
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class ArticleExampleTest {
     private static final List<AutoCloseable> opened = new ArrayList<>();
     private static final List<String> accessLog = new CopyOnWriteArrayList<>();

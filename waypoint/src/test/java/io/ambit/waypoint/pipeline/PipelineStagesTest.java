@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * on a failing stage, and a new mesh state applying to the next request. Also the HTTP/1.1 header timeout
  * against a slow client (slowloris, security case 42).
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class PipelineStagesTest {
     private static final Executor ELSEWHERE = CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS);
     private static final List<String> order = new CopyOnWriteArrayList<>();

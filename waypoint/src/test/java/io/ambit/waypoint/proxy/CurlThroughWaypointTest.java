@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * curl through the waypoint, HTTP/1.1 and HTTP/2 with prior knowledge: allowed and denied requests,
  * per-request balancing, routing failures, and what reaches the app.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class CurlThroughWaypointTest {
     private static WaypointFixture mesh;
     private static InetSocketAddress asSleep;

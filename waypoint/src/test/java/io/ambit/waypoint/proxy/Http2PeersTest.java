@@ -16,7 +16,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Other real HTTP/2 clients through the waypoint: Node's http2 module and h2load. */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class Http2PeersTest {
     private static WaypointFixture mesh;
     private static InetSocketAddress asSleep;

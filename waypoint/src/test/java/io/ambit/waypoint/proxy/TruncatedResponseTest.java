@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.waypoint.testing.FaultyApp;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.WaypointFixture;
 import io.grpc.CallOptions;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.ambit.hbone.identity.SpiffeId;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.waypoint.stages.SecureMesh;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
 import java.net.InetSocketAddress;
 import java.time.Duration;

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  * nothing listens on its node. Idempotent requests that land on it are retried once on another endpoint;
  * a POST is not retried and gets 503 with flag UF; unhealthy endpoints are never picked.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class RoutingTest {
     private static WaypointFixture mesh;
     private static InetSocketAddress asSleep;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.waypoint.testing.FaultyApp;
-import io.ambit.waypoint.testing.NoLeaks;
 import io.ambit.waypoint.testing.Processes;
 import io.ambit.waypoint.testing.WaypointFixture;
 import java.net.InetSocketAddress;

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  * dashboard query evaluated over them), readiness, W3C/B3 propagation, and spans received by a real HTTP
  * server standing in for Zipkin.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class TelemetryTest {
     private static final String CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
     private static final String CLIENT_SPAN = "00f067aa0ba902b7";

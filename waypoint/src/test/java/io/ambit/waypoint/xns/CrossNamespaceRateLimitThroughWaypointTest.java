@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * {@code default/httpbin} Service that waypoint serves (before the fix it looked for the Gateway in
  * {@code default} and never limited). Real curl through the real waypoint.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class CrossNamespaceRateLimitThroughWaypointTest {
     private static final String LIMIT = """
             apiVersion: ambit.io/v1alpha1

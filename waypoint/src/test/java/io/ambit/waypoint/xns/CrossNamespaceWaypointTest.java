@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * Service's namespace names another Gateway and must not. Service targetRefs attach in the Service's
  * namespace. Real curl through the real waypoint.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class CrossNamespaceWaypointTest {
     private static final String GATEWAY =
             "targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]";

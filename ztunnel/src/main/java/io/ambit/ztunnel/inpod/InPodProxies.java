@@ -81,7 +81,8 @@ public final class InPodProxies implements AutoCloseable {
     }
 
     /**
-     * How to run.
+     * How to run. One constructor, no shorter ones: its one production caller (ZtunnelProcess) sets every
+     * field, the tests go through their mesh fixture (TestMesh.inPodConfig).
      *
      * @param zdsSocket     the CNI agent's ZDS socket ({@code /var/run/ztunnel/ztunnel.sock}); null: none
      *                      (the proxies are then driven through this class's methods)
@@ -100,22 +101,7 @@ public final class InPodProxies implements AutoCloseable {
             MeterRegistry registry,
             Ports ports,
             Duration drainDeadline,
-            InPodDns dns) {
-        /** Without DNS proxies. */
-        public Config(
-                Path zdsSocket,
-                MeshSource mesh,
-                CertificateManager certificates,
-                TlsSettings tls,
-                Transport transport,
-                EventLoopGroup group,
-                AccessLog accessLog,
-                MeterRegistry registry,
-                Ports ports,
-                Duration drainDeadline) {
-            this(zdsSocket, mesh, certificates, tls, transport, group, accessLog, registry, ports, drainDeadline, null);
-        }
-    }
+            InPodDns dns) {}
 
     /** What every pod's proxy shares. */
     record Shared(

@@ -75,65 +75,42 @@ public final class LocalMesh implements AutoCloseable {
             }
         }
 
-        public Config(
-                Path file,
-                Path caDir,
-                Node.Ports ports,
-                boolean demos,
-                AccessLog accessLog,
-                ChangeTrigger trigger,
-                Duration drainDeadline,
-                LogLevels logLevels,
-                BiPredicate<MeshState, Workload> servedElsewhere) {
-            this(
-                    file,
-                    caDir,
-                    ports,
-                    demos,
-                    accessLog,
-                    trigger,
-                    drainDeadline,
-                    logLevels,
-                    servedElsewhere,
-                    TlsSettings.defaults());
-        }
-
-        public Config(
-                Path file, Path caDir, Node.Ports ports, boolean demos, AccessLog accessLog, ChangeTrigger trigger) {
-            this(
-                    file,
-                    caDir,
-                    ports,
-                    demos,
-                    accessLog,
-                    trigger,
-                    DrainDeadline.DEFAULT,
-                    LogLevels.unsupported(),
-                    (state, w) -> false);
-        }
-
+        /** ztunnel's ports, demo servers, access log through SLF4J, the file polled every second. */
         public static Config of(Path file, Path caDir) {
-            return new Config(file, caDir, Node.Ports.DEFAULT, true, AccessLog.slf4j(), null);
+            return new Builder(file, caDir).build();
+        }
+
+        /**
+         * A builder holding this config, to change a few fields (a new field is one more setter with its
+         * default, not one more constructor). The {@code withX} methods below are its common uses.
+         */
+        public Builder toBuilder() {
+            return new Builder(file, caDir)
+                    .ports(ports)
+                    .demos(demos)
+                    .accessLog(accessLog)
+                    .trigger(trigger)
+                    .drainDeadline(drainDeadline)
+                    .logLevels(logLevels)
+                    .servedElsewhere(servedElsewhere)
+                    .tls(tls);
         }
 
         public Config withPorts(Node.Ports value) {
-            return new Config(
-                    file, caDir, value, demos, accessLog, trigger, drainDeadline, logLevels, servedElsewhere, tls);
+            return toBuilder().ports(value).build();
         }
 
         public Config withAccessLog(AccessLog value) {
-            return new Config(
-                    file, caDir, ports, demos, value, trigger, drainDeadline, logLevels, servedElsewhere, tls);
+            return toBuilder().accessLog(value).build();
         }
 
         public Config withTrigger(ChangeTrigger value) {
-            return new Config(
-                    file, caDir, ports, demos, accessLog, value, drainDeadline, logLevels, servedElsewhere, tls);
+            return toBuilder().trigger(value).build();
         }
 
         /** How long shutdown lets open connections drain (ztunnel's 5 s by default). */
         public Config withDrainDeadline(Duration value) {
-            return new Config(file, caDir, ports, demos, accessLog, trigger, value, logLevels, servedElsewhere, tls);
+            return toBuilder().drainDeadline(value).build();
         }
 
         /**
@@ -141,7 +118,7 @@ public final class LocalMesh implements AutoCloseable {
          * no ztunnel listeners and no demo server for them.
          */
         public Config withServedElsewhere(BiPredicate<MeshState, Workload> value) {
-            return new Config(file, caDir, ports, demos, accessLog, trigger, drainDeadline, logLevels, value, tls);
+            return toBuilder().servedElsewhere(value).build();
         }
 
         /**
@@ -149,14 +126,78 @@ public final class LocalMesh implements AutoCloseable {
          * ({@code COMPLIANCE_POLICY=pqc}: X25519MLKEM768 only).
          */
         public Config withTls(TlsSettings value) {
-            return new Config(
-                    file, caDir, ports, demos, accessLog, trigger, drainDeadline, logLevels, servedElsewhere, value);
+            return toBuilder().tls(value).build();
         }
 
         /** What admin {@code /logging} reads and changes. */
         public Config withLogLevels(LogLevels value) {
-            return new Config(
-                    file, caDir, ports, demos, accessLog, trigger, drainDeadline, value, servedElsewhere, tls);
+            return toBuilder().logLevels(value).build();
+        }
+
+        /** Names the fields one by one; starts from {@link #of}'s defaults. */
+        public static final class Builder {
+            private final Path file;
+            private final Path caDir;
+            private Node.Ports ports = Node.Ports.DEFAULT;
+            private boolean demos = true;
+            private AccessLog accessLog = AccessLog.slf4j();
+            private ChangeTrigger trigger;
+            private Duration drainDeadline = DrainDeadline.DEFAULT;
+            private LogLevels logLevels = LogLevels.unsupported();
+            private BiPredicate<MeshState, Workload> servedElsewhere = (state, w) -> false;
+            private TlsSettings tls = TlsSettings.defaults();
+
+            private Builder(Path file, Path caDir) {
+                this.file = file;
+                this.caDir = caDir;
+            }
+
+            public Builder ports(Node.Ports v) {
+                ports = v;
+                return this;
+            }
+
+            /** Whether to start the demo echo servers. */
+            public Builder demos(boolean v) {
+                demos = v;
+                return this;
+            }
+
+            public Builder accessLog(AccessLog v) {
+                accessLog = v;
+                return this;
+            }
+
+            /** When to look at the file again; null: poll every second. */
+            public Builder trigger(ChangeTrigger v) {
+                trigger = v;
+                return this;
+            }
+
+            public Builder drainDeadline(Duration v) {
+                drainDeadline = v;
+                return this;
+            }
+
+            public Builder logLevels(LogLevels v) {
+                logLevels = v;
+                return this;
+            }
+
+            public Builder servedElsewhere(BiPredicate<MeshState, Workload> v) {
+                servedElsewhere = v;
+                return this;
+            }
+
+            public Builder tls(TlsSettings v) {
+                tls = v;
+                return this;
+            }
+
+            public Config build() {
+                return new Config(
+                        file, caDir, ports, demos, accessLog, trigger, drainDeadline, logLevels, servedElsewhere, tls);
+            }
         }
     }
 

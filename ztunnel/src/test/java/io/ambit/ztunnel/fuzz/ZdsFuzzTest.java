@@ -3,7 +3,6 @@ package io.ambit.ztunnel.fuzz;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.ztunnel.inpod.InPodProxies;
 import io.ambit.ztunnel.inpod.TestMesh;
 import io.ambit.ztunnel.inpod.sys.SeqpacketSocket;
@@ -119,17 +118,7 @@ class ZdsFuzzTest {
         var socket = dir.resolve("ztunnel.sock");
         listener = SeqpacketSocket.listen(socket, 4);
         listener.receiveTimeout(Duration.ofSeconds(60));
-        proxies = InPodProxies.start(new InPodProxies.Config(
-                socket,
-                mesh.source,
-                mesh.certificates,
-                TlsSettings.defaults(),
-                mesh.transport,
-                mesh.group,
-                mesh.accessLog,
-                new SimpleMeterRegistry(),
-                InPodProxies.Ports.DEFAULT,
-                Duration.ofSeconds(1)));
+        proxies = InPodProxies.start(mesh.inPodConfig(socket, new SimpleMeterRegistry(), null));
         accept();
     }
 

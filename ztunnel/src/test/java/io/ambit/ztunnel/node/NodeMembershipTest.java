@@ -82,13 +82,12 @@ class NodeMembershipTest {
         app.start();
         file = dir.resolve("mesh.yaml");
         write("");
-        mesh = LocalMesh.start(new LocalMesh.Config(
-                file,
-                dir.resolve("ca"),
-                Node.Ports.builder().admin(0).dns(0).build(),
-                false,
-                AccessLog.slf4j().and(log::add),
-                trigger));
+        mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca")).toBuilder()
+                .ports(Node.Ports.builder().admin(0).dns(0).build())
+                .demos(false)
+                .accessLog(AccessLog.slf4j().and(log::add))
+                .trigger(trigger)
+                .build());
     }
 
     @AfterEach

@@ -91,13 +91,11 @@ class DoubleHboneTest {
             exchange.close();
         });
         app.start();
-        try (var mesh = LocalMesh.start(new LocalMesh.Config(
-                        dir.resolve("mesh.yaml"),
-                        dir.resolve("ca"),
-                        Node.Ports.builder().admin(0).dns(0).build(),
-                        false,
-                        log::add,
-                        null));
+        try (var mesh = LocalMesh.start(LocalMesh.Config.of(dir.resolve("mesh.yaml"), dir.resolve("ca")).toBuilder()
+                        .ports(Node.Ports.builder().admin(0).dns(0).build())
+                        .demos(false)
+                        .accessLog(log::add)
+                        .build());
                 var gateway = new EastWestGateway(mesh)) {
             var curl = LocalMeshTest.curl("127.137.1.1:15080", "http://web.shop.svc.cluster.local:9080/");
             assertThat(curl.exit()).as(curl.out() + " access log: " + log).isZero();

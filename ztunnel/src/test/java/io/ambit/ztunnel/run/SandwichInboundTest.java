@@ -15,7 +15,6 @@ import io.ambit.hbone.server.Authority;
 import io.ambit.hbone.tls.ClientTls;
 import io.ambit.hbone.tls.TlsSettings;
 import io.ambit.ztunnel.node.Node;
-import io.ambit.ztunnel.telemetry.AccessLog;
 import io.netty.buffer.Unpooled;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -131,8 +130,10 @@ class SandwichInboundTest {
         Path file = dir.resolve("mesh.yaml");
         Files.writeString(file, MESH);
         // no demo apps: the test's own apps read what arrives
-        mesh = LocalMesh.start(new LocalMesh.Config(
-                file, dir.resolve("ca"), Node.Ports.builder().admin(0).dns(0).build(), false, AccessLog.slf4j(), null));
+        mesh = LocalMesh.start(LocalMesh.Config.of(file, dir.resolve("ca")).toBuilder()
+                .ports(Node.Ports.builder().admin(0).dns(0).build())
+                .demos(false)
+                .build());
         tls = new ClientTls(TlsSettings.defaults());
         pool = new HbonePool(
                 PoolConfig.defaults(),

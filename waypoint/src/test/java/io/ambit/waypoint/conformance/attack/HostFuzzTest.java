@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * waypoint removes before the policy decides ({@link io.ambit.waypoint.ingress.HostNames}); other hosts are
  * served, and the app receives the host the policy saw.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class HostFuzzTest {
     private static WaypointFixture mesh;
     private static InetSocketAddress client;

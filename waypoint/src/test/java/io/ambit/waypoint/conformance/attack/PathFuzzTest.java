@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the policy matched (CVE-2021-29492), and never a path the mode reads as {@code /admin}. Controls that must
  * be served make a run where everything is refused fail.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class PathFuzzTest {
     static final String POLICIES = """
             apiVersion: security.istio.io/v1

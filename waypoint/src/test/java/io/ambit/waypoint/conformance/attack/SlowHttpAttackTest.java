@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * second) must show the waypoint closing its connections before the tool's time limit, the waypoint's access
  * log must show why, and a real curl on its own connection must keep getting 200 while the attack runs.
  */
-@org.junit.jupiter.api.extension.ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@org.junit.jupiter.api.extension.ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class SlowHttpAttackTest {
     private static final Duration HEAD_TIMEOUT = Duration.ofSeconds(2);
     private static final Duration BODY_TIMEOUT = Duration.ofSeconds(2);

@@ -37,7 +37,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * thing is the waypoint's inner HTTP/2 session to the app (1 MiB stream, 2 MiB connection window): two readers
  * were enough to stall it.
  */
-@ExtendWith(io.ambit.waypoint.testing.NoLeaks.class)
+@ExtendWith(io.ambit.hbone.testsupport.NoLeaks.class)
 class SlowReadersIsolationTest {
     private static final int READERS = 10;
     private static final int SIZE = 16 * 1024 * 1024;

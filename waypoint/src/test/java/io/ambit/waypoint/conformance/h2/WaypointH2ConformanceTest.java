@@ -2,7 +2,7 @@ package io.ambit.waypoint.conformance.h2;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.ambit.waypoint.testing.NoLeaks;
+import io.ambit.hbone.testsupport.NoLeaks;
 import io.ambit.waypoint.testing.RawHttp;
 import io.ambit.waypoint.testing.WaypointFixture;
 import java.net.InetSocketAddress;
