@@ -21,7 +21,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -174,24 +173,7 @@ final class ConnectStreamHandler extends ChannelInboundHandlerAdapter {
                                         "no decision within " + config.decisionTimeout())),
                         config.decisionTimeout().toNanos(),
                         TimeUnit.NANOSECONDS);
-        CompletionStage<ConnectResponse> decision;
-        try {
-            decision = handler.onConnect(request);
-        } catch (RuntimeException e) {
-            decision = CompletableFuture.failedFuture(e);
-        }
-        decision.whenComplete((response, error) -> {
-            ConnectResponse r = error != null || response == null
-                    ? ConnectResponse.reject(
-                            ConnectStatus.SERVICE_UNAVAILABLE,
-                            error != null ? "decision failed: " + error : "no decision")
-                    : response;
-            if (ctx.executor().inEventLoop()) {
-                answer(ctx, r);
-            } else {
-                ctx.executor().execute(() -> answer(ctx, r));
-            }
-        });
+        Decision.ask(handler, request, ctx.executor(), r -> answer(ctx, r));
     }
 
     // Phase 3: answer, then relay or hand over. Late answers (after a timeout or a reset) are disposed of.

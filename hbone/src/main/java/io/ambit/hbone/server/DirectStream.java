@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -213,24 +212,7 @@ final class DirectStream implements FrameStream {
                         "no decision within " + connection.config.decisionTimeout())),
                 connection.config.decisionTimeout().toNanos(),
                 TimeUnit.NANOSECONDS);
-        CompletionStage<ConnectResponse> decision;
-        try {
-            decision = connection.handler.onConnect(request);
-        } catch (RuntimeException e) {
-            decision = CompletableFuture.failedFuture(e);
-        }
-        decision.whenComplete((response, error) -> {
-            ConnectResponse r = error != null || response == null
-                    ? ConnectResponse.reject(
-                            ConnectStatus.SERVICE_UNAVAILABLE,
-                            error != null ? "decision failed: " + error : "no decision")
-                    : response;
-            if (loop.inEventLoop()) {
-                answer(r);
-            } else {
-                loop.execute(() -> answer(r));
-            }
-        });
+        Decision.ask(connection.handler, request, loop, this::answer);
     }
 
     // Phase 3: answer, then relay. Late answers (after a timeout or a reset) are disposed of.
